@@ -1,0 +1,36 @@
+"""Files API shapes (``/api/v1/beta/files``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from lamina.types._base import WireModel
+from lamina.types._common import PresignedURL
+
+FILE_PURPOSES = (
+    "user_data",
+    "parse",
+    "extract",
+    "classify",
+    "split",
+    "sheet",
+    "agent_app",
+)
+
+
+class File(WireModel):
+    """An uploaded file, as the create, retrieve and list calls return it."""
+
+    id: str = Field(description="File id, ``dfl-`` prefixed.")
+    name: str
+    project_id: str
+    file_type: str | None = Field(default=None, description="Extension of the file name.")
+    purpose: str | None = None
+    external_file_id: str | None = None
+    expires_at: datetime | None = Field(default=None, description="None means no expiration.")
+    last_modified_at: datetime | None = None
+    download_url: PresignedURL | None = None
+    size_bytes: int | None = Field(default=None, description="Size of the content (Lamina).")
+    sha256: str | None = Field(default=None, description="SHA-256 of the content (Lamina).")
