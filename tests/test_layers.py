@@ -42,19 +42,11 @@ def _lamina_imports(path: Path) -> set[str]:
 
 
 def _cases() -> list[tuple[str, Path]]:
-    return [
-        (layer, path)
-        for layer in FORBIDDEN
-        for path in sorted((SRC / layer).rglob("*.py"))
-    ]
+    return [(layer, path) for layer in FORBIDDEN for path in sorted((SRC / layer).rglob("*.py"))]
 
 
 @pytest.mark.parametrize(("layer", "path"), _cases(), ids=lambda v: str(v))
 def test_module_imports_only_inward(layer: str, path: Path) -> None:
     rel = path.relative_to(SRC).as_posix()
-    bad = {
-        pkg
-        for pkg in _lamina_imports(path) & FORBIDDEN[layer]
-        if (rel, pkg) not in ALLOWED
-    }
+    bad = {pkg for pkg in _lamina_imports(path) & FORBIDDEN[layer] if (rel, pkg) not in ALLOWED}
     assert not bad, f"{rel} imports outward layers: {sorted(bad)}"

@@ -26,7 +26,7 @@ class BBox(WireModel):
     end_index: int | None = Field(
         default=None, description="End offset of the box's text within the item's value."
     )
-    label: str | None = Field(default=None, description="Label of the box, when the engine has one.")
+    label: str | None = Field(default=None, description="Label of the box, if the engine has one.")
     r: float | None = Field(default=None, description="Rotation of the box in degrees.")
 
 

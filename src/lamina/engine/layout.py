@@ -1,0 +1,368 @@
+"""Layout analysis: visual lines → blocks → items (headings, lists, code, paragraphs).
+
+This module knows nothing about PDF or pdfium: it works on :class:`Line` objects (text, a box
+on the displayed page with origin top-left, and a few font facts), so any source of positioned
+lines (a PDF text layer today, OCR later) shares the same rules.
+
+The pipeline for a document is:
+
+1. :func:`body_size` over every line: the size most characters are set in.
+2. per page, :func:`group_lines` (lines → blocks, in content order) and :func:`order_blocks`
+   (reading order; single column for now, a separate step so it can grow into column
+   detection).
+3. :class:`HeadingLevels` ranks the heading sizes of the whole document, then
+   :func:`block_items` turns each block into wire items.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lamina.engine import markdown as mdr
+from lamina.types import BBox, FooterItem, HeaderItem, Item, ListItem, TextItem
+
+BlockKind = Literal["text", "list", "code"]
+
+# Bullets: common glyphs, dashes, and the private-use bullets of Symbol/Wingdings fonts.
+_BULLET = re.compile("^([•◦▪▫■□●○‣∙·*\\-\u2043\u2013\u2014\uf0b7\uf0a7\uf076\uf0d8])\\s+(?=\\S)")
+_NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
+_PAGE_NUMBER = re.compile(
+    "^(page\\s+)?[-\u2013\u2014]?\\s*\\d{1,4}\\s*[-\u2013\u2014]?(\\s*(of|/)\\s*\\d{1,4})?$",
+    re.IGNORECASE,
+)
+
+_SENTENCE_END = (".", "!", "?", ":", ";")
+
+# Thresholds, in multiples of the font size unless said otherwise.
+_MAX_LINE_GAP = 1.5  # baseline to baseline: more than this starts a new block
+_MAX_CODE_GAP = 4.5  # code keeps its blank lines, up to about three of them
+_MAX_LIST_ENTRY_GAP = 2.5  # list entries are often spaced more than the lines of one entry
+_INDENT = 1.0  # a first line indented this much more than the line above starts a paragraph
+_HEADING_RATIO = 1.12  # size over body size that makes a short block a heading
+_MAX_HEADING_CHARS = 150
+_MAX_BOLD_HEADING_CHARS = 80
+_MONO_ADVANCE = 0.6  # advance width of a monospace glyph, for code indentation
+_FURNITURE_MARGIN = 0.08  # share of the page height at top and bottom for page numbers
+
+
+@dataclass(slots=True)
+class Line:
+    """One visual line of text on a page; coordinates in points, origin top-left."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    baseline: float
+    size: float
+    bold: bool = False
+    mono: bool = False
+    soft_hyphen: bool = False  # ends with a hyphen the PDF producer marked as a line break
+
+    def bbox(self, start: int | None = None, end: int | None = None) -> BBox:
+        """The line's box; ``start``/``end`` locate its text in the item's value."""
+        return BBox(
+            x=round(self.x0, 2),
+            y=round(self.top, 2),
+            w=round(self.x1 - self.x0, 2),
+            h=round(self.bottom - self.top, 2),
+            start_index=start,
+            end_index=end,
+        )
+
+
+@dataclass(slots=True)
+class Block:
+    """Consecutive lines that belong together: a paragraph, a list, a code block, ..."""
+
+    kind: BlockKind
+    lines: list[Line] = field(default_factory=list)
+    heading_size: float | None = None  # set when the block is a heading candidate
+    bold_heading: bool = False
+    furniture: Literal["header", "footer"] | None = None
+
+    @property
+    def top(self) -> float:
+        return min(line.top for line in self.lines)
+
+    @property
+    def x0(self) -> float:
+        return min(line.x0 for line in self.lines)
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.text for line in self.lines)
+
+
+def body_size(lines: Iterable[Line]) -> float:
+    """The font size carrying the most characters (rounded to half points); 10 if no text."""
+    weights: Counter[float] = Counter()
+    for line in lines:
+        weights[round(line.size * 2) / 2] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else 10.0
+
+
+def list_marker(text: str) -> re.Match[str] | None:
+    """The bullet or number that opens a list entry, if ``text`` starts with one."""
+    return _BULLET.match(text) or _NUMBER.match(text)
+
+
+def group_lines(lines: Sequence[Line]) -> list[Block]:
+    """Group lines, in the order the page gives them, into blocks."""
+    blocks: list[Block] = []
+    for line in lines:
+        if blocks and _continues(blocks[-1], line):
+            blocks[-1].lines.append(line)
+            continue
+        kind: BlockKind = "code" if line.mono else "list" if list_marker(line.text) else "text"
+        blocks.append(Block(kind=kind, lines=[line]))
+    return blocks
+
+
+def order_blocks(blocks: list[Block]) -> list[Block]:
+    """Blocks in reading order: top to bottom, then left to right (single column)."""
+    return sorted(blocks, key=lambda b: (round(b.top, 1), b.x0))
+
+
+def mark_page_furniture(blocks: list[Block], page_height: float) -> None:
+    """Mark page numbers near the top or bottom edge as header/footer."""
+    if page_height <= 0:
+        return
+    for block in blocks:
+        if len(block.lines) != 1 or not _PAGE_NUMBER.match(block.lines[0].text.strip()):
+            continue
+        line = block.lines[0]
+        if line.top > page_height * (1 - _FURNITURE_MARGIN):
+            block.furniture = "footer"
+        elif line.bottom < page_height * _FURNITURE_MARGIN:
+            block.furniture = "header"
+
+
+def mark_heading_candidates(blocks: list[Block], body: float) -> None:
+    """Flag short blocks set larger than the body text, or short bold lines, as headings."""
+    for block in blocks:
+        if block.kind == "code" or block.furniture or len(block.lines) > 3:
+            continue
+        text = block.text.strip()
+        if not any(ch.isalpha() for ch in text) or len(text) > _MAX_HEADING_CHARS:
+            continue
+        if block.kind == "list" and len(block.lines) > 1:
+            continue
+        size = max(line.size for line in block.lines)
+        if size >= body * _HEADING_RATIO and size >= body + 1.0:
+            block.heading_size = round(size * 2) / 2
+        elif (
+            len(block.lines) == 1
+            and block.lines[0].bold
+            and len(text) <= _MAX_BOLD_HEADING_CHARS
+            and not text.endswith((".", ",", ";"))
+        ):
+            block.bold_heading = True
+
+
+class HeadingLevels:
+    """Heading levels from the document's distinct heading sizes: biggest is level 1.
+
+    Bold headings at body size come after every larger size. Levels stop at 6.
+    """
+
+    def __init__(self, sizes: Iterable[float]) -> None:
+        ranked = sorted(set(sizes), reverse=True)
+        self._levels = {size: min(i + 1, 6) for i, size in enumerate(ranked)}
+        self._bold_level = min(len(ranked) + 1, 6)
+
+    def level(self, block: Block) -> int:
+        if block.heading_size is not None:
+            return self._levels.get(block.heading_size, 1)
+        return self._bold_level
+
+
+def block_items(block: Block, levels: HeadingLevels) -> list[Item]:
+    """The wire items of one block (a list block can yield a heading and a list)."""
+    if block.furniture:
+        inner = _paragraph(block.lines)
+        cls = FooterItem if block.furniture == "footer" else HeaderItem
+        return [cls(items=[inner], md=inner.md, bbox=inner.bbox)]
+    if block.heading_size is not None or block.bold_heading:
+        value = " ".join(line.text.strip() for line in block.lines)
+        boxes = _line_boxes(block.lines, [line.text.strip() for line in block.lines], " ")
+        return [mdr.heading_item(value, levels.level(block), boxes)]
+    if block.kind == "code":
+        return [_code(block.lines)]
+    if block.kind == "list":
+        return [_list(block.lines)]
+    return [_paragraph(block.lines)]
+
+
+def block_text(block: Block) -> str:
+    """The plain text of a block for the page's ``text``: its lines, one per row."""
+    if block.kind == "code" and not block.furniture:
+        return _code_text(block.lines)
+    return "\n".join(line.text for line in block.lines)
+
+
+# --- grouping rules ------------------------------------------------------------------------
+
+
+def _continues(block: Block, line: Line) -> bool:
+    """Whether ``line`` belongs to ``block`` (whose last line is just above it)."""
+    prev = block.lines[-1]
+    if line.mono != prev.mono:
+        return False
+    size = max(prev.size, line.size)
+    if abs(line.size - prev.size) > 0.1 * size:
+        return False
+    gap = line.baseline - prev.baseline
+    marker = list_marker(line.text)
+    limit = _MAX_LINE_GAP
+    if block.kind == "code":
+        limit = _MAX_CODE_GAP
+    elif block.kind == "list" and marker is not None:
+        limit = _MAX_LIST_ENTRY_GAP
+    if gap <= 0.3 * size or gap > limit * size:
+        return False
+    if block.kind == "code":
+        return line.x0 >= block.x0 - size
+    if line.x1 < prev.x0 or line.x0 > prev.x1:
+        return False
+    if line.bold != prev.bold:
+        return False
+    if block.kind == "list":
+        first = block.lines[0]
+        if marker is None:
+            # A continuation line: indented past the first marker (hanging indent), or
+            # wrapped back to the margin in the middle of a sentence.
+            mid_sentence = line.text[:1].islower() or not prev.text.endswith(_SENTENCE_END)
+            return line.x0 > first.x0 + 0.5 * size or mid_sentence
+        # A switch between bullets and numbers at the same indent starts another list.
+        same_indent = abs(line.x0 - first.x0) <= 0.5 * size
+        return not same_indent or _is_ordered(marker) == _is_ordered(list_marker(first.text))
+    if marker is not None:
+        return False
+    return line.x0 - prev.x0 <= _INDENT * size
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _join(texts: Sequence[str], soft: Sequence[bool]) -> tuple[str, list[tuple[int, int]]]:
+    """Join wrapped lines into one paragraph, undoing hyphenation at line ends.
+
+    Returns the text and each line's (start, end) offsets in it.
+    """
+    value = ""
+    spans: list[tuple[int, int]] = []
+    for i, raw in enumerate(texts):
+        text = raw.strip()
+        if i > 0 and value:
+            hyphen = value.endswith("-") and (soft[i - 1] or value[-2:-1].isalpha())
+            if hyphen and text[:1].islower():
+                value = value[:-1]
+                start, _ = spans[-1]
+                spans[-1] = (start, len(value))
+            else:
+                value += " "
+        start = len(value)
+        value += text
+        spans.append((start, len(value)))
+    return value, spans
+
+
+def _line_boxes(lines: Sequence[Line], texts: Sequence[str], sep: str) -> list[BBox]:
+    boxes = []
+    pos = 0
+    for line, text in zip(lines, texts, strict=True):
+        boxes.append(line.bbox(pos, pos + len(text)))
+        pos += len(text) + len(sep)
+    return boxes
+
+
+def _paragraph(lines: Sequence[Line]) -> TextItem:
+    value, spans = _join([line.text for line in lines], [line.soft_hyphen for line in lines])
+    boxes = [line.bbox(a, b) for line, (a, b) in zip(lines, spans, strict=True)]
+    return mdr.text_item(value, boxes)
+
+
+def _code_text(lines: Sequence[Line]) -> str:
+    """Code lines with their indentation and blank lines restored from positions."""
+    left = min(line.x0 for line in lines)
+    gaps = [b.baseline - a.baseline for a, b in itertools.pairwise(lines)]
+    pitch = min(gaps) if gaps else 0.0
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if i > 0 and pitch > 0:
+            out.extend([""] * max(0, round(gaps[i - 1] / pitch) - 1))
+        indent = round((line.x0 - left) / (_MONO_ADVANCE * line.size)) if line.size else 0
+        out.append(" " * indent + line.text.strip())
+    return "\n".join(out)
+
+
+def _code(lines: Sequence[Line]) -> Item:
+    return mdr.code_item(_code_text(lines), None, [line.bbox() for line in lines])
+
+
+@dataclass(slots=True)
+class _Entry:
+    level: int
+    ordered: bool
+    lines: list[Line]
+    texts: list[str]
+
+
+def _list(lines: Sequence[Line]) -> ListItem:
+    """A list block → a (nested) ListItem; nesting follows the markers' indentation."""
+    entries: list[_Entry] = []
+    for line in lines:
+        marker = list_marker(line.text)
+        if marker is None and entries:
+            entries[-1].lines.append(line)
+            entries[-1].texts.append(line.text)
+            continue
+        text = line.text[marker.end() :] if marker else line.text
+        ordered = _is_ordered(marker)
+        entries.append(_Entry(0, ordered, [line], [text]))
+    _assign_levels(entries)
+    item, _ = _build_list(entries, 0, entries[0].level)
+    return item
+
+
+def _is_ordered(marker: re.Match[str] | None) -> bool:
+    return marker is not None and marker.re is _NUMBER
+
+
+def _assign_levels(entries: list[_Entry]) -> None:
+    """Nesting level of each entry from its marker's x, clustered within half a font size."""
+    starts: list[float] = []
+    for entry in entries:
+        x, tol = entry.lines[0].x0, 0.5 * entry.lines[0].size
+        if not any(abs(x - s) <= tol for s in starts):
+            starts.append(x)
+    starts.sort()
+    for entry in entries:
+        x, tol = entry.lines[0].x0, 0.5 * entry.lines[0].size
+        entry.level = next(i for i, s in enumerate(starts) if abs(x - s) <= tol)
+
+
+def _build_list(entries: list[_Entry], i: int, level: int) -> tuple[ListItem, int]:
+    out: list[TextItem | ListItem] = []
+    boxes: list[BBox] = []
+    ordered = entries[i].ordered
+    while i < len(entries) and entries[i].level >= level:
+        entry = entries[i]
+        if entry.level > level:
+            sub, i = _build_list(entries, i, entry.level)
+            out.append(sub)
+            boxes.extend(sub.bbox or [])
+            continue
+        value, spans = _join(entry.texts, [line.soft_hyphen for line in entry.lines])
+        entry_boxes = [ln.bbox(a, b) for ln, (a, b) in zip(entry.lines, spans, strict=True)]
+        out.append(mdr.text_item(value, entry_boxes))
+        boxes.extend(ln.bbox() for ln in entry.lines)
+        i += 1
+    return mdr.list_item(out, ordered, boxes), i
