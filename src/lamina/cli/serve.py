@@ -1,0 +1,80 @@
+"""``lamina serve``: run the API server (Parse v2 + Files) with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="Serve the LlamaCloud-compatible API (Parse v2 + Files).",
+        description=(
+            "Serve the Parse v2 and Files API. Settings not given here come from LAMINA_* "
+            "environment variables (see docs/architecture.md)."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="Interface (default 127.0.0.1).")
+    parser.add_argument("--port", type=int, default=8000, help="Port (default 8000).")
+    parser.add_argument(
+        "--data-dir", help="Where files, results and the database live (default LAMINA_HOME)."
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="Worker processes (default min(2, CPUs); 0 runs jobs in a server thread).",
+    )
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default SQLite in the data dir).")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY[:PROJECT]",
+        help="Require this bearer key (repeatable; also LAMINA_API_KEYS=key[:project],...).",
+    )
+    parser.add_argument("--public-base-url", help="Base URL for presigned download links.")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="Log level (default info).",
+    )
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from lamina.server import ServerSettings, create_app
+    from lamina.services.settings import parse_api_keys
+
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    if args.workers is not None:
+        overrides["workers"] = args.workers
+    if args.database_url:
+        overrides["database_url"] = args.database_url
+    if args.public_base_url:
+        overrides["public_base_url"] = args.public_base_url
+    keys = parse_api_keys(os.environ.get("LAMINA_API_KEYS", ""))
+    keys.update(parse_api_keys(args.api_key))
+    overrides["api_keys"] = keys
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    os.environ.setdefault("LAMINA_LOG_LEVEL", args.log_level)
+    settings = ServerSettings.from_env(**overrides)
+    app = create_app(settings)
+    print(
+        f"lamina: serving on http://{args.host}:{args.port} (data dir {settings.data_dir}, "
+        f"{settings.workers} worker(s), auth {'on' if settings.auth_enabled else 'off'})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

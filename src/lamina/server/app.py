@@ -1,0 +1,53 @@
+"""The app factory: settings → services → FastAPI app with routes and error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from lamina._version import __version__
+from lamina.server import routes_downloads, routes_files, routes_parse
+from lamina.server.errors import install_error_handlers
+from lamina.services.container import Services
+from lamina.services.settings import ServerSettings
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """Build the Lamina API app for ``settings`` (default: :meth:`ServerSettings.from_env`).
+
+    The data dir and database schema are set up here; the lifespan starts the job workers and
+    stops them on shutdown (so an app used without its lifespan serves requests but runs no
+    jobs).
+    """
+    settings = settings or ServerSettings.from_env()
+    services = Services.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(services.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(services.stop)
+
+    app = FastAPI(
+        title="Lamina",
+        version=__version__,
+        description="LlamaCloud-compatible Parse v2 and Files API.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(routes_downloads.router)  # before parse: its paths are more specific
+    app.include_router(routes_files.router)
+    app.include_router(routes_parse.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,50 @@
+"""Presigned download routes. They take no bearer key: the signature is the credential."""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse
+
+from lamina.server.deps import get_services
+from lamina.services.container import Services
+
+router = APIRouter(tags=["downloads"])
+
+
+@router.get("/api/v1/beta/files/{file_id}/download")
+def download_file(
+    file_id: str,
+    expires: str | None = Query(None),
+    project: str | None = Query(None),
+    signature: str | None = Query(None),
+    services: Services = Depends(get_services),
+) -> Response:
+    row, data = services.files.open_signed(
+        file_id, expires=expires, project=project, signature=signature
+    )
+    return Response(
+        data,
+        media_type=row["content_type"] or "application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['name'])}"},
+    )
+
+
+@router.get("/api/v2/parse/{job_id}/results/{name:path}")
+def download_result(
+    job_id: str,
+    name: str,
+    expires: str | None = Query(None),
+    project: str | None = Query(None),
+    signature: str | None = Query(None),
+    services: Services = Depends(get_services),
+) -> Response:
+    path, filename = services.parse.open_signed_result(
+        job_id, name, expires=expires, project=project, signature=signature
+    )
+    media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if filename.endswith((".md", ".txt", ".json")):
+        media_type += "; charset=utf-8"
+    return FileResponse(path, media_type=media_type, filename=filename)

@@ -1,0 +1,108 @@
+"""Files API routes (``/api/v1/beta/files``): thin wrappers over :class:`FileService`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from lamina.server.deps import get_base_url, get_project, get_services
+from lamina.services.container import Services
+from lamina.services.errors import PayloadTooLargeError
+from lamina.services.parse import split_csv
+
+router = APIRouter(prefix="/api/v1/beta/files", tags=["files"])
+
+_CHUNK = 1024 * 1024
+
+
+async def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The upload's bytes, refusing more than ``limit``."""
+    chunks, size = [], 0
+    while chunk := await upload.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"File is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("")
+async def create_file(
+    file: UploadFile = File(..., description="The file to upload"),
+    purpose: str | None = Form(None),
+    external_file_id: str | None = Form(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+    base_url: str = Depends(get_base_url),
+) -> dict[str, Any]:
+    data = await read_upload(file, services.settings.max_upload_bytes)
+    row = await run_in_threadpool(
+        lambda: services.files.create(
+            project_id,
+            name=file.filename or "upload",
+            data=data,
+            purpose=purpose,
+            external_file_id=external_file_id,
+            content_type=file.content_type,
+        )
+    )
+    return services.files.to_wire(row, base_url=base_url)
+
+
+@router.get("")
+def list_files(
+    page_size: int | None = Query(None),
+    page_token: str | None = Query(None),
+    file_name: str | None = Query(None),
+    external_file_id: str | None = Query(None),
+    file_ids: list[str] | None = Query(None),
+    order_by: str | None = Query(None),
+    expand: list[str] | None = Query(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+    base_url: str = Depends(get_base_url),
+) -> dict[str, Any]:
+    rows, token, total = services.files.list(
+        project_id,
+        file_name=file_name,
+        external_file_id=external_file_id,
+        file_ids=split_csv(file_ids),
+        order_by=order_by,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    with_url = "download_url" in split_csv(expand)
+    items = [services.files.to_wire(r, base_url=base_url if with_url else None) for r in rows]
+    return {"items": items, "next_page_token": token, "total_size": total}
+
+
+@router.get("/{file_id}")
+def get_file(
+    file_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    return services.files.to_wire(services.files.get(project_id, file_id))
+
+
+@router.delete("/{file_id}", status_code=204)
+def delete_file(
+    file_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> Response:
+    services.files.delete(project_id, file_id)
+    return Response(status_code=204)
+
+
+@router.get("/{file_id}/content")
+def file_content(
+    file_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+    base_url: str = Depends(get_base_url),
+) -> dict[str, Any]:
+    """A PresignedURL (``{url, expires_at}``) for downloading the file's content."""
+    return services.files.presigned_url(services.files.get(project_id, file_id), base_url)

@@ -1,0 +1,116 @@
+"""Parse v2 routes (``/api/v2/parse``): thin wrappers over :class:`ParseService`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from lamina.server.deps import get_base_url, get_project, get_services
+from lamina.server.routes_files import read_upload
+from lamina.services.container import Services
+from lamina.services.parse import job_to_wire, parse_upload_configuration, split_csv, versions
+from lamina.types import JobStatus, ParseCreateRequest
+
+router = APIRouter(prefix="/api/v2/parse", tags=["parse"])
+
+
+@router.post("")
+def create_parse_job(
+    body: ParseCreateRequest,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    raw = body.model_dump(mode="json", exclude_unset=True)
+    return job_to_wire(services.parse.create(project_id, body, raw))
+
+
+@router.post("/upload")
+async def upload_and_parse(
+    file: UploadFile = File(...),
+    configuration: str | None = Form(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Multipart ``file`` plus a ``configuration`` form field holding the create body as JSON."""
+    request, raw = parse_upload_configuration(configuration)
+    services.parse.validate_options(request)  # fail fast, before storing the upload
+    data = await read_upload(file, services.settings.max_upload_bytes)
+
+    def store_and_create() -> dict[str, Any]:
+        row = services.files.create(
+            project_id,
+            name=file.filename or "upload",
+            data=data,
+            purpose="parse",
+            content_type=file.content_type,
+        )
+        return job_to_wire(services.parse.create(project_id, request, raw, uploaded_file=row))
+
+    return await run_in_threadpool(store_and_create)
+
+
+@router.get("")
+def list_parse_jobs(
+    page_size: int | None = Query(None),
+    page_token: str | None = Query(None),
+    status: JobStatus | None = Query(None),
+    job_ids: list[str] | None = Query(None),
+    created_at_on_or_after: datetime | None = Query(None),
+    created_at_on_or_before: datetime | None = Query(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    items, token, total = services.parse.list(
+        project_id,
+        status=status,
+        job_ids=split_csv(job_ids),
+        created_after=created_at_on_or_after,
+        created_before=created_at_on_or_before,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return {"items": items, "next_page_token": token, "total_size": total}
+
+
+@router.get("/versions")
+def list_versions() -> dict[str, Any]:
+    return versions()
+
+
+@router.get("/{job_id}")
+def get_parse_job(
+    job_id: str,
+    expand: list[str] | None = Query(None),
+    image_filenames: list[str] | None = Query(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+    base_url: str = Depends(get_base_url),
+) -> dict[str, Any]:
+    return services.parse.get_response(
+        project_id,
+        job_id,
+        expand=split_csv(expand),
+        image_filenames=split_csv(image_filenames) or None,
+        base_url=base_url,
+    )
+
+
+@router.post("/{job_id}/cancel")
+def cancel_parse_job(
+    job_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    return services.parse.cancel(project_id, job_id)
+
+
+@router.delete("/{job_id}")
+def delete_parse_job(
+    job_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    return services.parse.delete(project_id, job_id)

@@ -1,0 +1,482 @@
+"""Job and file records in SQL (SQLAlchemy Core), and the lease protocol workers use.
+
+Portable SQL only, so SQLite (the default, in WAL mode) and PostgreSQL both work. A worker
+claims a job with one conditional ``UPDATE ... WHERE id = ? AND <still claimable>`` and checks
+the row count, so two workers never run the same job; it renews the lease while it works, and a
+job whose lease expired (its worker died) is claimable again until ``max_attempts``.
+
+Timestamps are stored as naive UTC and returned as aware UTC.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from lamina.services.errors import ValidationFailed
+
+metadata = sa.MetaData()
+
+files_table = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(128), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("file_type", sa.String(32)),
+    sa.Column("purpose", sa.String(32)),
+    sa.Column("external_file_id", sa.Text),
+    sa.Column("content_type", sa.String(128)),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime),
+)
+
+jobs_table = sa.Table(
+    "parse_jobs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(128), nullable=False, index=True),
+    sa.Column("file_id", sa.String(64)),
+    sa.Column("source_url", sa.Text),
+    sa.Column("http_proxy", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("configuration", sa.JSON, nullable=False),
+    sa.Column("raw_parameters", sa.JSON, nullable=False),
+    sa.Column("user_metadata", sa.JSON),
+    sa.Column("error_message", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_expires_at", sa.DateTime),
+    sa.Column("result_summary", sa.JSON),
+)
+
+Row = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    """Now, as naive UTC (how times are stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    """A datetime as naive UTC; naive input is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time as an aware UTC datetime."""
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A random id such as ``pjb-...`` or ``dfl-...``."""
+    return f"{prefix}-{secrets.token_hex(12)}"
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An SQLAlchemy engine; SQLite gets WAL mode and a busy timeout on every connection."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+        )
+        sa.event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+# --- pagination --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows and the token for the next one."""
+
+    rows: list[Row]
+    next_page_token: str | None
+    total_size: int
+
+
+def _encode_token(sort_value: Any, row_id: str) -> str:
+    if isinstance(sort_value, datetime):
+        sort_value = {"dt": sort_value.isoformat()}
+    raw = json.dumps({"v": sort_value, "i": row_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[Any, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        value = data["v"]
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["dt"])
+        return value, str(data["i"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationFailed.single(
+            ["query", "page_token"], "Invalid page_token", input=token
+        ) from exc
+
+
+def paginate(
+    conn: Connection,
+    table: sa.Table,
+    where: Sequence[sa.ColumnElement[bool]],
+    *,
+    sort: str,
+    descending: bool,
+    page_size: int,
+    page_token: str | None,
+) -> Page:
+    """Keyset pagination over ``table`` ordered by ``sort`` then ``id`` (both one direction)."""
+    if not 1 <= page_size <= 1000:
+        raise ValidationFailed.single(
+            ["query", "page_size"], "page_size must be between 1 and 1000", input=page_size
+        )
+    sort_col, id_col = table.c[sort], table.c.id
+    total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+    query = sa.select(table).where(*where)
+    if page_token:
+        value, last_id = _decode_token(page_token)
+        if descending:
+            after = sa.or_(sort_col < value, sa.and_(sort_col == value, id_col < last_id))
+        else:
+            after = sa.or_(sort_col > value, sa.and_(sort_col == value, id_col > last_id))
+        query = query.where(after)
+    order = (sort_col.desc(), id_col.desc()) if descending else (sort_col.asc(), id_col.asc())
+    rows = [dict(r._mapping) for r in conn.execute(query.order_by(*order).limit(page_size + 1))]
+    token = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        token = _encode_token(rows[-1][sort], rows[-1]["id"])
+    return Page(rows=rows, next_page_token=token, total_size=int(total))
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+class Database:
+    """Records of files and parse jobs; every method is one short transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # files ------------------------------------------------------------------------------------
+
+    def insert_file(self, row: Row) -> None:
+        with self.begin() as conn:
+            conn.execute(files_table.insert().values(**row))
+
+    def get_file(self, file_id: str, project_id: str | None = None) -> Row | None:
+        query = sa.select(files_table).where(files_table.c.id == file_id)
+        if project_id is not None:
+            query = query.where(files_table.c.project_id == project_id)
+        with self.begin() as conn:
+            found = conn.execute(query).first()
+        return dict(found._mapping) if found else None
+
+    def delete_file(self, file_id: str, project_id: str) -> bool:
+        with self.begin() as conn:
+            result = conn.execute(
+                files_table.delete().where(
+                    files_table.c.id == file_id, files_table.c.project_id == project_id
+                )
+            )
+        return result.rowcount == 1
+
+    def list_files(
+        self,
+        project_id: str,
+        *,
+        file_name: str | None = None,
+        external_file_id: str | None = None,
+        file_ids: Sequence[str] | None = None,
+        order_by: str = "created_at",
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page:
+        where: list[sa.ColumnElement[bool]] = [files_table.c.project_id == project_id]
+        if file_name is not None:
+            where.append(files_table.c.name == file_name)
+        if external_file_id is not None:
+            where.append(files_table.c.external_file_id == external_file_id)
+        if file_ids:
+            where.append(files_table.c.id.in_(list(file_ids)))
+        with self.begin() as conn:
+            return paginate(
+                conn,
+                files_table,
+                where,
+                sort=order_by,
+                descending=order_by == "created_at",
+                page_size=page_size,
+                page_token=page_token,
+            )
+
+    # jobs -------------------------------------------------------------------------------------
+
+    def insert_job(self, row: Row) -> None:
+        with self.begin() as conn:
+            conn.execute(jobs_table.insert().values(**row))
+
+    def get_job(self, job_id: str, project_id: str | None = None) -> Row | None:
+        query = sa.select(jobs_table).where(jobs_table.c.id == job_id)
+        if project_id is not None:
+            query = query.where(jobs_table.c.project_id == project_id)
+        with self.begin() as conn:
+            found = conn.execute(query).first()
+        return dict(found._mapping) if found else None
+
+    def delete_job(self, job_id: str, project_id: str) -> bool:
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.delete().where(
+                    jobs_table.c.id == job_id, jobs_table.c.project_id == project_id
+                )
+            )
+        return result.rowcount == 1
+
+    def list_jobs(
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        job_ids: Sequence[str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page:
+        c = jobs_table.c
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        if status is not None:
+            where.append(c.status == status)
+        if job_ids:
+            where.append(c.id.in_(list(job_ids)))
+        if created_after is not None:
+            where.append(c.created_at >= to_naive_utc(created_after))
+        if created_before is not None:
+            where.append(c.created_at <= to_naive_utc(created_before))
+        with self.begin() as conn:
+            return paginate(
+                conn,
+                jobs_table,
+                where,
+                sort="created_at",
+                descending=True,
+                page_size=page_size,
+                page_token=page_token,
+            )
+
+    def cancel_job(self, job_id: str, project_id: str) -> bool:
+        """PENDING or RUNNING → CANCELLED; False when the job was already terminal."""
+        now = utcnow()
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(
+                    jobs_table.c.id == job_id,
+                    jobs_table.c.project_id == project_id,
+                    jobs_table.c.status.in_(["PENDING", "RUNNING"]),
+                )
+                .values(
+                    status="CANCELLED",
+                    updated_at=now,
+                    finished_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return result.rowcount == 1
+
+    # leases -----------------------------------------------------------------------------------
+
+    def fail_exhausted(self, max_attempts: int) -> list[str]:
+        """Fail jobs whose worker died ``max_attempts`` times (lease expired, attempts used up)."""
+        now = utcnow()
+        c = jobs_table.c
+        expired = sa.and_(c.status == "RUNNING", c.lease_expires_at < now)
+        with self.begin() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(sa.select(c.id).where(expired, c.attempts >= max_attempts))
+            ]
+            failed = []
+            for job_id in ids:
+                result = conn.execute(
+                    jobs_table.update()
+                    .where(c.id == job_id, expired, c.attempts >= max_attempts)
+                    .values(
+                        status="FAILED",
+                        error_message=(
+                            f"The worker parsing this job stopped unexpectedly {max_attempts} "
+                            "times (crash or out of memory); giving up."
+                        ),
+                        updated_at=now,
+                        finished_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                )
+                if result.rowcount == 1:
+                    failed.append(job_id)
+        return failed
+
+    def claim_next(self, owner: str, lease_seconds: float, max_attempts: int) -> Row | None:
+        """Claim the oldest claimable job for ``owner``; None when there is nothing to do."""
+        self.fail_exhausted(max_attempts)
+        c = jobs_table.c
+        for _ in range(5):
+            now = utcnow()
+            claimable = sa.or_(
+                c.status == "PENDING",
+                sa.and_(c.status == "RUNNING", c.lease_expires_at < now),
+            )
+            with self.begin() as conn:
+                candidates = [
+                    r[0]
+                    for r in conn.execute(
+                        sa.select(c.id).where(claimable).order_by(c.created_at, c.id).limit(5)
+                    )
+                ]
+            if not candidates:
+                return None
+            for job_id in candidates:
+                with self.begin() as conn:
+                    result = conn.execute(
+                        jobs_table.update()
+                        .where(c.id == job_id, claimable)
+                        .values(
+                            status="RUNNING",
+                            lease_owner=owner,
+                            lease_expires_at=now + timedelta(seconds=lease_seconds),
+                            attempts=c.attempts + 1,
+                            started_at=sa.func.coalesce(c.started_at, now),
+                            updated_at=now,
+                        )
+                    )
+                if result.rowcount == 1:
+                    return self.get_job(job_id)
+        return None
+
+    def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extend the lease; False when the job is no longer ours (cancelled, deleted, taken)."""
+        c = jobs_table.c
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(c.id == job_id, c.lease_owner == owner, c.status == "RUNNING")
+                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+            )
+        return result.rowcount == 1
+
+    def finish_job(
+        self,
+        job_id: str,
+        owner: str,
+        *,
+        status: str,
+        error_message: str | None = None,
+        result_summary: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """RUNNING (held by ``owner``) → a terminal status; False if the job is no longer ours."""
+        now = utcnow()
+        c = jobs_table.c
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(c.id == job_id, c.lease_owner == owner, c.status == "RUNNING")
+                .values(
+                    status=status,
+                    error_message=error_message,
+                    result_summary=dict(result_summary) if result_summary else None,
+                    updated_at=now,
+                    finished_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return result.rowcount == 1
+
+    def expire_lease(self, job_id: str, owner: str) -> bool:
+        """Make a dead worker's job claimable now instead of when its lease runs out."""
+        c = jobs_table.c
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(c.id == job_id, c.lease_owner == owner, c.status == "RUNNING")
+                .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+            )
+        return result.rowcount == 1
+
+    def release_owner(self, owner: str) -> int:
+        """Put an owner's RUNNING jobs back to PENDING without using up an attempt.
+
+        For a clean shutdown: the job was interrupted by us, not by its own crash.
+        """
+        c = jobs_table.c
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(c.lease_owner == owner, c.status == "RUNNING")
+                .values(
+                    status="PENDING",
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempts=sa.case((c.attempts > 0, c.attempts - 1), else_=0),
+                    updated_at=utcnow(),
+                )
+            )
+        return int(result.rowcount)
+
+    def running_leases(self) -> list[tuple[str, str]]:
+        """(job id, lease owner) of every RUNNING job."""
+        c = jobs_table.c
+        with self.begin() as conn:
+            return [
+                (r[0], r[1])
+                for r in conn.execute(
+                    sa.select(c.id, c.lease_owner).where(
+                        c.status == "RUNNING", c.lease_owner.is_not(None)
+                    )
+                )
+            ]

@@ -1,0 +1,44 @@
+"""Service errors. The server maps each class to one HTTP status in ``server/errors.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base class: ``message`` is safe to show to the API caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(ServiceError):
+    """An id that does not exist in the caller's project (404)."""
+
+
+class InvalidRequestError(ServiceError):
+    """A request that is well formed but cannot be done in the resource's state (400)."""
+
+
+class PayloadTooLargeError(ServiceError):
+    """An upload over the configured size limit (413)."""
+
+
+class ForbiddenError(ServiceError):
+    """A presigned URL that is expired or does not verify (403)."""
+
+
+class ValidationFailed(ServiceError):
+    """Invalid input (422), carrying the API's ``detail`` list."""
+
+    def __init__(self, detail: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(str(d.get("msg", "")) for d in detail))
+        self.detail = detail
+
+    @classmethod
+    def single(
+        cls, loc: list[str | int], msg: str, *, input: Any = None, type: str = "value_error"
+    ) -> ValidationFailed:
+        """One error entry, in the ``{"type", "loc", "msg", "input"}`` shape."""
+        return cls([{"type": type, "loc": loc, "msg": msg, "input": input}])

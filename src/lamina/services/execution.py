@@ -1,0 +1,242 @@
+"""Running one claimed job: load its input, call the engine, write the result files.
+
+Shared by worker processes and inline mode. Every failure becomes a FAILED status with a message
+a user can act on; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import ValidationError
+
+from lamina.services.db import Row
+from lamina.services.storage import (
+    IMAGES_DIR,
+    IMAGES_INDEX_FILE,
+    JOB_METADATA_FILE,
+    RESULT_FILES,
+    Storage,
+    dump_json,
+    is_safe_name,
+    write_atomic,
+)
+from lamina.types import (
+    FailedPage,
+    ItemsPage,
+    ItemsResult,
+    MarkdownPage,
+    MarkdownResult,
+    MetadataResult,
+    PageMetadata,
+    ParseConfiguration,
+    TextPage,
+    TextResult,
+)
+
+if TYPE_CHECKING:
+    from lamina.engine.result import ParseResult
+
+log = logging.getLogger("lamina.worker")
+
+
+class JobFailure(Exception):
+    """A job-level failure whose message goes to the job's ``error_message`` as is."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended."""
+
+    status: str
+    error_message: str | None = None
+    summary: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionLimits:
+    max_source_bytes: int
+    fetch_timeout_seconds: float
+
+
+def job_timeout(row: Row, default: float) -> float:
+    """The job's time limit: ``processing_control.timeouts.base_in_seconds`` or the default."""
+    try:
+        timeouts = (row["configuration"].get("processing_control") or {}).get("timeouts") or {}
+        base = timeouts.get("base_in_seconds")
+        return float(base) if base else default
+    except (AttributeError, TypeError, ValueError):
+        return default
+
+
+def fetch_source(url: str, *, proxy: str | None, limits: ExecutionLimits) -> bytes:
+    """Download ``source_url`` (redirects followed, size-limited)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with (
+            httpx.Client(
+                follow_redirects=True, timeout=limits.fetch_timeout_seconds, proxy=proxy
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise JobFailure(f"Could not fetch source_url {url}: HTTP {response.status_code}")
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limits.max_source_bytes:
+                    raise JobFailure(
+                        f"Could not fetch source_url {url}: larger than the limit of "
+                        f"{limits.max_source_bytes} bytes"
+                    )
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise JobFailure(f"Could not fetch source_url {url}: {exc or type(exc).__name__}") from exc
+    return b"".join(chunks)
+
+
+def load_input(row: Row, storage: Storage, limits: ExecutionLimits) -> bytes:
+    if row["file_id"]:
+        try:
+            return storage.read_file(row["file_id"])
+        except FileNotFoundError as exc:
+            raise JobFailure(f"The input file {row['file_id']} was deleted") from exc
+    if row["source_url"]:
+        return fetch_source(row["source_url"], proxy=row["http_proxy"], limits=limits)
+    raise JobFailure("The job has neither a file nor a source_url")
+
+
+def execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
+    """Run one job to an :class:`Outcome`; results are published before COMPLETED is returned."""
+    started = time.monotonic()
+    try:
+        from lamina.engine import EngineError, parse_document
+    except ImportError as exc:  # pragma: no cover - engine missing from the install
+        return Outcome("FAILED", f"The parse engine is not available: {exc}")
+    try:
+        config = ParseConfiguration.model_validate(row["configuration"])
+        data = load_input(row, storage, limits)
+        result = parse_document(data, filename=row["name"], config=config)
+        with storage.staged_results(row["id"]) as staging:
+            summary = write_results(staging, result, time.monotonic() - started)
+        return _check_failure_ratio(config, summary)
+    except JobFailure as exc:
+        return Outcome("FAILED", str(exc))
+    except EngineError as exc:
+        return Outcome("FAILED", str(exc) or type(exc).__name__)
+    except ValidationError as exc:
+        return Outcome("FAILED", f"Invalid stored configuration: {exc}")
+    except Exception as exc:
+        log.exception("job %s failed with an unexpected error", row["id"])
+        return Outcome("FAILED", f"Internal error while parsing: {type(exc).__name__}: {exc}")
+
+
+def _check_failure_ratio(config: ParseConfiguration, summary: dict[str, Any]) -> Outcome:
+    conditions = config.processing_control and config.processing_control.job_failure_conditions
+    allowed = conditions.allowed_page_failure_ratio if conditions else None
+    parsed = summary["pages_parsed"] + len(summary["failed_pages"])
+    if allowed is not None and parsed:
+        ratio = len(summary["failed_pages"]) / parsed
+        if ratio > allowed:
+            return Outcome(
+                "FAILED",
+                f"{len(summary['failed_pages'])} of {parsed} pages failed "
+                f"(ratio {ratio:.2f} > allowed_page_failure_ratio {allowed})",
+                summary,
+            )
+    return Outcome("COMPLETED", None, summary)
+
+
+# --- result files ------------------------------------------------------------------------------
+
+
+def _safe_image_name(name: str, index: int) -> str:
+    if is_safe_name(name):
+        return name
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip("._") or "image"
+    return f"{index}_{cleaned}"[:200]
+
+
+def write_results(folder: Path, result: ParseResult, elapsed: float) -> dict[str, Any]:
+    """Write every result file of ``result`` into ``folder``; returns the job's summary."""
+    markdown_pages: list[MarkdownPage | FailedPage] = []
+    items_pages: list[ItemsPage | FailedPage] = []
+    text_pages, meta_pages, failed = [], [], []
+    for page in result.pages:
+        n = page.page_number
+        text_pages.append(TextPage(page_number=n, text=page.text))
+        meta = page.metadata or PageMetadata(page_number=n)
+        meta_pages.append(meta.model_copy(update={"page_number": n}))
+        if page.error is not None:
+            failed.append(n)
+            markdown_pages.append(FailedPage(page_number=n, error=page.error))
+            items_pages.append(FailedPage(page_number=n, error=page.error))
+            continue
+        markdown_pages.append(
+            MarkdownPage(
+                page_number=n, markdown=page.markdown, header=page.header, footer=page.footer
+            )
+        )
+        items_pages.append(
+            ItemsPage(
+                page_number=n,
+                page_width=page.page_width,
+                page_height=page.page_height,
+                items=page.items,
+            )
+        )
+    ok_pages = [p for p in result.pages if p.error is None]
+    confidences = [m.confidence for m in meta_pages if m.confidence is not None]
+    document = {"confidence": sum(confidences) / len(confidences)} if confidences else None
+    outputs: dict[str, bytes] = {
+        "markdown": dump_json(MarkdownResult(pages=markdown_pages).to_json_dict()),
+        "text": dump_json(TextResult(pages=text_pages).to_json_dict()),
+        "items": dump_json(ItemsResult(pages=items_pages).to_json_dict()),
+        "metadata": dump_json(
+            MetadataResult.model_validate(
+                {"pages": meta_pages, "document": document}
+            ).to_json_dict()
+        ),
+        "markdown_full": "\n\n".join(p.markdown for p in ok_pages).encode("utf-8"),
+        "text_full": "\n\n".join(p.text for p in ok_pages).encode("utf-8"),
+    }
+    for key, data in outputs.items():
+        write_atomic(folder / RESULT_FILES[key][0], data)
+
+    images = []
+    for index, image in enumerate(result.images):
+        filename = _safe_image_name(image.filename, index)
+        write_atomic(folder / IMAGES_DIR / filename, image.data)
+        entry: dict[str, Any] = {
+            "index": index,
+            "filename": filename,
+            "content_type": image.content_type,
+            "size_bytes": len(image.data),
+            "category": image.category
+            if image.category in ("screenshot", "embedded", "layout")
+            else None,
+            "page_number": image.page_number,
+        }
+        if image.bbox is not None:
+            x, y, w, h = image.bbox
+            entry["bbox"] = {"x": x, "y": y, "w": w, "h": h}
+        images.append({k: v for k, v in entry.items() if v is not None})
+    write_atomic(folder / IMAGES_INDEX_FILE, dump_json(images))
+
+    summary: dict[str, Any] = {
+        "engine_version": result.engine_version,
+        "file_type": result.file_type,
+        "page_count": result.page_count,
+        "pages_parsed": len(ok_pages),
+        "failed_pages": failed,
+        "image_count": len(images),
+    }
+    job_metadata = {**summary, "duration_seconds": round(elapsed, 3), "stats": result.stats}
+    write_atomic(folder / JOB_METADATA_FILE, dump_json(job_metadata))
+    return summary

@@ -1,0 +1,161 @@
+"""The Files API: upload, get, list, delete and presigned download of uploaded content."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import posixpath
+from collections.abc import Sequence
+from typing import Any
+
+from lamina.services.db import Database, Row, aware, new_id, utcnow
+from lamina.services.errors import NotFoundError, PayloadTooLargeError, ValidationFailed
+from lamina.services.signing import Signer
+from lamina.services.storage import Storage
+from lamina.types import FILE_PURPOSES
+
+FILE_ID_PREFIX = "dfl"
+FILE_ORDERINGS = ("created_at", "name", "id")
+
+
+def file_type_of(name: str) -> str | None:
+    """The lower-case extension of a file name, without the dot (``report.PDF`` → ``pdf``)."""
+    ext = posixpath.splitext(name)[1]
+    return ext[1:].lower() or None if ext else None
+
+
+def file_download_path(file_id: str) -> str:
+    """Path of the signed download route for a file's content."""
+    return f"/api/v1/beta/files/{file_id}/download"
+
+
+class FileService:
+    """Uploaded files of each project; content in :class:`Storage`, records in the database."""
+
+    def __init__(
+        self, db: Database, storage: Storage, signer: Signer, *, max_bytes: int, ttl: int
+    ) -> None:
+        self.db = db
+        self.storage = storage
+        self.signer = signer
+        self.max_bytes = max_bytes
+        self.ttl = ttl
+
+    def create(
+        self,
+        project_id: str,
+        *,
+        name: str,
+        data: bytes,
+        purpose: str | None,
+        external_file_id: str | None = None,
+        content_type: str | None = None,
+    ) -> Row:
+        """Store an upload and return its record."""
+        if purpose is not None and purpose not in FILE_PURPOSES:
+            raise ValidationFailed.single(
+                ["body", "purpose"],
+                f"Invalid purpose: {purpose}. Must be one of: {', '.join(FILE_PURPOSES)}",
+                input=purpose,
+            )
+        if len(data) > self.max_bytes:
+            raise PayloadTooLargeError(f"File is larger than the limit of {self.max_bytes} bytes")
+        name = posixpath.basename(name.replace("\\", "/")) or "upload"
+        now = utcnow()
+        row: Row = {
+            "id": new_id(FILE_ID_PREFIX),
+            "project_id": project_id,
+            "name": name,
+            "file_type": file_type_of(name),
+            "purpose": purpose,
+            "external_file_id": external_file_id,
+            "content_type": content_type or mimetypes.guess_type(name)[0],
+            "size_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": None,
+        }
+        self.storage.write_file(row["id"], data)
+        self.db.insert_file(row)
+        return row
+
+    def get(self, project_id: str, file_id: str) -> Row:
+        row = self.db.get_file(file_id, project_id)
+        if row is None:
+            raise NotFoundError(f"File not found: {file_id}")
+        return row
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        file_name: str | None = None,
+        external_file_id: str | None = None,
+        file_ids: Sequence[str] | None = None,
+        order_by: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[Row], str | None, int]:
+        ordering = order_by or "created_at"
+        if ordering not in FILE_ORDERINGS:
+            raise ValidationFailed.single(
+                ["query", "order_by"],
+                f"Unsupported order_by: {ordering}. Must be one of: {', '.join(FILE_ORDERINGS)}",
+                input=order_by,
+            )
+        page = self.db.list_files(
+            project_id,
+            file_name=file_name,
+            external_file_id=external_file_id,
+            file_ids=file_ids,
+            order_by=ordering,
+            page_size=page_size or 50,
+            page_token=page_token,
+        )
+        return page.rows, page.next_page_token, page.total_size
+
+    def delete(self, project_id: str, file_id: str) -> None:
+        if not self.db.delete_file(file_id, project_id):
+            raise NotFoundError(f"File not found: {file_id}")
+        self.storage.delete_file(file_id)
+
+    def presigned_url(self, row: Row, base_url: str) -> dict[str, Any]:
+        """A PresignedURL object (``{url, expires_at}``) for the file's content."""
+        path = file_download_path(row["id"])
+        query, expires_at = self.signer.sign(path, project=row["project_id"], ttl_seconds=self.ttl)
+        return {
+            "url": f"{base_url.rstrip('/')}{path}?{query.encode()}",
+            "expires_at": expires_at.isoformat(),
+        }
+
+    def to_wire(self, row: Row, *, base_url: str | None = None) -> dict[str, Any]:
+        """The File JSON; ``download_url`` only when a base URL is given."""
+        body: dict[str, Any] = {
+            "id": row["id"],
+            "name": row["name"],
+            "project_id": row["project_id"],
+            "file_type": row["file_type"],
+            "purpose": row["purpose"],
+            "external_file_id": row["external_file_id"],
+            "expires_at": None,
+            "last_modified_at": aware(row["updated_at"]).isoformat(),  # type: ignore[union-attr]
+            "size_bytes": row["size_bytes"],
+            "sha256": row["sha256"],
+        }
+        if base_url is not None:
+            body["download_url"] = self.presigned_url(row, base_url)
+        return body
+
+    def open_signed(
+        self, file_id: str, *, expires: str | None, project: str | None, signature: str | None
+    ) -> tuple[Row, bytes]:
+        """Verify a presigned download and return the record and content."""
+        project_id = self.signer.verify(
+            file_download_path(file_id), expires=expires, project=project, signature=signature
+        )
+        row = self.get(project_id, file_id)
+        try:
+            return row, self.storage.read_file(file_id)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"File content not found: {file_id}") from exc

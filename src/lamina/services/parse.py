@@ -1,0 +1,405 @@
+"""Parse v2 jobs: create (by file id, URL or upload), list, get with ``expand``, cancel, delete.
+
+The GET response is built from the job's result files, one file per expand value, so a request
+reads only what it asked for. Content (pages, full text, download URLs, images) is served only
+once the job is ``COMPLETED``; before that the response carries the job alone, plus
+``raw_parameters`` and ``job_metadata``, which exist from the start.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from lamina._version import ENGINE_VERSION
+from lamina.services.db import Database, Row, aware, new_id, utcnow
+from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.signing import Signer
+from lamina.services.storage import (
+    IMAGES_DIR,
+    IMAGES_INDEX_FILE,
+    JOB_METADATA_FILE,
+    RESULT_FILES,
+    Storage,
+)
+from lamina.types import EXPAND_VALUES, TIERS, ParseConfiguration, ParseCreateRequest
+
+JOB_ID_PREFIX = "pjb"
+MODEL_TIERS = ("agentic", "agentic_plus")
+PARSE_VERSION = ENGINE_VERSION
+"""The one engine version this server runs; ``latest`` and every dated version map to it."""
+
+# Expand values the official SDK also sends; accepted, and answered where we have the data.
+SDK_EXTRA_EXPANDS = ("usage", "forms", "forms_content_metadata")
+ALLOWED_EXPANDS = frozenset(EXPAND_VALUES) | frozenset(SDK_EXTRA_EXPANDS)
+_CONTENT_SUFFIX = "_content_metadata"
+_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Fields of the create body that say what to parse, not how: kept out of the configuration.
+_REQUEST_ONLY = frozenset(ParseCreateRequest.model_fields) - frozenset(
+    ParseConfiguration.model_fields
+)
+
+
+def split_csv(values: Iterable[str] | None) -> list[str]:
+    """Flatten repeated and comma-separated query values (``a,b`` and ``a&b`` alike)."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def result_download_path(job_id: str, name: str) -> str:
+    """Path of the signed download route for one result file."""
+    return f"/api/v2/parse/{job_id}/results/{name}"
+
+
+def validation_errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
+    """A pydantic error as the API's ``detail`` list, JSON-safe, locations under ``prefix``."""
+    detail = []
+    for err in exc.errors(include_url=False, include_context=False):
+        value = err.get("input")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            value = str(value)
+        detail.append(
+            {
+                "type": err["type"],
+                "loc": [*prefix, *err["loc"]],
+                "msg": err["msg"],
+                "input": value,
+            }
+        )
+    return detail
+
+
+def parse_upload_configuration(text: str | None) -> tuple[ParseCreateRequest, dict[str, Any]]:
+    """The upload route's ``configuration`` form field → (request, raw parameters)."""
+    if not text:
+        raise ValidationFailed.single(
+            ["body", "configuration"], "Field required", input=None, type="missing"
+        )
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed.single(
+            ["body", "configuration"], f"Invalid JSON: {exc.msg}", input=text, type="json_invalid"
+        ) from exc
+    if not isinstance(raw, dict):
+        raise ValidationFailed.single(
+            ["body", "configuration"], "Must be a JSON object", input=raw, type="dict_type"
+        )
+    try:
+        request = ParseCreateRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
+    return request, raw
+
+
+class ParseService:
+    """Parse jobs of each project."""
+
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        signer: Signer,
+        *,
+        ttl: int,
+        model_url: str | None,
+    ) -> None:
+        self.db = db
+        self.storage = storage
+        self.signer = signer
+        self.ttl = ttl
+        self.model_url = model_url
+        self.notify: Callable[[], None] = lambda: None
+        """Called after a job is created; the server points it at the worker supervisor."""
+
+    # create -----------------------------------------------------------------------------------
+
+    def validate_options(self, request: ParseCreateRequest) -> None:
+        """Checks beyond the model: tier, version, model endpoint for the agentic tiers."""
+        if request.tier not in TIERS:
+            raise ValidationFailed.single(
+                ["tier"],
+                f"Unsupported tier: {request.tier}. Must be one of: {', '.join(TIERS)}",
+                input={},
+            )
+        if request.tier in MODEL_TIERS and not self.model_url:
+            raise ValidationFailed.single(
+                ["tier"],
+                f"Tier {request.tier} needs a vision/LLM model endpoint and none is configured. "
+                "Start the server with LAMINA_MODEL_URL set to an OpenAI-compatible base URL, "
+                "or use tier fast or cost_effective.",
+                input=request.tier,
+            )
+        if request.version != "latest" and not _VERSION_RE.match(request.version):
+            raise ValidationFailed.single(
+                ["version"],
+                f"Unsupported version: {request.version}. Use latest or a dated version "
+                "(YYYY-MM-DD).",
+                input=request.version,
+            )
+
+    def create(
+        self,
+        project_id: str,
+        request: ParseCreateRequest,
+        raw_parameters: dict[str, Any],
+        *,
+        uploaded_file: Row | None = None,
+    ) -> Row:
+        """Validate and store a PENDING job, then wake the workers."""
+        self.validate_options(request)
+        file_row, source_url = self._resolve_input(project_id, request, uploaded_file)
+        now = utcnow()
+        configuration = request.model_dump(
+            mode="json", exclude_none=True, exclude=set(_REQUEST_ONLY)
+        )
+        name = file_row["name"] if file_row else _url_name(source_url or "")
+        row: Row = {
+            "id": new_id(JOB_ID_PREFIX),
+            "project_id": project_id,
+            "file_id": file_row["id"] if file_row else None,
+            "source_url": source_url,
+            "http_proxy": request.http_proxy,
+            "status": "PENDING",
+            "tier": request.tier,
+            "name": name,
+            "configuration": configuration,
+            "raw_parameters": raw_parameters,
+            "user_metadata": request.user_metadata,
+            "error_message": None,
+            "created_at": now,
+            "updated_at": now,
+            "attempts": 0,
+        }
+        self.db.insert_job(row)
+        created = self.db.get_job(row["id"]) or row  # as stored, before a worker can claim it
+        self.notify()
+        return created
+
+    def _resolve_input(
+        self, project_id: str, request: ParseCreateRequest, uploaded: Row | None
+    ) -> tuple[Row | None, str | None]:
+        if uploaded is not None:
+            return uploaded, None
+        if request.file_id and request.source_url:
+            raise ValidationFailed.single(
+                ["body"], "Give either file_id or source_url, not both", input=None
+            )
+        if request.file_id:
+            file_row = self.db.get_file(request.file_id, project_id)
+            if file_row is None:
+                raise NotFoundError(f"File not found: {request.file_id}")
+            return file_row, None
+        if request.source_url:
+            scheme = urlsplit(request.source_url).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise ValidationFailed.single(
+                    ["body", "source_url"],
+                    "source_url must be an http or https URL",
+                    input=request.source_url,
+                )
+            return None, request.source_url
+        raise ValidationFailed.single(
+            ["body"], "One of file_id or source_url is required", input=None, type="missing"
+        )
+
+    # read -------------------------------------------------------------------------------------
+
+    def get_row(self, project_id: str, job_id: str) -> Row:
+        row = self.db.get_job(job_id, project_id)
+        if row is None:
+            raise NotFoundError(f"Parse job not found: {job_id}")
+        return row
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        job_ids: Sequence[str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None, int]:
+        page = self.db.list_jobs(
+            project_id,
+            status=status,
+            job_ids=job_ids,
+            created_after=created_after,
+            created_before=created_before,
+            page_size=page_size or 50,
+            page_token=page_token,
+        )
+        return [job_to_wire(r) for r in page.rows], page.next_page_token, page.total_size
+
+    def get_response(
+        self,
+        project_id: str,
+        job_id: str,
+        *,
+        expand: Sequence[str],
+        image_filenames: Sequence[str] | None,
+        base_url: str,
+    ) -> dict[str, Any]:
+        """The ParseResponse body for ``GET /api/v2/parse/{job_id}``."""
+        unknown = [e for e in expand if e not in ALLOWED_EXPANDS]
+        if unknown:
+            raise ValidationFailed.single(
+                ["query", "expand"],
+                f"Unsupported expand value(s): {', '.join(unknown)}. "
+                f"Must be among: {', '.join(EXPAND_VALUES)}",
+                input=unknown,
+            )
+        row = self.get_row(project_id, job_id)
+        body: dict[str, Any] = {"job": job_to_wire(row)}
+        wanted = set(expand)
+        if "raw_parameters" in wanted:
+            body["raw_parameters"] = row["raw_parameters"] or {}
+        if "job_metadata" in wanted:
+            body["job_metadata"] = self._job_metadata(row)
+        if row["status"] != "COMPLETED":
+            return body
+        for name in ("text", "markdown", "items", "metadata"):
+            if name in wanted:
+                body[name] = self.storage.read_result_json(job_id, RESULT_FILES[name][0])
+        for name in ("text_full", "markdown_full"):
+            if name in wanted:
+                body[name] = self.storage.read_result_text(job_id, RESULT_FILES[name][0])
+        contents = {}
+        for value in wanted:
+            stem = value.removesuffix(_CONTENT_SUFFIX)
+            if value.endswith(_CONTENT_SUFFIX) and stem in RESULT_FILES:
+                filename, key = RESULT_FILES[stem]
+                contents[key] = self._content_metadata(row, filename, base_url)
+        if contents:
+            body["result_content_metadata"] = contents
+        if "images_content_metadata" in wanted:
+            body["images_content_metadata"] = self._images(row, image_filenames, base_url)
+        return {k: v for k, v in body.items() if v is not None}
+
+    def _job_metadata(self, row: Row) -> dict[str, Any]:
+        stored = self.storage.read_result_json(row["id"], JOB_METADATA_FILE) or {}
+        bookkeeping = {
+            "attempts": row["attempts"],
+            "started_at": _iso(row["started_at"]),
+            "finished_at": _iso(row["finished_at"]),
+        }
+        return {**stored, **{k: v for k, v in bookkeeping.items() if v is not None}}
+
+    def _presign(self, row: Row, name: str, base_url: str) -> str:
+        path = result_download_path(row["id"], name)
+        query, _ = self.signer.sign(path, project=row["project_id"], ttl_seconds=self.ttl)
+        return f"{base_url.rstrip('/')}{path}?{query.encode()}"
+
+    def _content_metadata(self, row: Row, filename: str, base_url: str) -> dict[str, Any]:
+        size = self.storage.result_size(row["id"], filename)
+        if size is None:
+            return {"size_bytes": 0, "exists": False}
+        return {
+            "size_bytes": size,
+            "exists": True,
+            "presigned_url": self._presign(row, filename, base_url),
+        }
+
+    def _images(self, row: Row, filenames: Sequence[str] | None, base_url: str) -> dict[str, Any]:
+        index: list[dict[str, Any]] = (
+            self.storage.read_result_json(row["id"], IMAGES_INDEX_FILE) or []
+        )
+        if filenames:
+            keep = set(filenames)
+            index = [img for img in index if img["filename"] in keep]
+        images = [
+            {
+                **img,
+                "presigned_url": self._presign(row, f"{IMAGES_DIR}/{img['filename']}", base_url),
+            }
+            for img in index
+        ]
+        return {"total_count": len(images), "images": images}
+
+    # change -----------------------------------------------------------------------------------
+
+    def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+        if self.db.cancel_job(job_id, project_id):
+            self.notify()
+            return job_to_wire(self.get_row(project_id, job_id))
+        row = self.get_row(project_id, job_id)
+        if row["status"] == "CANCELLED":
+            return job_to_wire(row)
+        raise InvalidRequestError(
+            f"Parse job {job_id} is already {row['status']}; only PENDING or RUNNING jobs can "
+            "be cancelled"
+        )
+
+    def delete(self, project_id: str, job_id: str) -> dict[str, Any]:
+        if not self.db.delete_job(job_id, project_id):
+            raise NotFoundError(f"Parse job not found: {job_id}")
+        self.storage.delete_results(job_id)
+        return {"id": job_id, "project_id": project_id}
+
+    def open_signed_result(
+        self,
+        job_id: str,
+        name: str,
+        *,
+        expires: str | None,
+        project: str | None,
+        signature: str | None,
+    ) -> tuple[str, str]:
+        """Verify a presigned result download; returns (file path, download file name)."""
+        project_id = self.signer.verify(
+            result_download_path(job_id, name),
+            expires=expires,
+            project=project,
+            signature=signature,
+        )
+        self.get_row(project_id, job_id)
+        path = self.storage.result_path(job_id, name)
+        if path is None or not path.is_file():
+            raise NotFoundError(f"Result not found: {name}")
+        return str(path), posixpath.basename(name)
+
+
+def versions() -> dict[str, Any]:
+    """``GET /api/v2/parse/versions``: the versions each tier accepts and what latest means."""
+    body: dict[str, Any] = {tier: [PARSE_VERSION] for tier in TIERS}
+    body["latest"] = dict.fromkeys(TIERS, PARSE_VERSION)
+    return body
+
+
+def job_to_wire(row: Row) -> dict[str, Any]:
+    """The ParseJob JSON of a job row (``error_message`` always present, as the seed shows)."""
+    body: dict[str, Any] = {
+        "id": row["id"],
+        "project_id": row["project_id"],
+        "status": row["status"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "error_message": row["error_message"],
+        "name": row["name"],
+        "tier": row["tier"],
+        "user_metadata": row["user_metadata"],
+    }
+    return {k: v for k, v in body.items() if v is not None or k == "error_message"}
+
+
+def _iso(value: datetime | None) -> str | None:
+    stamp = aware(value)
+    return stamp.isoformat() if stamp else None
+
+
+def _url_name(url: str) -> str:
+    path = urlsplit(url).path
+    return posixpath.basename(path.rstrip("/")) or urlsplit(url).netloc or "document"

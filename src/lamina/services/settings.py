@@ -1,0 +1,125 @@
+"""Settings shared by the server, the services and the worker processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROJECT_ID = "default"
+"""The project every job and file belongs to when authentication is disabled."""
+
+
+def _default_workers() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def default_data_dir() -> Path:
+    """``LAMINA_HOME`` or the user cache dir (``~/.cache/lamina``)."""
+    env = os.environ.get("LAMINA_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "lamina"
+
+
+def parse_api_keys(specs: str | list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Turn ``KEY[:PROJECT]`` specs (a list, or one comma-separated string) into key → project.
+
+    A key without a project maps to :data:`DEFAULT_PROJECT_ID`.
+    """
+    items = specs.split(",") if isinstance(specs, str) else list(specs)
+    keys: dict[str, str] = {}
+    for raw in items:
+        spec = raw.strip()
+        if not spec:
+            continue
+        key, _, project = spec.partition(":")
+        keys[key.strip()] = project.strip() or DEFAULT_PROJECT_ID
+    return keys
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How a Lamina server (or the embedded one) runs.
+
+    ``workers=0`` is inline mode: jobs run in a background thread of the server process (for
+    tests and debugging; job timeouts are not enforced there). An empty ``api_keys`` disables
+    authentication and puts everything in the ``default`` project.
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    workers: int = field(default_factory=_default_workers)
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    public_base_url: str | None = None
+    presign_ttl_seconds: int = 3600
+    max_upload_bytes: int = 200 * 1024 * 1024
+    job_timeout_seconds: float = 1800.0
+    max_attempts: int = 3
+    lease_seconds: float = 30.0
+    poll_interval_seconds: float = 2.0
+    model_url: str | None = None
+    source_fetch_timeout_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+        if self.workers < 0:
+            raise ValueError("workers must be >= 0")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``lamina.db`` (SQLite) in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'lamina.db'}"
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    def with_changes(self, **changes: Any) -> ServerSettings:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ServerSettings:
+        """Read ``LAMINA_*`` variables; keyword overrides win over the environment.
+
+        ``LAMINA_HOME`` / ``LAMINA_DATA_DIR``, ``LAMINA_DATABASE_URL``, ``LAMINA_WORKERS``,
+        ``LAMINA_API_KEYS`` (``key[:project],...``), ``LAMINA_PUBLIC_BASE_URL``,
+        ``LAMINA_PRESIGN_TTL_SECONDS``, ``LAMINA_MAX_UPLOAD_BYTES``,
+        ``LAMINA_JOB_TIMEOUT_SECONDS``, ``LAMINA_MAX_ATTEMPTS``, ``LAMINA_LEASE_SECONDS``,
+        ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        data_dir = env.get("LAMINA_DATA_DIR") or env.get("LAMINA_HOME")
+        if data_dir:
+            values["data_dir"] = Path(data_dir)
+        strings = {
+            "LAMINA_DATABASE_URL": "database_url",
+            "LAMINA_PUBLIC_BASE_URL": "public_base_url",
+            "LAMINA_MODEL_URL": "model_url",
+        }
+        for var, name in strings.items():
+            if env.get(var):
+                values[name] = env[var]
+        numbers: dict[str, tuple[str, type]] = {
+            "LAMINA_WORKERS": ("workers", int),
+            "LAMINA_PRESIGN_TTL_SECONDS": ("presign_ttl_seconds", int),
+            "LAMINA_MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
+            "LAMINA_JOB_TIMEOUT_SECONDS": ("job_timeout_seconds", float),
+            "LAMINA_MAX_ATTEMPTS": ("max_attempts", int),
+            "LAMINA_LEASE_SECONDS": ("lease_seconds", float),
+            "LAMINA_POLL_INTERVAL_SECONDS": ("poll_interval_seconds", float),
+        }
+        for var, (name, kind) in numbers.items():
+            if env.get(var):
+                try:
+                    values[name] = kind(env[var])
+                except ValueError as exc:
+                    raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
+        if env.get("LAMINA_API_KEYS"):
+            values["api_keys"] = parse_api_keys(env["LAMINA_API_KEYS"])
+        values.update(overrides)
+        return cls(**values)

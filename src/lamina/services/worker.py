@@ -1,0 +1,471 @@
+"""Workers that run parse jobs, and the supervisor that keeps them alive.
+
+Process model (``workers >= 1``)::
+
+    server process                               worker process (python -m lamina.services.worker)
+    Supervisor ── Popen, config as JSON env ───▶ claim job by lease ─▶ engine ─▶ result files
+        │  stdin: one byte = "wake up"; EOF = "exit"     │ a thread renews the lease
+        ◀── stdout: JSON lines (ready/claimed/done) ─────┘
+        monitor thread: restart dead workers, kill jobs over their time limit
+
+Workers are started with ``subprocess.Popen([sys.executable, "-m", ...])``, not multiprocessing,
+so the user's ``__main__`` is never re-imported. Everything crossing the boundary is JSON. The
+database is the queue: a worker that dies loses its lease and the job is claimed again, up to
+``max_attempts`` claims; then it fails with a message. ``workers == 0`` (inline mode) runs the
+same loop in a thread of the server process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from lamina.services.db import Database, Row
+from lamina.services.execution import ExecutionLimits, execute, job_timeout
+from lamina.services.settings import ServerSettings
+from lamina.services.storage import Storage
+
+log = logging.getLogger("lamina.worker")
+
+CONFIG_ENV = "LAMINA_WORKER_CONFIG"
+_HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker process needs, passed as JSON in ``LAMINA_WORKER_CONFIG``."""
+
+    data_dir: str
+    database_url: str
+    lease_seconds: float
+    max_attempts: int
+    job_timeout_seconds: float
+    poll_interval_seconds: float
+    max_source_bytes: int
+    fetch_timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
+        return cls(
+            data_dir=str(settings.data_dir),
+            database_url=settings.resolved_database_url,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
+            job_timeout_seconds=settings.job_timeout_seconds,
+            poll_interval_seconds=settings.poll_interval_seconds,
+            max_source_bytes=settings.max_upload_bytes,
+            fetch_timeout_seconds=settings.source_fetch_timeout_seconds,
+        )
+
+    @property
+    def limits(self) -> ExecutionLimits:
+        return ExecutionLimits(self.max_source_bytes, self.fetch_timeout_seconds)
+
+
+def make_owner(kind: str) -> str:
+    """A lease owner id: ``host/pid/kind-random``; host and pid let a restart spot dead owners."""
+    return f"{_HOST}/{os.getpid()}/{kind}-{secrets.token_hex(4)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_orphans(db: Database) -> int:
+    """Expire the leases of RUNNING jobs whose owner was a process on this host that is gone.
+
+    Called when a server starts: jobs left behind by a killed server are claimable at once
+    instead of after their lease runs out. Owners on other hosts wait for lease expiry.
+    """
+    count = 0
+    for job_id, owner in db.running_leases():
+        host, _, rest = owner.partition("/")
+        pid_text = rest.partition("/")[0]
+        if host == _HOST and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            count += db.expire_lease(job_id, owner)
+    if count:
+        log.info("re-queued %d job(s) left running by a stopped server", count)
+    return count
+
+
+# --- the loop every worker runs ------------------------------------------------------------------
+
+
+class LeaseKeeper:
+    """Renews a job's lease from a thread; calls ``on_lost`` if the job stops being ours."""
+
+    def __init__(
+        self,
+        db: Database,
+        job_id: str,
+        owner: str,
+        lease_seconds: float,
+        on_lost: Callable[[], None],
+    ) -> None:
+        self._db, self._job_id, self._owner = db, job_id, owner
+        self._lease = lease_seconds
+        self._on_lost = on_lost
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = max(self._lease / 3, 0.05)
+        while not self._stop.wait(interval):
+            try:
+                ok = self._db.renew_lease(self._job_id, self._owner, self._lease)
+            except Exception:  # a transient database error: try again next tick
+                log.warning("could not renew the lease of %s", self._job_id, exc_info=True)
+                continue
+            if not ok:
+                self._on_lost()
+                return
+
+
+class WorkerLoop:
+    """Claim a job, run it, record the outcome; sleep until woken or the poll interval ends."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        owner: str,
+        *,
+        on_event: Callable[[dict[str, Any]], None] = lambda _e: None,
+        on_lease_lost: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.config = config
+        self.owner = owner
+        self.db = Database(config.database_url)
+        self.storage = Storage(Path(config.data_dir))
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self._on_event = on_event
+        self._on_lease_lost = on_lease_lost
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:
+                log.exception("worker %s: unexpected error; retrying", self.owner)
+                worked = False
+            if not worked:
+                self.wake.wait(self.config.poll_interval_seconds)
+                self.wake.clear()
+
+    def run_once(self) -> bool:
+        """Run at most one job; True if one was run."""
+        cfg = self.config
+        row = self.db.claim_next(self.owner, cfg.lease_seconds, cfg.max_attempts)
+        if row is None:
+            return False
+        timeout = job_timeout(row, cfg.job_timeout_seconds)
+        self._on_event({"event": "claimed", "job_id": row["id"], "timeout": timeout})
+        self._run_claimed(row)
+        self._on_event({"event": "done", "job_id": row["id"]})
+        return True
+
+    def _run_claimed(self, row: Row) -> None:
+        job_id = row["id"]
+        log.info("job %s: started (attempt %d)", job_id, row["attempts"])
+        with LeaseKeeper(
+            self.db, job_id, self.owner, self.config.lease_seconds, self._on_lease_lost
+        ):
+            outcome = execute(row, self.storage, self.config.limits)
+        recorded = self.db.finish_job(
+            job_id,
+            self.owner,
+            status=outcome.status,
+            error_message=outcome.error_message,
+            result_summary=outcome.summary,
+        )
+        if not recorded:  # cancelled or deleted meanwhile: drop what we wrote
+            log.info("job %s: no longer ours (cancelled or deleted); discarding", job_id)
+            current = self.db.get_job(job_id)
+            if current is None or current["status"] == "CANCELLED":
+                self.storage.delete_results(job_id)
+        else:
+            log.info("job %s: %s", job_id, outcome.status)
+
+
+# --- runners the server starts -----------------------------------------------------------------
+
+
+class JobRunner(Protocol):
+    """What the server starts in its lifespan and pokes when a job is created."""
+
+    def start(self) -> None: ...
+    def wake(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class InlineRunner:
+    """``workers=0``: one worker loop in a daemon thread of this process (no timeouts)."""
+
+    def __init__(self, settings: ServerSettings, db: Database) -> None:
+        self._db = db
+        self._loop = WorkerLoop(WorkerConfig.from_settings(settings), make_owner("inline"))
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        recover_orphans(self._db)
+        self._thread = threading.Thread(target=self._loop.run, name="lamina-inline", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._loop.wake.set()
+
+    def stop(self) -> None:
+        self._loop.stop.set()
+        self._loop.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._db.release_owner(self._loop.owner)
+        self._loop.db.dispose()
+
+
+@dataclass
+class _Handle:
+    slot: int
+    proc: subprocess.Popen[bytes]
+    started: float
+    owner: str | None = None
+    job_id: str | None = None
+    job_started: float = 0.0
+    job_timeout: float = 0.0
+    reader: threading.Thread | None = None
+
+
+class Supervisor:
+    """Starts ``settings.workers`` worker processes and keeps them healthy."""
+
+    def __init__(self, settings: ServerSettings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._config = WorkerConfig.from_settings(settings)
+        self._handles: dict[int, _Handle] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._monitor: threading.Thread | None = None
+
+    # lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        recover_orphans(self.db)
+        for slot in range(self.settings.workers):
+            self._spawn(slot)
+        self._monitor = threading.Thread(target=self._watch, name="lamina-supervisor", daemon=True)
+        self._monitor.start()
+
+    def stop(self) -> None:
+        """Ask every worker to exit (stdin EOF), kill stragglers, re-queue their jobs."""
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=5)
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            with contextlib.suppress(OSError, ValueError):
+                if handle.proc.stdin:
+                    handle.proc.stdin.close()
+        deadline = time.monotonic() + 5
+        for handle in handles:
+            try:
+                handle.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                handle.proc.kill()
+                handle.proc.wait()
+            if handle.owner:
+                self.db.release_owner(handle.owner)
+            if handle.reader is not None:
+                handle.reader.join(timeout=2)
+
+    def wake(self) -> None:
+        """Tell idle workers there is work (a byte on their stdin)."""
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            if handle.job_id is None and handle.proc.stdin is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    handle.proc.stdin.write(b"\n")
+                    handle.proc.stdin.flush()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [h.proc.pid for h in self._handles.values()]
+
+    def running_jobs(self) -> dict[str, int]:
+        """Job id → pid of the worker process running it, as the workers last reported."""
+        with self._lock:
+            return {h.job_id: h.proc.pid for h in self._handles.values() if h.job_id}
+
+    # internals --------------------------------------------------------------------------------
+
+    def _spawn(self, slot: int) -> None:
+        env = dict(os.environ)
+        env[CONFIG_ENV] = json.dumps(asdict(self._config))
+        if self.settings.model_url:
+            env["LAMINA_MODEL_URL"] = self.settings.model_url
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lamina.services.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        handle = _Handle(slot=slot, proc=proc, started=time.monotonic())
+        handle.reader = threading.Thread(
+            target=self._read_events, args=(handle,), name=f"lamina-worker-{slot}", daemon=True
+        )
+        handle.reader.start()
+        with self._lock:
+            self._handles[slot] = handle
+
+    def _read_events(self, handle: _Handle) -> None:
+        assert handle.proc.stdout is not None
+        for raw in handle.proc.stdout:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                log.info("worker %d: %s", handle.slot, raw.decode(errors="replace").rstrip())
+                continue
+            kind = event.get("event")
+            with self._lock:
+                if kind == "ready":
+                    handle.owner = event["owner"]
+                elif kind == "claimed":
+                    handle.job_id = event["job_id"]
+                    handle.job_started = time.monotonic()
+                    handle.job_timeout = float(event.get("timeout") or 0)
+                elif kind == "done":
+                    handle.job_id = None
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.2):
+            with self._lock:
+                handles = list(self._handles.values())
+            for handle in handles:
+                try:
+                    self._check(handle)
+                except Exception:
+                    log.exception("supervisor: error while checking worker %d", handle.slot)
+
+    def _check(self, handle: _Handle) -> None:
+        code = handle.proc.poll()
+        if code is None and handle.job_id and handle.job_timeout > 0:
+            elapsed = time.monotonic() - handle.job_started
+            if elapsed > handle.job_timeout:
+                self._time_out(handle)
+                code = handle.proc.poll()
+        if code is None or self._stopping.is_set():
+            return
+        job_id, owner = handle.job_id, handle.owner
+        if job_id and owner:
+            log.warning(
+                "worker %d died (exit code %s) while running %s; it will be retried",
+                handle.slot,
+                code,
+                job_id,
+            )
+            self.db.expire_lease(job_id, owner)
+        if handle.reader is not None:
+            handle.reader.join(timeout=1)
+        if time.monotonic() - handle.started < 1.0:  # crash loop: do not spin
+            time.sleep(1.0)
+        if not self._stopping.is_set():
+            self._spawn(handle.slot)
+            self.wake()
+
+    def _time_out(self, handle: _Handle) -> None:
+        job_id, owner, limit = handle.job_id, handle.owner, handle.job_timeout
+        log.warning("job %s exceeded its time limit of %s s; killing its worker", job_id, limit)
+        handle.proc.kill()
+        handle.proc.wait()
+        if job_id and owner:
+            self.db.finish_job(
+                job_id,
+                owner,
+                status="FAILED",
+                error_message=f"Parse job timed out after {limit:g} s",
+            )
+        with self._lock:
+            handle.job_id = None
+
+
+def make_runner(settings: ServerSettings, db: Database) -> JobRunner:
+    """Inline runner for ``workers == 0``, else a process supervisor."""
+    if settings.workers == 0:
+        return InlineRunner(settings, db)
+    return Supervisor(settings, db)
+
+
+# --- worker process entry point ------------------------------------------------------------------
+
+
+def _watch_stdin(loop: WorkerLoop) -> None:
+    """Wake on any byte; exit the process on EOF (the server closed the pipe or died)."""
+    stdin = sys.stdin.buffer
+    while True:
+        data = stdin.read1(1024) if hasattr(stdin, "read1") else stdin.read(1)
+        if not data:
+            os._exit(0)
+        loop.wake.set()
+
+
+def main() -> int:
+    """``python -m lamina.services.worker``: run jobs until stdin closes."""
+    logging.basicConfig(
+        level=os.environ.get("LAMINA_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s",
+        stream=sys.stderr,
+    )
+    config = WorkerConfig(**json.loads(os.environ[CONFIG_ENV]))
+    # Keep the protocol channel for us; anything else printed to stdout goes to stderr.
+    protocol: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    send_lock = threading.Lock()
+
+    def send(event: dict[str, Any]) -> None:
+        with send_lock:
+            protocol.write(json.dumps(event) + "\n")
+
+    def lease_lost() -> None:  # cancelled or deleted: stop now, the supervisor restarts us
+        send({"event": "done", "job_id": None})
+        os._exit(0)
+
+    owner = make_owner("worker")
+    loop = WorkerLoop(config, owner, on_event=send, on_lease_lost=lease_lost)
+    send({"event": "ready", "owner": owner})
+    threading.Thread(target=_watch_stdin, args=(loop,), name="stdin", daemon=True).start()
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

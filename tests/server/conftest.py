@@ -1,0 +1,215 @@
+"""Fixtures for the server tests: apps in-process, a document server, a real ``lamina serve``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from lamina.server import ServerSettings, create_app
+from tests.fixtures.documents import make_corrupt_pdf, make_multipage_pdf, make_simple_pdf
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own LAMINA_* settings."""
+    for name in list(os.environ):
+        if name.startswith("LAMINA_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Generated documents by name: simple, multipage, corrupt, text."""
+    folder = tmp_path_factory.mktemp("docs")
+    return {
+        "simple": make_simple_pdf(folder).read_bytes(),
+        "multipage": make_multipage_pdf(folder, pages=3).read_bytes(),
+        "corrupt": make_corrupt_pdf(folder).read_bytes(),
+        "text": b"Plain notes.\n\nSecond paragraph.\n",
+    }
+
+
+class _DocHandler(BaseHTTPRequestHandler):
+    """``/doc.pdf``; ``/slow/<seconds>/doc.pdf`` (answers after a delay); anything else 404."""
+
+    pdf: bytes = b""
+
+    def do_GET(self) -> None:
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "slow" and len(parts) == 3:
+            time.sleep(float(parts[1]))
+            parts = parts[2:]
+        if parts == ["doc.pdf"]:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Content-Length", str(len(self.pdf)))
+            self.end_headers()
+            self.wfile.write(self.pdf)
+        else:
+            self.send_error(404)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def doc_server(docs: dict[str, bytes]) -> Iterator[str]:
+    """Base URL of a local HTTP server that serves a PDF, optionally slowly (for source_url)."""
+    handler = type("Handler", (_DocHandler,), {"pdf": docs["simple"]})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+# --- in-process apps ---------------------------------------------------------------------------
+
+
+@contextmanager
+def running_app(data_dir: Path, **settings: Any) -> Iterator[TestClient]:
+    """A TestClient over the real app with its lifespan (so workers run)."""
+    settings.setdefault("workers", 0)
+    settings.setdefault("poll_interval_seconds", 0.2)
+    app = create_app(ServerSettings(data_dir=data_dir, **settings))
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """An app in inline mode (jobs run in a thread) on a fresh data dir."""
+    with running_app(tmp_path / "data") as test_client:
+        yield test_client
+
+
+def upload(client: Any, data: bytes, name: str = "doc.pdf", **form: str) -> dict[str, Any]:
+    form.setdefault("purpose", "parse")
+    response = client.post("/api/v1/beta/files", files={"file": (name, data)}, data=form)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def create_job(client: Any, file_id: str, **options: Any) -> dict[str, Any]:
+    body = {"file_id": file_id, "tier": "fast", "version": "latest", **options}
+    response = client.post("/api/v2/parse", json=body)
+    assert response.status_code == 200, response.text
+    job: dict[str, Any] = response.json()
+    return job
+
+
+def wait_for_job(client: Any, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll until the job is terminal; returns the job object."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"/api/v2/parse/{job_id}")
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()["job"]
+        if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+        time.sleep(0.1)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+# --- a real `lamina serve` ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """A ``python -m lamina serve`` subprocess in its own process group."""
+
+    def __init__(self, data_dir: Path, args: list[str], env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        cmd = [sys.executable, "-m", "lamina", "serve", "--port", str(self.port)]
+        cmd += ["--data-dir", str(data_dir), "--log-level", "warning", *args]
+        self._log = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lamina serve exited early:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"lamina serve not ready:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: server and workers, no cleanup."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Factory: ``start_server(*args, data_dir=..., **env)`` → a ready :class:`LiveServer`."""
+    servers: list[LiveServer] = []
+
+    def start(*args: str, data_dir: Path | None = None, **env: str) -> LiveServer:
+        full_env = {**os.environ, "LAMINA_LEASE_SECONDS": "5", **env}
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO / "src"), str(REPO), full_env.get("PYTHONPATH")) if p
+        )
+        server = LiveServer(data_dir or tmp_path / "data", list(args), full_env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
