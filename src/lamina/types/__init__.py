@@ -154,4 +154,3 @@ def _assert_no_extra(obj: Any, path: str = "$") -> None:
     elif isinstance(obj, dict):
         for key, value in obj.items():
             _assert_no_extra(value, f"{path}.{key}")
-
