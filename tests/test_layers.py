@@ -1,6 +1,6 @@
 """Layers import inward only (docs/architecture.md): a check that fails when one reaches outward.
 
-integrations -> client -> types; server -> services -> engine -> types. The client reaches the
+integrations -> ingest -> client -> types; server -> services -> engine -> types. The client reaches the
 server in exactly one place, the lazy import of the embedded transport.
 """
 
@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "services": {"client", "server", "cli"},
     "server": {"client", "cli"},
     "client": {"engine", "services", "cli"},
+    "ingest": {"engine", "server", "services", "cli"},
 }
 # (module, imported package) pairs allowed on purpose.
 ALLOWED = {("client/_transport.py", "server"), ("client/_base.py", "server")}

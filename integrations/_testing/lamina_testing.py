@@ -1,0 +1,159 @@
+"""Test support shared by the integration packages' test suites (not shipped in any wheel).
+
+Each package's ``tests/conftest.py`` puts this folder on ``sys.path`` and loads this module as a
+pytest plugin. It provides real documents (the core project's reportlab generators in
+``tests/fixtures/documents.py``), clients on the embedded engine, and a real ``lamina serve`` on
+loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+import pytest
+
+import lamina
+
+for _name in ("LAMINA_BASE_URL", "LLAMA_CLOUD_BASE_URL", "LAMINA_API_KEY", "LLAMA_CLOUD_API_KEY"):
+    os.environ.pop(_name, None)  # the embedded engine, whatever the caller's shell says
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VOLATILE_KEYS = frozenset({"job_id"})
+"""Keys that differ between two parses of the same file (every parse is a new job)."""
+
+
+def _load_documents() -> ModuleType:
+    path = REPO_ROOT / "tests" / "fixtures" / "documents.py"
+    spec = importlib.util.spec_from_file_location("lamina_test_documents", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the document generators from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+documents = _load_documents()
+
+
+def make_corpus(directory: Path) -> dict[str, Path]:
+    """A directory of good files: a 3-page PDF, a headings/lists PDF, markdown with a table,
+    plain text."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return {
+        "multipage": documents.make_multipage_pdf(directory, pages=3),
+        "headings": documents.make_headings_lists_pdf(directory),
+        "markdown": documents.make_markdown_file(directory),
+        "text": documents.make_text_file(directory),
+    }
+
+
+def stable(metadata: dict[str, object]) -> dict[str, object]:
+    """Metadata without the keys that change from one parse job to the next."""
+    return {k: v for k, v in metadata.items() if k not in VOLATILE_KEYS}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def lamina_server(data_dir: Path, timeout: float = 60.0) -> Iterator[str]:
+    """Run ``python -m lamina serve`` on a free loopback port; yield its base URL."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = open(data_dir.parent / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lamina",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "LAMINA_BASE_URL": "", "LAMINA_API_KEY": ""},
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"lamina serve exited with {process.returncode}")
+            try:
+                if httpx.get(f"{base_url}/api/v2/parse", timeout=2).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("lamina serve did not answer in time")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lamina-data")
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("corpus")
+    make_corpus(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def corpus(corpus_dir: Path) -> dict[str, Path]:
+    return {
+        "multipage": corpus_dir / "multipage_3.pdf",
+        "headings": corpus_dir / "headings_lists.pdf",
+        "markdown": corpus_dir / "guide.md",
+        "text": corpus_dir / "notes.txt",
+    }
+
+
+@pytest.fixture(scope="session")
+def client(data_dir: Path) -> Iterator[lamina.Client]:
+    with lamina.Client(data_dir=data_dir) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_client(data_dir: Path) -> AsyncIterator[lamina.AsyncClient]:
+    async with lamina.AsyncClient(data_dir=data_dir) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def served_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with lamina_server(tmp_path_factory.mktemp("served") / "data") as url:
+        yield url

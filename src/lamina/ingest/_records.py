@@ -1,0 +1,318 @@
+"""Parse responses → :class:`Record` objects: text, flat store-safe metadata, deterministic ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from lamina import JobError, LaminaError
+from lamina.ingest._runner import Outcome
+from lamina.ingest._sources import Source
+from lamina.types import FailedPage, HeadingItem, ItemsPage, MarkdownPage, PageMetadata, TableItem
+
+logger = logging.getLogger("lamina.integrations")
+
+Granularity: TypeAlias = Literal["document", "page", "item"]
+OnError: TypeAlias = Literal["raise", "skip", "record"]
+Scalar: TypeAlias = str | int | float | bool
+
+GRANULARITIES: tuple[str, ...] = ("document", "page", "item")
+ON_ERROR_MODES: tuple[str, ...] = ("raise", "skip", "record")
+
+ITEMS_KEY = "lamina_items"
+"""Metadata key of a page's items (JSON string), written when ``include_items`` is on."""
+
+EXCLUDED_KEYS: tuple[str, ...] = (
+    "file_path",
+    "file_id",
+    "job_id",
+    "tier",
+    "source_url",
+    "page_width",
+    "page_height",
+    "confidence",
+    "item_index",
+    "level",
+    "bbox",
+    "table_html",
+    "table_csv",
+    "failed_pages",
+    "parse_status",
+    "error",
+    "error_type",
+    ITEMS_KEY,
+)
+"""Keys kept out of embedding and LLM text: provenance, layout and bulky payloads. What stays
+visible is what helps retrieval: ``file_name``, ``page_number``, ``page_label``,
+``header_path``, ``item_type``, ``speaker_notes``, ``slide_section_name``."""
+
+FURNITURE_TYPES = frozenset({"header", "footer"})
+"""Item types left out of item granularity, as they are left out of the page markdown."""
+
+ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lamina:ids")
+"""Namespace of the deterministic UUIDs (UUIDs, so stores that insist on them accept ours)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One framework document to be: text, flat metadata and a deterministic id."""
+
+    id: str
+    text: str
+    metadata: dict[str, Scalar]
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    """How responses become records."""
+
+    granularity: Granularity = "page"
+    on_error: OnError = "raise"
+    include_items: bool = False
+
+
+def make_id(identity: str, *parts: str | int) -> str:
+    """A UUID derived from the content identity and the position inside the document."""
+    key = "/".join([identity, *map(str, parts)])
+    return str(uuid.uuid5(ID_NAMESPACE, key))
+
+
+def check_options(granularity: str, on_error: str) -> None:
+    """Reject unknown option values early, with the allowed ones in the message."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
+    if on_error not in ON_ERROR_MODES:
+        raise ValueError(f"on_error must be one of {ON_ERROR_MODES}, not {on_error!r}")
+
+
+class PageParseError(LaminaError):
+    """A page the engine could not parse, in a job that otherwise completed."""
+
+    def __init__(self, file_label: str, page_number: int, error: str) -> None:
+        super().__init__(f"{file_label}: page {page_number} could not be parsed: {error}")
+        self.page_number = page_number
+        self.error = error
+
+
+def to_records(outcome: Outcome, options: MappingOptions) -> list[Record]:
+    """Map one outcome to records, applying ``on_error`` to a failed file or page."""
+    if outcome.error is not None or outcome.response is None:
+        error = outcome.error or LaminaError(f"{outcome.source.label}: no result")
+        if options.on_error == "raise":
+            raise error
+        logger.warning("Lamina could not parse %s: %s", outcome.source.label, error)
+        if options.on_error == "skip":
+            return []
+        return [_failure_record(outcome, error)]
+    return _Mapper(outcome, options).records()
+
+
+def _base_metadata(outcome: Outcome) -> dict[str, Scalar]:
+    source = outcome.source
+    meta: dict[str, Scalar] = {}
+    _put(meta, "file_name", outcome.name)
+    _put(meta, "file_path", source.path)
+    _put(meta, "source_url", source.ref if source.kind == "url" else None)
+    _put(meta, "file_id", outcome.file_id)
+    return meta
+
+
+def _failure_record(outcome: Outcome, error: BaseException) -> Record:
+    meta = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
+    job_id = error.job_id if isinstance(error, JobError) else None
+    _put(meta, "job_id", job_id)
+    meta.update(parse_status="failed", error=str(error), error_type=type(error).__name__)
+    return Record(id=make_id(outcome.identity, "failed"), text="", metadata=meta)
+
+
+def _user_metadata(source: Source) -> dict[str, Scalar]:
+    return dict(source.extra)
+
+
+def _put(meta: dict[str, Scalar], key: str, value: Any) -> None:
+    """Set ``key`` only for a present, store-safe value (``None`` and ``""`` are left out)."""
+    if value is None or value == "":
+        return
+    if isinstance(value, bool | int | float | str):
+        meta[key] = value
+    else:
+        meta[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def bbox_json(boxes: Iterable[Any]) -> str:
+    """Boxes as a JSON list of ``{x, y, w, h}`` in page points, rounded to 0.01."""
+    return json.dumps(
+        [{k: round(float(getattr(b, k)), 2) for k in ("x", "y", "w", "h")} for b in boxes]
+    )
+
+
+class HeaderPath:
+    """The heading stack of a document, carried across pages: ``/Title/Section/``."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def enter(self, level: int, title: str) -> str:
+        """Push a heading; returns the path of its parents (the heading's own header_path)."""
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        parents = self.current()
+        self._stack.append((level, title.replace("/", "\u2215").strip()))
+        return parents
+
+    def current(self) -> str:
+        return "/" + "".join(f"{title}/" for _, title in self._stack)
+
+
+class _Mapper:
+    """Builds the records of one completed response."""
+
+    def __init__(self, outcome: Outcome, options: MappingOptions) -> None:
+        response = outcome.response
+        assert response is not None
+        self.outcome = outcome
+        self.options = options
+        self.response = response
+        self.label = outcome.name or outcome.source.label
+        self.markdown = list(response.markdown.pages) if response.markdown else []
+        self.items = {p.page_number: p for p in (response.items.pages if response.items else [])}
+        self.meta = {
+            m.page_number: m for m in (response.metadata.pages if response.metadata else [])
+        }
+        self.base = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
+        _put(self.base, "job_id", response.job.id)
+        _put(self.base, "tier", response.job.tier)
+
+    def records(self) -> list[Record]:
+        if self.options.granularity == "document":
+            return self._document()
+        if self.options.granularity == "item":
+            return self._item_records()
+        return self._page_records()
+
+    def _failed_page(self, page: FailedPage) -> Record | None:
+        """Apply ``on_error`` to one failed page: raise, skip (logged) or a failure record."""
+        error = PageParseError(self.label, page.page_number, page.error)
+        if self.options.on_error == "raise":
+            raise error
+        logger.warning("%s", error)
+        if self.options.on_error == "skip":
+            return None
+        meta = {**self.base, "page_number": page.page_number}
+        meta.update(parse_status="failed", error=page.error, error_type=type(error).__name__)
+        return Record(make_id(self.outcome.identity, "p", page.page_number), "", meta)
+
+    def _document(self) -> list[Record]:
+        texts, failed = [], []
+        for page in self.markdown:
+            if isinstance(page, MarkdownPage):
+                texts.append(page.markdown)
+            else:
+                failed.append(page)
+        for page in failed:
+            self._failed_page(page)  # raises under on_error="raise"; else just logged
+        meta = dict(self.base)
+        _put(meta, "total_pages", len(self.markdown))
+        if self.response.metadata and self.response.metadata.document:
+            _put(meta, "confidence", self.response.metadata.document.confidence)
+        _put(meta, "failed_pages", ",".join(str(p.page_number) for p in failed))
+        text = "\n\n".join(t for t in texts if t)
+        return [Record(make_id(self.outcome.identity), text, meta)]
+
+    def _page_meta(self, page_number: int) -> dict[str, Scalar]:
+        meta = {**self.base, "page_number": page_number}
+        info: PageMetadata | None = self.meta.get(page_number)
+        items_page = self.items.get(page_number)
+        if info is not None:
+            _put(meta, "page_label", info.printed_page_number)
+        if isinstance(items_page, ItemsPage) and items_page.page_width > 0:
+            meta["page_width"] = items_page.page_width
+            meta["page_height"] = items_page.page_height
+        if info is not None:
+            _put(meta, "confidence", info.confidence)
+            _put(meta, "speaker_notes", info.speaker_notes)
+            _put(meta, "slide_section_name", info.slide_section_name)
+        return meta
+
+    def _page_records(self) -> list[Record]:
+        records: list[Record] = []
+        for page in self.markdown:
+            if isinstance(page, FailedPage):
+                failed = self._failed_page(page)
+                if failed is not None:
+                    records.append(failed)
+                continue
+            meta = self._page_meta(page.page_number)
+            items_page = self.items.get(page.page_number)
+            if self.options.include_items and isinstance(items_page, ItemsPage):
+                meta[ITEMS_KEY] = items_page.model_dump_json(exclude_none=True)
+            ident = make_id(self.outcome.identity, "p", page.page_number)
+            records.append(Record(ident, page.markdown, meta))
+        return records
+
+    def _item_records(self) -> list[Record]:
+        records: list[Record] = []
+        path = HeaderPath()
+        for page in self.markdown:
+            if isinstance(page, FailedPage):
+                failed = self._failed_page(page)
+                if failed is not None:
+                    records.append(failed)
+                continue
+            items_page = self.items.get(page.page_number)
+            if not isinstance(items_page, ItemsPage):
+                continue
+            page_meta = self._page_meta(page.page_number)
+            for index, item in enumerate(items_page.items):
+                if item.type in FURNITURE_TYPES:
+                    continue
+                meta = {**page_meta, **item_metadata(item, index, path)}
+                ident = make_id(self.outcome.identity, "p", page.page_number, "i", index)
+                records.append(Record(ident, item_text(item), meta))
+        return records
+
+
+def item_text(item: Any) -> str:
+    """An item's text: its markdown (a table's markdown keeps the header row)."""
+    if isinstance(item, TableItem) and not item.md.strip() and item.rows:
+        return table_markdown(item.rows)
+    return str(item.md)
+
+
+def table_markdown(rows: Sequence[Sequence[Any]]) -> str:
+    """A pipe table from rows, the first row as the header."""
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+    width = max(len(r) for r in rows)
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [cell(v) for v in row] + [""] * (width - len(row))
+        lines.append("| " + " | ".join(cells) + " |")
+        if i == 0:
+            lines.append("|" + "---|" * width)
+    return "\n".join(lines)
+
+
+def item_metadata(item: Any, index: int, path: HeaderPath) -> dict[str, Scalar]:
+    """The item keys: type, index, heading level, header_path, boxes and table payloads.
+
+    ``path`` is advanced by headings, so call this for every item in reading order.
+    """
+    meta: dict[str, Scalar] = {"item_type": str(item.type), "item_index": index}
+    if isinstance(item, HeadingItem):
+        meta["level"] = item.level
+        meta["header_path"] = path.enter(item.level, item.value)
+    else:
+        meta["header_path"] = path.current()
+    if item.bbox:
+        meta["bbox"] = bbox_json(item.bbox)
+    if isinstance(item, TableItem):
+        _put(meta, "table_html", item.html)
+        _put(meta, "table_csv", item.csv)
+    return meta
