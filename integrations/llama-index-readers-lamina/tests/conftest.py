@@ -11,7 +11,7 @@ import pytest
 pytest.register_assert_rewrite("lamina_testing")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_testing"))
 
-import lamina_testing as support
+import lamina_testing as support  # noqa: E402
 
 pytest_plugins = ["lamina_testing"]
 
