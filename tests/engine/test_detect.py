@@ -55,9 +55,29 @@ def test_markdown_or_text(data: bytes, name: str | None, expected: str) -> None:
     ("member", "kind"),
     [("word/document.xml", "docx"), ("ppt/presentation.xml", "pptx"), ("xl/workbook.xml", "xlsx")],
 )
-def test_office_files_are_recognised_but_not_supported(member: str, kind: str) -> None:
-    with pytest.raises(UnsupportedFileTypeError, match=f"{kind} files are not supported yet"):
-        detect_file_type(_zip(member), "file.pdf")
+def test_office_files_are_recognised_by_their_parts(member: str, kind: str) -> None:
+    assert detect_file_type(_zip(member), "file.pdf") == kind
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        (b"<!DOCTYPE html><html><body>x</body></html>", "upload.txt", "html"),
+        (b"\xef\xbb\xbf<!-- c -->\n<html lang='en'><p>x</p></html>", None, "html"),
+        (b"<div><p>fragment</p></div>", "page.htm", "html"),
+        (b"<div><p>fragment</p></div>", "page.txt", "txt"),
+        (b"a,b\n1,2\n", "data.csv", "csv"),
+        (b"a\tb\n1\t2\n", "data.tsv", "tsv"),
+        (b"a,b\n1,2\n", None, "txt"),
+    ],
+)
+def test_html_and_delimited_text(data: bytes, name: str | None, expected: str) -> None:
+    assert detect_file_type(data, name) == expected
+
+
+def test_other_zip_packages_are_not_supported() -> None:
+    with pytest.raises(UnsupportedFileTypeError, match=r"^epub files are not supported yet"):
+        detect_file_type(_zip("META-INF/container.xml"))
 
 
 @pytest.mark.parametrize(
@@ -67,12 +87,10 @@ def test_office_files_are_recognised_but_not_supported(member: str, kind: str) -
         (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "jpeg"),
         (b"II*\x00" + b"\x00" * 20, "tiff"),
         (b"GIF89a" + b"\x00" * 20, "gif"),
-        (b"<!DOCTYPE html><html><body>x</body></html>", "html"),
     ],
 )
-def test_images_and_html_are_not_supported_yet(data: bytes, kind: str) -> None:
-    with pytest.raises(UnsupportedFileTypeError, match=f"^{kind} files are not supported yet"):
-        detect_file_type(data, "upload.txt")
+def test_images_are_detected_from_magic_bytes(data: bytes, kind: str) -> None:
+    assert detect_file_type(data, "upload.txt") == kind  # parsed by lamina.engine.images
 
 
 def test_binary_junk_is_rejected(tmp_path: Path) -> None:

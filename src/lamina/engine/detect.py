@@ -1,7 +1,8 @@
 """File type detection from the bytes themselves.
 
-The extension is only a tie-breaker between text flavours (``.md`` vs ``.txt``): a ``.pdf`` that
-holds text is text, and a PDF named ``.txt`` is a PDF.
+The extension is only a tie-breaker between text flavours (``.md`` vs ``.txt``, CSV/TSV, HTML
+fragments): a ``.pdf`` that holds text is text, a PDF named ``.txt`` is a PDF and a DOCX named
+``.pdf`` is a DOCX.
 """
 
 from __future__ import annotations
@@ -14,19 +15,27 @@ from typing import Final
 from lamina.engine.errors import UnsupportedFileTypeError
 
 #: Types the engine parses today.
-SUPPORTED_TYPES: Final = ("pdf", "txt", "md")
+SUPPORTED_TYPES: Final = (
+    "pdf",
+    "txt",
+    "md",
+    "docx",
+    "pptx",
+    "xlsx",
+    "html",
+    "csv",
+    "tsv",
+    *("png", "jpeg", "tiff", "gif", "bmp", "webp"),  # images (lamina.engine.images)
+)
+#: Zip package kinds with a backend (the others are recognised and refused).
+_PARSED_ZIP_KINDS: Final = frozenset({"docx", "pptx", "xlsx"})
+_HTML_EXTENSIONS: Final = (".html", ".htm", ".xhtml")
+_DELIMITED_EXTENSIONS: Final = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
 
 _MARKDOWN_EXTENSIONS: Final = (".md", ".markdown", ".mdown", ".mkd")
 
 # (magic prefix, type name) for binary formats recognised but not parsed yet.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-    (b"II*\x00", "tiff"),
-    (b"MM\x00*", "tiff"),
-    (b"BM", "bmp"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "legacy Office (doc/xls/ppt)"),
     (b"{\\rtf", "rtf"),
 )
@@ -43,35 +52,51 @@ _ZIP_MARKERS: Final[tuple[tuple[str, str], ...]] = (
 _MD_LINE: Final = re.compile(
     r"^(#{1,6}\s+\S|```|~~~|\|?\s*:?-{3,}:?\s*\|)|\]\([^)\s]+\)", re.MULTILINE
 )
-_HTML_START: Final = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
+_HTML_START: Final = re.compile(
+    r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_TAG: Final = re.compile(r"<(p|div|h[1-6]|table|ul|ol|body|span|a)[\s>]", re.IGNORECASE)
 
 
 def detect_file_type(data: bytes, filename: str | None = None) -> str:
-    """The type of ``data``: ``"pdf"``, ``"md"`` or ``"txt"``.
+    """The type of ``data``: one of :data:`SUPPORTED_TYPES`.
+
+    Office files are told apart by their zip members (``word/document.xml``, ...), HTML by its
+    leading markup (or an ``.html`` name and HTML tags); CSV/TSV needs both a ``.csv``/``.tsv``
+    name and text content, since any text would pass for one-column CSV.
 
     Raises :class:`UnsupportedFileTypeError` for recognised formats the engine does not parse
-    yet (Office files, images, HTML) and for binary data of no known type.
+    yet (images, legacy Office, OpenDocument, EPUB) and for binary data of no known type.
     """
     if not data:
         raise UnsupportedFileTypeError("The file is empty: there is nothing to parse.")
     if b"%PDF-" in data[:1024]:
         return "pdf"
+    image_kind = _image_kind(data)  # images: parsed by lamina.engine.images
+    if image_kind is not None:
+        return image_kind
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             raise _not_yet(kind)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        raise _not_yet("webp")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        raise _not_yet(_zip_kind(data))
+        kind = _zip_kind(data)
+        if kind in _PARSED_ZIP_KINDS:
+            return kind
+        raise _not_yet(kind)
     text = decode_text(data)
     if text is None:
         raise UnsupportedFileTypeError(
             "Unrecognised file type: the content is neither a PDF nor text "
-            "(supported: PDF, plain text, markdown)."
+            "(supported: PDF, DOCX, PPTX, XLSX, HTML, CSV, plain text, markdown)."
         )
-    if _HTML_START.match(data[:1024].lstrip(b"\xef\xbb\xbf")):
-        raise _not_yet("html")
     ext = _extension(filename)
+    if _HTML_START.match(text[:4096].lstrip("\ufeff")) or (
+        ext in _HTML_EXTENSIONS and _HTML_TAG.search(text[:65536])
+    ):
+        return "html"
+    if ext in _DELIMITED_EXTENSIONS:
+        return _DELIMITED_EXTENSIONS[ext]
     if ext in _MARKDOWN_EXTENSIONS or (ext != ".txt" and looks_like_markdown(text)):
         return "md"
     return "txt"
@@ -119,11 +144,43 @@ def _mostly_printable(text: str) -> bool:
     return bad / len(sample) < 0.02
 
 
+# --- images (lamina.engine.images) ----------------------------------------------------------
+
+_IMAGE_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+# BMP: "BM", then a DIB header of one of these sizes at offset 14 (so text starting with
+# "BM" is not taken for an image).
+_BMP_HEADER_SIZES: Final = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+
+
+def _image_kind(data: bytes) -> str | None:
+    """``png``, ``jpeg``, ``tiff``, ``gif``, ``bmp`` or ``webp`` from the magic bytes."""
+    for magic, kind in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
+        return "bmp"
+    return None
+
+
 def _zip_kind(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        # A damaged package still names its parts in the local headers: call it by its kind,
+        # so that its backend reports it as a broken DOCX/PPTX/XLSX rather than "a zip".
+        for member, kind in _ZIP_MARKERS:
+            if member.encode() in data:
+                return kind
         return "zip"
     for member, kind in _ZIP_MARKERS:
         if member in names:
@@ -133,7 +190,8 @@ def _zip_kind(data: bytes) -> str:
 
 def _not_yet(kind: str) -> UnsupportedFileTypeError:
     return UnsupportedFileTypeError(
-        f"{kind} files are not supported yet (supported: PDF, plain text, markdown)."
+        f"{kind} files are not supported yet "
+        "(supported: PDF, DOCX, PPTX, XLSX, HTML, CSV, plain text, markdown)."
     )
 
 

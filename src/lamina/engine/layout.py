@@ -7,9 +7,9 @@ lines (a PDF text layer today, OCR later) shares the same rules.
 The pipeline for a document is:
 
 1. :func:`body_size` over every line: the size most characters are set in.
-2. per page, :func:`group_lines` (lines → blocks, in content order) and :func:`order_blocks`
-   (reading order; single column for now, a separate step so it can grow into column
-   detection).
+2. per page, :mod:`lamina.engine.columns` puts lines of multi-column pages in column order,
+   then :func:`group_lines` (lines → blocks) and :func:`order_blocks` (reading order: top to
+   bottom, or the column order as given).
 3. :class:`HeadingLevels` ranks the heading sizes of the whole document, then
    :func:`block_items` turns each block into wire items.
 """
@@ -31,6 +31,9 @@ BlockKind = Literal["text", "list", "code"]
 # Bullets: common glyphs, dashes, and the private-use bullets of Symbol/Wingdings fonts.
 _BULLET = re.compile("^([•◦▪▫■□●○‣∙·*\\-\u2043\u2013\u2014\uf0b7\uf0a7\uf076\uf0d8])\\s+(?=\\S)")
 _NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
+# A number with no period ("1  Open the form"), as some producers draw list numbers. Alone it
+# is too weak (a sentence may start with a number); see ``mark_bare_numbered``.
+_BARE_NUMBER = re.compile(r"^(\d{1,2})\s+(?=\S)")
 _PAGE_NUMBER = re.compile(
     "^(page\\s+)?[-\u2013\u2014]?\\s*\\d{1,4}\\s*[-\u2013\u2014]?(\\s*(of|/)\\s*\\d{1,4})?$",
     re.IGNORECASE,
@@ -64,6 +67,9 @@ class Line:
     bold: bool = False
     mono: bool = False
     soft_hyphen: bool = False  # ends with a hyphen the PDF producer marked as a line break
+    # (text, x0, x1) of each word, read only when tables are looked for (cost_effective+).
+    words: list[tuple[str, float, float]] | None = None
+    numbered: bool = False  # opens with a bare number that counts on from its neighbours
 
     def bbox(self, start: int | None = None, end: int | None = None) -> BBox:
         """The line's box; ``start``/``end`` locate its text in the item's value."""
@@ -113,20 +119,53 @@ def list_marker(text: str) -> re.Match[str] | None:
     return _BULLET.match(text) or _NUMBER.match(text)
 
 
+def line_marker(line: Line) -> re.Match[str] | None:
+    """The list marker opening ``line``, bare numbers included where they count 1, 2, 3."""
+    marker = list_marker(line.text)
+    if marker is None and line.numbered:
+        marker = _BARE_NUMBER.match(line.text)
+    return marker
+
+
+def mark_bare_numbered(lines: Sequence[Line]) -> None:
+    """Flag lines that open with bare numbers counting up by one at the same indent.
+
+    "1 Open the form / 2 Fill it in / 3 Send it" is a numbered list even without periods; a
+    single line starting with a number, or numbers that do not count on, is not.
+    """
+    numbers = [_BARE_NUMBER.match(line.text) for line in lines]
+    for i in range(len(lines)):
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(lines) or numbers[i] is None or numbers[j] is None:
+                continue
+            a, b = (i, j) if i < j else (j, i)
+            step = int(numbers[b].group(1)) - int(numbers[a].group(1))  # type: ignore[union-attr]
+            size = max(lines[a].size, lines[b].size)
+            if step == 1 and abs(lines[a].x0 - lines[b].x0) <= 0.5 * size:
+                lines[i].numbered = True
+
+
 def group_lines(lines: Sequence[Line]) -> list[Block]:
     """Group lines, in the order the page gives them, into blocks."""
+    mark_bare_numbered(lines)
     blocks: list[Block] = []
     for line in lines:
         if blocks and _continues(blocks[-1], line):
             blocks[-1].lines.append(line)
             continue
-        kind: BlockKind = "code" if line.mono else "list" if list_marker(line.text) else "text"
+        kind: BlockKind = "code" if line.mono else "list" if line_marker(line) else "text"
         blocks.append(Block(kind=kind, lines=[line]))
     return blocks
 
 
-def order_blocks(blocks: list[Block]) -> list[Block]:
-    """Blocks in reading order: top to bottom, then left to right (single column)."""
+def order_blocks(blocks: list[Block], columns: bool = False) -> list[Block]:
+    """Blocks in reading order: top to bottom, then left to right (single column).
+
+    With ``columns`` the blocks come from lines already put in column order
+    (:func:`lamina.engine.columns.order_lines`) and keep their order.
+    """
+    if columns:
+        return list(blocks)
     return sorted(blocks, key=lambda b: (round(b.top, 1), b.x0))
 
 
@@ -219,7 +258,7 @@ def _continues(block: Block, line: Line) -> bool:
     if abs(line.size - prev.size) > 0.1 * size:
         return False
     gap = line.baseline - prev.baseline
-    marker = list_marker(line.text)
+    marker = line_marker(line)
     limit = _MAX_LINE_GAP
     if block.kind == "code":
         limit = _MAX_CODE_GAP
@@ -242,7 +281,7 @@ def _continues(block: Block, line: Line) -> bool:
             return line.x0 > first.x0 + 0.5 * size or mid_sentence
         # A switch between bullets and numbers at the same indent starts another list.
         same_indent = abs(line.x0 - first.x0) <= 0.5 * size
-        return not same_indent or _is_ordered(marker) == _is_ordered(list_marker(first.text))
+        return not same_indent or _is_ordered(marker) == _is_ordered(line_marker(first))
     if marker is not None:
         return False
     return line.x0 - prev.x0 <= _INDENT * size
@@ -319,7 +358,7 @@ def _list(lines: Sequence[Line]) -> ListItem:
     """A list block → a (nested) ListItem; nesting follows the markers' indentation."""
     entries: list[_Entry] = []
     for line in lines:
-        marker = list_marker(line.text)
+        marker = line_marker(line)
         if marker is None and entries:
             entries[-1].lines.append(line)
             entries[-1].texts.append(line.text)
@@ -333,7 +372,7 @@ def _list(lines: Sequence[Line]) -> ListItem:
 
 
 def _is_ordered(marker: re.Match[str] | None) -> bool:
-    return marker is not None and marker.re is _NUMBER
+    return marker is not None and marker.re in (_NUMBER, _BARE_NUMBER)
 
 
 def _assign_levels(entries: list[_Entry]) -> None:

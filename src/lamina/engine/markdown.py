@@ -153,3 +153,8 @@ def _cell_text(value: Cell) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def cell_text(value: Cell) -> str:
+    """A cell's text as CSV and HTML write it: "" for None, integral floats without ".0"."""
+    return _cell_text(value)

@@ -13,22 +13,39 @@ characters per line (its first and last), not for every character.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lamina.engine import layout
+from lamina.engine import columns, furniture, layout, tables
 from lamina.engine import markdown as mdr
 from lamina.engine.errors import EncryptedDocumentError, InvalidDocumentError
 from lamina.engine.layout import Line
 from lamina.engine.pages import select_pages
 from lamina.engine.result import PageResult
-from lamina.types import FooterItem, HeaderItem, Item, PageMetadata, PageRanges
+from lamina.engine.tables import FoundTable
+from lamina.types import (
+    BBox,
+    FooterItem,
+    HeaderItem,
+    HeadingItem,
+    Item,
+    LinkItem,
+    PageMetadata,
+    PageRanges,
+    ParseConcern,
+    ParseConfiguration,
+    TableItem,
+    TextItem,
+)
 
 if TYPE_CHECKING:
     import pypdfium2
+
+    from lamina.engine.images import ImageOptions, PageExtras  # OCR/images hook
 
 # pdfium is not thread-safe: one document is processed at a time per process.
 _PDFIUM_LOCK = threading.Lock()
@@ -49,6 +66,11 @@ _FIXED_PITCH_FLAG = 1
 _FORCE_BOLD_FLAG = 0x40000
 # (font name, flags) → (bold, mono); fonts repeat across lines, pages and documents.
 _FONT_STYLES: dict[tuple[bytes, int], tuple[bool, bool]] = {}
+_WORD = re.compile(r"\S+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_PATH_SEGMENTS = 20_000  # per page: more is a drawing, not rules
+_GUTTER_HEIGHTS = 1.5  # a gap in a line wider than this many line heights splits it
+_MIN_CUT_CHARS = 6  # ... when the text before the gap is at least this long
 
 
 @dataclass(slots=True)
@@ -62,6 +84,12 @@ class RawPage:
     lines: list[Line] = field(default_factory=list)
     confidence: float | None = None
     error: str | None = None
+    # Ruling segments (x0, y0, x1, y1), displayed page: read only when tables are wanted.
+    segments: list[tuple[float, float, float, float]] = field(default_factory=list)
+    # URI links: (text under the link, (x0, top, x1, bottom), url).
+    links: list[tuple[str, tuple[float, float, float, float], str]] = field(default_factory=list)
+    # OCR/images hook (lamina.engine.images): saved images, image items, OCR facts.
+    extras: PageExtras | None = None
 
 
 def open_pdf(data: bytes) -> pypdfium2.PdfDocument:
@@ -81,62 +109,152 @@ def open_pdf(data: bytes) -> pypdfium2.PdfDocument:
         ) from exc
 
 
-def read_pages(data: bytes, page_ranges: PageRanges | None) -> tuple[int, list[RawPage]]:
+def read_pages(
+    data: bytes,
+    page_ranges: PageRanges | None,
+    *,
+    tables: bool = False,
+    images: ImageOptions | None = None,
+) -> tuple[int, list[RawPage]]:
     """The page count of the PDF and the :class:`RawPage` of each selected page.
 
-    A page that fails to read becomes a RawPage with ``error`` set, so one bad page never
-    fails the document.
+    With ``tables`` each line also gets its word boxes and each page its ruling segments
+    (what :mod:`lamina.engine.tables` needs; slower, so the ``fast`` tier leaves it out).
+    ``images`` turns on OCR of scanned pages, image extraction and screenshots
+    (:mod:`lamina.engine.images`). A page that fails to read becomes a RawPage with ``error``
+    set, so one bad page never fails the document.
     """
     with _PDFIUM_LOCK:
         pdf = open_pdf(data)
         try:
             count = len(pdf)
-            return count, [_read_page(pdf, n) for n in select_pages(count, page_ranges)]
+            pages = [_read_page(pdf, n, tables, images) for n in select_pages(count, page_ranges)]
+            return count, pages
         finally:
             pdf.close()
 
 
-def build_pages(raw_pages: list[RawPage]) -> list[PageResult]:
-    """Lay out every page, with heading levels ranked over the whole document."""
+@dataclass(slots=True)
+class LayoutOptions:
+    """What the configuration asks of the PDF layout pass (defaults: the API's)."""
+
+    tables: bool = False
+    merge_tables: bool = True
+    compact_tables: bool = False
+    tables_as_markdown: bool = True
+    printed_page_number: bool = True
+    annotate_links: bool = False
+
+    @classmethod
+    def from_config(cls, config: ParseConfiguration | None) -> LayoutOptions:
+        """Options from a configuration: tables from the ``cost_effective`` tier up."""
+        if config is None:
+            return cls()
+        out = config.output_options
+        md = out.markdown if out else None
+        tbl = md.tables if md else None
+        return cls(
+            tables=config.tier not in ("fast",),
+            merge_tables=not (tbl is not None and tbl.merge_continued_tables is False),
+            compact_tables=bool(tbl and tbl.compact_markdown_tables),
+            tables_as_markdown=not (tbl is not None and tbl.output_tables_as_markdown is False),
+            printed_page_number=not (out is not None and out.extract_printed_page_number is False),
+            annotate_links=bool(md and md.annotate_links),
+        )
+
+
+@dataclass(slots=True)
+class _PagePlan:
+    """One page between the document passes: blocks, tables and furniture."""
+
+    blocks: list[layout.Block]
+    columns: bool
+    tables: list[FoundTable]
+    header: list[Line]
+    footer: list[Line]
+    printed_page_number: str | None
+
+
+def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) -> list[PageResult]:
+    """Lay out every page: furniture found across pages, tables (when asked), column order,
+    heading levels ranked over the whole document, tables continued across pages merged."""
+    options = options or LayoutOptions()
     body = layout.body_size(line for raw in raw_pages for line in raw.lines)
-    page_blocks: list[list[layout.Block]] = []
-    for raw in raw_pages:
-        blocks = layout.order_blocks(layout.group_lines(raw.lines))
+    marks = furniture.detect([(raw.height, raw.lines) for raw in raw_pages], body)
+    plans: list[_PagePlan] = []
+    for raw, mark in zip(raw_pages, marks, strict=True):
+        content = [ln for i, ln in enumerate(raw.lines) if mark.kind(i) is None]
+        found = tables.find_tables(content, raw.segments) if options.tables else []
+        if found:
+            used = set().union(*(t.lines for t in found))
+            content = [ln for i, ln in enumerate(content) if i not in used]
+        ordered, in_columns = columns.order_lines(content)
+        blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
         layout.mark_page_furniture(blocks, raw.height)
         layout.mark_heading_candidates(blocks, body)
-        page_blocks.append(blocks)
+        plans.append(
+            _PagePlan(
+                blocks,
+                in_columns,
+                found,
+                [raw.lines[i] for i in sorted(mark.header, key=lambda i: raw.lines[i].top)],
+                [raw.lines[i] for i in sorted(mark.footer, key=lambda i: raw.lines[i].top)],
+                mark.printed_page_number if options.printed_page_number else None,
+            )
+        )
     levels = layout.HeadingLevels(
-        b.heading_size for blocks in page_blocks for b in blocks if b.heading_size is not None
+        b.heading_size for plan in plans for b in plan.blocks if b.heading_size is not None
     )
-    return [
-        _page_result(raw, blocks, levels)
-        for raw, blocks in zip(raw_pages, page_blocks, strict=True)
+    pages = [
+        _page_result(raw, plan, levels, options) for raw, plan in zip(raw_pages, plans, strict=True)
     ]
+    if options.tables and options.merge_tables:
+        merge_continued_tables(pages, options)
+    return pages
 
 
 def _page_result(
-    raw: RawPage, blocks: list[layout.Block], levels: layout.HeadingLevels
+    raw: RawPage, plan: _PagePlan, levels: layout.HeadingLevels, options: LayoutOptions
 ) -> PageResult:
     metadata = PageMetadata(
         page_number=raw.number,
         confidence=raw.confidence,
         original_orientation_angle=raw.rotation,
+        printed_page_number=plan.printed_page_number,
     )
     if raw.error is not None:
         return PageResult(page_number=raw.number, error=raw.error, metadata=metadata)
     try:
-        items: list[Item] = []
-        for block in blocks:
-            items.extend(layout.block_items(block, levels))
-        header = next((i.md for i in items if isinstance(i, HeaderItem)), None)
-        footer = next((i.md for i in items if isinstance(i, FooterItem)), None)
+        blocks = plan.blocks
+        items: list[Item] = _furniture_items(plan.header, HeaderItem)
+        # The page text keeps its furniture (it is on the page); the markdown leaves it out.
+        texts: list[str] = ["\n".join(ln.text for ln in plan.header)] if plan.header else []
+        for entry in _with_tables(blocks, plan.tables, plan.columns):
+            if isinstance(entry, FoundTable):
+                items.append(_table_item(entry, options))
+                texts.append("\n".join("\t".join(row) for row in entry.rows))
+            else:
+                items.extend(layout.block_items(entry, levels))
+                texts.append(layout.block_text(entry))
+        items.extend(_furniture_items(plan.footer, FooterItem))
+        if plan.footer:
+            texts.append("\n".join(ln.text for ln in plan.footer))
+        if raw.extras is not None and raw.extras.image_items:  # OCR/images hook
+            from lamina.engine.images import merge_image_items
+
+            items = merge_image_items(items, raw.extras.image_items)
+        links = [_link_item(*link) for link in raw.links]
+        if options.annotate_links and links:
+            _annotate_links(items, links)
+        header = "\n".join(i.md for i in items if isinstance(i, HeaderItem)) or None
+        footer = "\n".join(i.md for i in items if isinstance(i, FooterItem)) or None
         return PageResult(
             page_number=raw.number,
             page_width=raw.width,
             page_height=raw.height,
-            text="\n\n".join(layout.block_text(b) for b in blocks),
+            text="\n\n".join(texts),
             markdown=mdr.page_markdown(items),
-            items=items,
+            items=items + links,
             header=header,
             footer=footer,
             metadata=metadata,
@@ -151,7 +269,147 @@ def _page_result(
         )
 
 
-def _read_page(pdf: pypdfium2.PdfDocument, number: int) -> RawPage:
+def _furniture_items(lines: list[Line], cls: type[HeaderItem] | type[FooterItem]) -> list[Item]:
+    """One header (or footer) item holding a paragraph per furniture line."""
+    if not lines:
+        return []
+    inner: list[Item] = [
+        mdr.text_item(ln.text.strip(), [ln.bbox(0, len(ln.text.strip()))]) for ln in lines
+    ]
+    boxes = [box for item in inner for box in item.bbox or ()]
+    return [cls(items=inner, md="\n".join(i.md for i in inner), bbox=boxes)]
+
+
+def _with_tables(
+    blocks: list[layout.Block], found: list[FoundTable], in_columns: bool
+) -> list[layout.Block | FoundTable]:
+    """Blocks with each table placed before the first block below its top edge (in a
+    column layout: the first such block that overlaps it horizontally)."""
+    out: list[layout.Block | FoundTable] = list(blocks)
+    for table in found:
+        x0, top, x1, _ = table.bbox
+        at = len(out)
+        for i, entry in enumerate(out):
+            if isinstance(entry, FoundTable) or entry.top < top:
+                continue
+            if in_columns:
+                bx0 = entry.x0
+                bx1 = max(ln.x1 for ln in entry.lines)
+                if bx1 < x0 or bx0 > x1:
+                    continue
+            at = i
+            break
+        out.insert(at, table)
+    return out
+
+
+def _table_item(table: FoundTable, options: LayoutOptions) -> TableItem:
+    x0, top, x1, bottom = table.bbox
+    box = BBox(x=round(x0, 2), y=round(top, 2), w=round(x1 - x0, 2), h=round(bottom - top, 2))
+    item = mdr.table_item(table.rows, [box])
+    if table.concerns:
+        item.parse_concerns = [ParseConcern(type=t, details=d) for t, d in table.concerns]
+    item.md = _table_md(item.rows, options)
+    return item
+
+
+def _table_md(rows: list[list[str | float | None]], options: LayoutOptions) -> str:
+    """A table's markdown: a pipe table (compact if asked), or HTML when markdown tables are
+    turned off."""
+    if not options.tables_as_markdown:
+        return mdr.table_html(rows)
+    if not options.compact_tables:
+        return mdr.table_md(rows)
+    width = max((len(r) for r in rows), default=0)
+    out = []
+    for n, row in enumerate(rows):
+        cells = [mdr.escape_md_cell(c).strip() for c in row] + [""] * (width - len(row))
+        out.append("|" + "|".join(cells) + "|")
+        if n == 0:
+            out.append("|" + "|".join(["-"] * width) + "|")
+    return "\n".join(out)
+
+
+def merge_continued_tables(pages: list[PageResult], options: LayoutOptions) -> None:
+    """Join a table that ends a page with the table that starts the next page.
+
+    Two tables continue each other when the first is the last content item of its page, the
+    second the first content item of the next page, and they have the same number of columns.
+    A repeated header row is dropped. The first table gets every row and
+    ``merged_from_pages``; the continuation keeps its place with ``merged_into_page`` and no
+    rows. Only the open table of the previous page is kept, so memory does not grow with the
+    document.
+    """
+    origin: tuple[PageResult, TableItem] | None = None
+    for page in pages:
+        content = [i for i in page.items if i.type not in ("header", "footer", "link")]
+        first = content[0] if content else None
+        if (
+            origin is not None
+            and isinstance(first, TableItem)
+            and first.rows
+            and origin[1].rows
+            and len(first.rows[0]) == len(origin[1].rows[0])
+            and page.page_number == (origin[1].merged_from_pages or [origin[0].page_number])[-1] + 1
+        ):
+            host_page, host = origin
+            rows = first.rows[1:] if first.rows[0] == host.rows[0] else first.rows
+            host.rows = host.rows + rows
+            host.merged_from_pages = [
+                *(host.merged_from_pages or [host_page.page_number]),
+                page.page_number,
+            ]
+            host.csv = mdr.table_csv(host.rows)
+            host.html = mdr.table_html(host.rows)
+            host.md = _table_md(host.rows, options)
+            host_page.markdown = mdr.page_markdown([i for i in host_page.items if i.type != "link"])
+            first.merged_into_page = host_page.page_number
+            first.rows = []
+            first.md = first.csv = first.html = ""
+            page.markdown = mdr.page_markdown([i for i in page.items if i.type != "link"])
+            if len(content) == 1:
+                continue  # the table fills this page too: it may go on
+        last = content[-1] if content else None
+        if isinstance(last, TableItem) and last.rows:
+            origin = (page, last)
+        elif not (isinstance(last, TableItem) and last.merged_into_page is not None):
+            origin = None
+
+
+def _link_item(text: str, box: tuple[float, float, float, float], url: str) -> LinkItem:
+    x0, top, x1, bottom = box
+    bbox = BBox(x=round(x0, 2), y=round(top, 2), w=round(x1 - x0, 2), h=round(bottom - top, 2))
+    label = text or url
+    return LinkItem(text=text, url=url, md=f"[{label}]({url})", bbox=[bbox])
+
+
+def _annotate_links(items: list[Item], links: list[LinkItem]) -> None:
+    """Write ``[text](url)`` into the markdown of the paragraph under each link."""
+    for link in links:
+        if not link.text or not link.bbox:
+            continue
+        box = link.bbox[0]
+        for item in items:
+            if not isinstance(item, TextItem | HeadingItem) or not item.bbox:
+                continue
+            hit = any(
+                b.x < box.x + box.w
+                and box.x < b.x + b.w
+                and b.y < box.y + box.h
+                and box.y < b.y + b.h
+                for b in item.bbox
+            )
+            if hit and link.text in item.md and f"[{link.text}]" not in item.md:
+                item.md = item.md.replace(link.text, link.md, 1)
+                break
+
+
+def _read_page(
+    pdf: pypdfium2.PdfDocument,
+    number: int,
+    tables: bool = False,
+    images: ImageOptions | None = None,
+) -> RawPage:
     try:
         page = pdf[number - 1]
     except Exception as exc:
@@ -162,13 +420,22 @@ def _read_page(pdf: pypdfium2.PdfDocument, number: int) -> RawPage:
         raw = RawPage(number, round(width, 2), round(height, 2), rotation)
         textpage = page.get_textpage()
         try:
-            reader = _TextPageReader(textpage, _DisplayTransform(page.get_cropbox(), rotation))
+            transform = _DisplayTransform(page.get_cropbox(), rotation)
+            reader = _TextPageReader(textpage, transform, words=tables)
             raw.lines = reader.lines()
             raw.confidence = reader.confidence()
             if raw.confidence is None:
                 raw.confidence = 0.0 if _has_images(page) else 1.0
+            raw.links = _uri_links(pdf, page, textpage, transform)
+            if tables:
+                raw.segments = _path_segments(page, transform)
         finally:
             textpage.close()
+        # OCR/images hook: OCR a page without a usable text layer, extract images, screenshot.
+        if images is not None and (images.ocr or images.embedded or images.screenshot):
+            from lamina.engine import images as image_backend
+
+            raw.extras = image_backend.enrich_pdf_page(page, raw, images, transform.box)
         return raw
     except Exception as exc:
         return RawPage(number=number, error=f"Page {number} could not be parsed: {exc}")
@@ -233,9 +500,12 @@ class _DisplayTransform:
 class _TextPageReader:
     """Reads one pdfium text page into lines, with few calls into pdfium per line."""
 
-    def __init__(self, textpage: pypdfium2.PdfTextPage, transform: _DisplayTransform) -> None:
+    def __init__(
+        self, textpage: pypdfium2.PdfTextPage, transform: _DisplayTransform, words: bool = False
+    ) -> None:
         import pypdfium2.raw as pdfium_c
 
+        self._want_words = words
         self._c: Any = pdfium_c
         self._tp = textpage
         self._raw = textpage.raw
@@ -294,8 +564,49 @@ class _TextPageReader:
         if not rects:
             return []
         if _is_single_band(rects):
+            if len(rects) > 1 and self._tf.rotation == 0:
+                cuts = self._gap_cuts(start, end, rects)
+                if cuts:
+                    bounds = [start, *cuts, end]
+                    return [
+                        self._line(a, b, self._rects(a, b))
+                        for a, b in itertools.pairwise(bounds)
+                        if self._text[a:b].strip()
+                    ]
             return [self._line(start, end, rects)]
         return [self._line(a, b, self._rects(a, b)) for a, b in self._split_by_chars(start, end)]
+
+    def _gap_cuts(
+        self, start: int, end: int, rects: list[tuple[float, float, float, float]]
+    ) -> list[int]:
+        """Character indices where a line jumps a gutter-wide gap (two columns' lines that
+        pdfium joined because they share a baseline). Only looked for when the line has
+        several boxes, so ordinary lines cost nothing."""
+        height = max(r[3] - r[1] for r in rects)
+        ordered = sorted(rects)
+        gaps: list[float] = []  # right edge (user space) of each wide gap
+        reach = ordered[0][2]
+        for r in ordered[1:]:
+            if r[0] - reach > _GUTTER_HEIGHTS * height:
+                gaps.append(r[0])
+            reach = max(reach, r[2])
+        if not gaps:
+            return []
+        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
+        cuts: list[int] = []
+        for i in range(start + 1, end):
+            if not gaps:
+                break
+            if self._text[i].isspace():
+                continue
+            c.FPDFText_GetCharBox(raw, i, lft, rgt, bot, top)
+            if d[0].value >= gaps[0] - 0.5:
+                gaps.pop(0)
+                piece = self._text[cuts[-1] if cuts else start : i].strip()
+                # A bullet or item number set apart from its text is not a column.
+                if len(piece) >= _MIN_CUT_CHARS and not layout.list_marker(piece + " x"):
+                    cuts.append(i)
+        return cuts
 
     def _rects(self, start: int, end: int) -> list[tuple[float, float, float, float]]:
         """pdfium's boxes of the characters ``start:end``: (left, bottom, right, top)."""
@@ -344,6 +655,7 @@ class _TextPageReader:
             bold_last, mono_last = self._font(end - 1)
             bold, mono = bold and bold_last, mono and mono_last
         line_text = text[start:end]
+        words = self._words(start, line_text) if self._want_words else None
         soft_hyphen = line_text[-1] in _SOFT_HYPHENS
         if soft_hyphen:
             line_text = line_text[:-1] + "-"
@@ -353,7 +665,25 @@ class _TextPageReader:
         # Size from the first letter or digit: bullets are often set in another size.
         word = _WORD_CHAR.search(line_text, 0, 6)
         size = self._font_size(start + word.start() if word else start)
-        return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen)
+        if _SURROGATE.search(line_text):
+            line_text = _join_surrogates(line_text)
+        return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words)
+
+    def _words(self, start: int, line_text: str) -> list[tuple[str, float, float]]:
+        """(text, x0, x1) of each space-separated word of the line, from its end glyphs."""
+        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
+        out = []
+        for match in _WORD.finditer(line_text):
+            a, b = start + match.start(), start + match.end() - 1
+            c.FPDFText_GetCharBox(raw, a, lft, rgt, bot, top)
+            ax0, _, ax1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            c.FPDFText_GetCharBox(raw, b, lft, rgt, bot, top)
+            bx0, _, bx1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            text = match.group().replace("\ufffe", "-").replace("\x02", "-")
+            if _SURROGATE.search(text):
+                text = _join_surrogates(text)
+            out.append((text, min(ax0, bx0), max(ax1, bx1)))
+        return out
 
     def _font_size(self, index: int) -> float:
         """The character's size as displayed: the font size times the text matrix's scale."""
@@ -402,3 +732,134 @@ def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool]:
     bold = bool(flags & _FORCE_BOLD_FLAG) or any(key in name for key in _BOLD_NAMES)
     mono = bool(flags & _FIXED_PITCH_FLAG) or any(key in name for key in _MONO_NAMES)
     return bold, mono
+
+
+def _join_surrogates(text: str) -> str:
+    """Pair up UTF-16 surrogates pdfium returned one by one; drop unpaired ones."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+
+
+def _uri_links(
+    pdf: pypdfium2.PdfDocument,
+    page: pypdfium2.PdfPage,
+    textpage: pypdfium2.PdfTextPage,
+    transform: _DisplayTransform,
+) -> list[tuple[str, tuple[float, float, float, float], str]]:
+    """The page's links to URIs: (text under the link's box, box on the displayed page, url).
+
+    Links inside the document (GoTo actions, citations) are left out.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    out: list[tuple[str, tuple[float, float, float, float], str]] = []
+    pos = ctypes.c_int(0)
+    link = pdfium_c.FPDF_LINK()
+    rect = pdfium_c.FS_RECTF()
+    seen = 0
+    while pdfium_c.FPDFLink_Enumerate(page.raw, ctypes.byref(pos), ctypes.byref(link)):
+        seen += 1
+        if seen > 5_000:
+            break
+        action = pdfium_c.FPDFLink_GetAction(link)
+        if not action or pdfium_c.FPDFAction_GetType(action) != pdfium_c.PDFACTION_URI:
+            continue
+        size = pdfium_c.FPDFAction_GetURIPath(pdf.raw, action, None, 0)
+        if size <= 1:
+            continue
+        buf = ctypes.create_string_buffer(size)
+        pdfium_c.FPDFAction_GetURIPath(pdf.raw, action, buf, size)
+        url = buf.value.decode("utf-8", "replace").strip()
+        if not url or not pdfium_c.FPDFLink_GetAnnotRect(link, ctypes.byref(rect)):
+            continue
+        left, right = min(rect.left, rect.right), max(rect.left, rect.right)
+        bottom, top = min(rect.bottom, rect.top), max(rect.bottom, rect.top)
+        text = textpage.get_text_bounded(left, bottom, right, top)
+        text = " ".join(text.replace("\ufffe", "").replace("\x02", "").split())
+        if _SURROGATE.search(text):
+            text = _join_surrogates(text)
+        box = transform.box(left, bottom, right, top)
+        out.append((text, (box[0], box[1], box[2], box[3]), url))
+    return out
+
+
+def _path_segments(
+    page: pypdfium2.PdfPage, transform: _DisplayTransform
+) -> list[tuple[float, float, float, float]]:
+    """Straight horizontal and vertical pieces of the page's vector paths (also in forms),
+    on the displayed page: the candidates for table rules.
+
+    A filled thin rectangle (a common way to draw a rule) yields its two long edges, which
+    the table finder snaps together.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    c: Any = pdfium_c
+    out: list[tuple[float, float, float, float]] = []
+    matrix = c.FS_MATRIX()
+    fx, fy = ctypes.c_float(), ctypes.c_float()
+    stack: list[tuple[Any, tuple[float, ...]]] = [
+        (c.FPDFPage_GetObject(page.raw, i), (1.0, 0.0, 0.0, 1.0, 0.0, 0.0))
+        for i in range(c.FPDFPage_CountObjects(page.raw))
+    ]
+    visited = 0
+    while stack and visited < _MAX_PATH_SEGMENTS:
+        obj, outer = stack.pop()
+        visited += 1
+        kind = c.FPDFPageObj_GetType(obj)
+        if kind not in (c.FPDF_PAGEOBJ_PATH, c.FPDF_PAGEOBJ_FORM):
+            continue
+        if not c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)):
+            continue
+        m = _compose((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
+        if kind == c.FPDF_PAGEOBJ_FORM:
+            stack.extend(
+                (c.FPDFFormObj_GetObject(obj, i), m) for i in range(c.FPDFFormObj_CountObjects(obj))
+            )
+            continue
+        start: tuple[float, float] | None = None
+        prev: tuple[float, float] | None = None
+        for k in range(c.FPDFPath_CountSegments(obj)):
+            seg = c.FPDFPath_GetPathSegment(obj, k)
+            if not c.FPDFPathSegment_GetPoint(seg, ctypes.byref(fx), ctypes.byref(fy)):
+                continue
+            a, b, cc, d, e, f = m
+            pt = (a * fx.value + cc * fy.value + e, b * fx.value + d * fy.value + f)
+            seg_type = c.FPDFPathSegment_GetType(seg)
+            if seg_type == c.FPDF_SEGMENT_MOVETO:
+                start = pt
+            elif seg_type == c.FPDF_SEGMENT_LINETO and prev is not None:
+                _add_rule(out, prev, pt, transform)
+            if c.FPDFPathSegment_GetClose(seg) and start is not None:
+                _add_rule(out, pt, start, transform)
+            prev = pt
+        if len(out) > _MAX_PATH_SEGMENTS:
+            break
+    return out
+
+
+def _compose(inner: tuple[float, ...], outer: tuple[float, ...]) -> tuple[float, ...]:
+    """The matrix applying ``inner`` then ``outer`` (PDF row-vector convention)."""
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (
+        a * A + b * C,
+        a * B + b * D,
+        c * A + d * C,
+        c * B + d * D,
+        e * A + f * C + E,
+        e * B + f * D + F,
+    )
+
+
+def _add_rule(
+    out: list[tuple[float, float, float, float]],
+    p: tuple[float, float],
+    q: tuple[float, float],
+    transform: _DisplayTransform,
+) -> None:
+    """Add the segment p→q (user space) if it is horizontal or vertical."""
+    if abs(p[0] - q[0]) > 1.0 and abs(p[1] - q[1]) > 1.0:
+        return
+    x0, y0 = transform.point(*p)
+    x1, y1 = transform.point(*q)
+    out.append((x0, y0, x1, y1))

@@ -1,0 +1,498 @@
+"""Tables from positioned words and ruling lines: ruled grids and aligned text columns.
+
+Format-independent like :mod:`lamina.engine.layout`: the input is a page's
+:class:`~lamina.engine.layout.Line` objects (with word boxes, ``Line.words``) and its
+horizontal/vertical ruling segments (from the PDF's vector paths), all in points with origin
+top-left. The output is :class:`FoundTable` objects: rows of cell text (header first), the
+table's box, and which lines the table used (they leave the paragraphs).
+
+Three sources of evidence, strongest first:
+
+1. **Ruled grids.** Segments are snapped (same y or x within ``_SNAP``), joined where they touch
+   and grouped into connected components. A component with at least three distinct vertical
+   and three distinct horizontal rules is a grid: its rules are the cell borders, words go to
+   the cell under their centre; a word in a merged cell (a rule missing) stays in the first
+   cell of the span.
+2. **Partly ruled tables** (booktabs style: top, middle and bottom rules only; or just a frame).
+   Rules of the same extent bound a region; columns come from whitespace gaps between the
+   words of the region (step 3's column finder) and rows from text lines. Accepted only with
+   at least two columns and two rows.
+3. **Unruled tables.** Runs of at least ``_MIN_ROWS`` consecutive lines that each break into
+   two or more chunks at wide gaps, whose chunks line up in common columns (every column
+   boundary is a gap no word of the run crosses), with short cells (not prose) and not a list.
+   Right-to-left lines are left out (justified Arabic has wide gaps inside sentences).
+
+``parse_concerns`` carry ``inconsistent_row_cell_count`` when rows fill very different numbers
+of cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lamina.engine.layout import Line
+
+Segment = tuple[float, float, float, float]  # x0, y0, x1, y1 on the displayed page
+
+_SNAP = 2.0  # points: rules this close are the same rule
+_MIN_RULE = 4.0  # points: shorter segments are glyph pieces or ticks
+_MAX_SEGMENTS = 4000  # pages with more are drawings (charts, maps): no ruled tables
+_GAP_EM = 0.75  # a gap this wide (times the font size) separates cells, not words
+_MIN_GAP = 4.0  # points
+_MIN_ROWS = 3  # unruled tables need at least this many rows
+_MAX_MEAN_CELL_CHARS = 30  # longer cells are prose in columns, not a table
+_PROSE_CELL_CHARS = 20  # columns whose median cell is this long hold running text
+_MAX_ROW_GAP_EM = 2.6  # rows of one unruled table are at most this far apart
+# Right-to-left scripts: justified Arabic/Hebrew lines have wide gaps that are not cells.
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+@dataclass(slots=True)
+class FoundTable:
+    """A table on a page: rows (header first), its box, and the indices of the lines used."""
+
+    rows: list[list[str]]
+    bbox: tuple[float, float, float, float]  # x0, top, x1, bottom
+    lines: set[int] = field(default_factory=set)
+    concerns: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Word:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    line: int
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+def find_tables(lines: Sequence[Line], segments: Sequence[Segment]) -> list[FoundTable]:
+    """Tables on one page, in top-to-bottom order; lines without words are ignored."""
+    words = [
+        _Word(text, x0, x1, ln.top, ln.bottom, i)
+        for i, ln in enumerate(lines)
+        if not ln.mono
+        for text, x0, x1 in (ln.words or ())
+    ]
+    found: list[FoundTable] = []
+    used: set[int] = set()
+    if segments and len(segments) <= _MAX_SEGMENTS:
+        for table in _ruled_tables(lines, words, segments):
+            if not table.lines & used:
+                found.append(table)
+                used |= table.lines
+    for table in _unruled_tables(lines, used):
+        found.append(table)
+        used |= table.lines
+    found.sort(key=lambda t: t.bbox[1])
+    return found
+
+
+# --- ruled tables ------------------------------------------------------------------------
+
+
+def _merge_rules(
+    segs: list[tuple[float, float, float]],
+) -> list[tuple[float, float, float]]:
+    """(position, start, end) rules merged: same position within _SNAP, touching extents."""
+    segs.sort()
+    groups: list[list[tuple[float, float, float]]] = []
+    for seg in segs:
+        if groups and seg[0] - groups[-1][0][0] <= _SNAP:
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
+    out: list[tuple[float, float, float]] = []
+    for group in groups:
+        pos = statistics.fmean(s[0] for s in group)
+        spans = sorted((s[1], s[2]) for s in group)
+        start, end = spans[0]
+        for a, b in spans[1:]:
+            if a <= end + _SNAP:
+                end = max(end, b)
+            else:
+                out.append((pos, start, end))
+                start, end = a, b
+        out.append((pos, start, end))
+    return out
+
+
+def _rules(segments: Sequence[Segment]) -> tuple[list[tuple[float, float, float]], ...]:
+    """Horizontal rules (y, x0, x1) and vertical rules (x, y0, y1)."""
+    hs: list[tuple[float, float, float]] = []
+    vs: list[tuple[float, float, float]] = []
+    for x0, y0, x1, y1 in segments:
+        if abs(y1 - y0) <= _SNAP and abs(x1 - x0) >= _MIN_RULE:
+            hs.append(((y0 + y1) / 2, min(x0, x1), max(x0, x1)))
+        elif abs(x1 - x0) <= _SNAP and abs(y1 - y0) >= _MIN_RULE:
+            vs.append(((x0 + x1) / 2, min(y0, y1), max(y0, y1)))
+    return _merge_rules(hs), _merge_rules(vs)
+
+
+def _ruled_tables(
+    lines: Sequence[Line], words: list[_Word], segments: Sequence[Segment]
+) -> list[FoundTable]:
+    hs, vs = _rules(segments)
+    if len(hs) < 2:
+        return []
+    # Connected components of rules (a horizontal and a vertical rule touching).
+    n = len(hs) + len(vs)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (y, hx0, hx1) in enumerate(hs):
+        for j, (x, vy0, vy1) in enumerate(vs):
+            if hx0 - _SNAP <= x <= hx1 + _SNAP and vy0 - _SNAP <= y <= vy1 + _SNAP:
+                parent[find(i)] = find(len(hs) + j)
+    # Horizontal rules of the same extent (booktabs) belong together too.
+    for i in range(len(hs)):
+        for j in range(i + 1, len(hs)):
+            if abs(hs[i][1] - hs[j][1]) <= 3 * _SNAP and abs(hs[i][2] - hs[j][2]) <= 3 * _SNAP:
+                parent[find(i)] = find(j)
+    components: dict[int, tuple[list[int], list[int]]] = {}
+    for i in range(len(hs)):
+        components.setdefault(find(i), ([], []))[0].append(i)
+    for j in range(len(vs)):
+        root = find(len(hs) + j)
+        if root in components:
+            components[root][1].append(j)
+    out: list[FoundTable] = []
+    for h_ids, v_ids in components.values():
+        if len(h_ids) < 2:
+            continue
+        ys = _distinct(hs[i][0] for i in h_ids)
+        xs = _distinct(vs[j][0] for j in v_ids)
+        x0 = min(hs[i][1] for i in h_ids)
+        x1 = max(hs[i][2] for i in h_ids)
+        top, bottom = ys[0], ys[-1]
+        if len(ys) < 2 or bottom - top < 5 or x1 - x0 < 20:
+            continue
+        inside = [w for w in words if x0 - 1 <= w.cx <= x1 + 1 and top <= w.cy <= bottom]
+        if not inside:
+            continue
+        if len(xs) >= 2 and len(ys) >= 3:
+            # Tables often leave out the outer vertical borders: the rules' ends stand in.
+            xs = _distinct([x0, *xs, x1])
+            table = _grid_table(inside, xs, ys, hs, vs)
+        else:
+            table = _aligned_table(inside, lines, min_rows=2, header_rule=ys[1:-1])
+        if table is None:
+            continue
+        table.bbox = (x0, top, x1, bottom)
+        table.lines = _used_lines(lines, inside)
+        out.append(table)
+    return out
+
+
+def _distinct(values: Iterable[float]) -> list[float]:
+    """Sorted values with near-duplicates (within _SNAP) merged."""
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > _SNAP:
+            out.append(v)
+    return out
+
+
+def _used_lines(lines: Sequence[Line], inside: list[_Word]) -> set[int]:
+    """Lines most of whose words are in the table."""
+    counts: dict[int, int] = {}
+    for w in inside:
+        counts[w.line] = counts.get(w.line, 0) + 1
+    return {i for i, c in counts.items() if c * 2 >= len(lines[i].words or ())}
+
+
+def _grid_table(
+    words: list[_Word],
+    xs: list[float],
+    ys: list[float],
+    hs: list[tuple[float, float, float]],
+    vs: list[tuple[float, float, float]],
+) -> FoundTable | None:
+    """Words into the cells of a grid; a cell whose border rule is missing spans into its
+    neighbour. A header span's text is repeated in every cell it covers (so header cells are
+    never lost); other spans keep it in their first cell. Empty rows and columns are dropped.
+    None when the rules frame text rather than cells (fewer than four filled cells, or more
+    than half the grid merged)."""
+    n_rows, n_cols = len(ys) - 1, len(xs) - 1
+    cells: list[list[list[_Word]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
+    for w in words:
+        r = _slot(ys, w.cy)
+        c = _slot(xs, w.cx)
+        if r is not None and c is not None:
+            cells[r][c].append(w)
+    parent = list(range(n_rows * n_cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for r in range(n_rows):
+        cy = (ys[r] + ys[r + 1]) / 2
+        for c in range(n_cols):
+            cx = (xs[c] + xs[c + 1]) / 2
+            if r + 1 < n_rows and not _covered(hs, ys[r + 1], cx):
+                parent[find(r * n_cols + c)] = find((r + 1) * n_cols + c)
+            if c + 1 < n_cols and not _covered(vs, xs[c + 1], cy):
+                parent[find(r * n_cols + c)] = find(r * n_cols + c + 1)
+    spans: dict[int, list[_Word]] = {}
+    first: dict[int, tuple[int, int]] = {}  # each span's top-left cell
+    sizes: dict[int, int] = {}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            root = find(r * n_cols + c)
+            spans.setdefault(root, []).extend(cells[r][c])
+            first.setdefault(root, (r, c))
+            sizes[root] = sizes.get(root, 0) + 1
+    texts = {root: _cell_text(ws) for root, ws in spans.items()}
+    merged = sum(n for n in sizes.values() if n > 1)
+    if sum(1 for t in texts.values() if t) < 4 or merged * 2 > n_rows * n_cols:
+        return None  # a frame or decoration around text, not a grid of cells
+    rows = []
+    for r in range(n_rows):
+        row = []
+        for c in range(n_cols):
+            root = find(r * n_cols + c)
+            # Header spans are repeated in every cell they cover; body spans keep their
+            # text in their first cell only.
+            row.append(texts[root] if first[root][0] == 0 or first[root] == (r, c) else "")
+        rows.append(row)
+    rows = _dedupe(rows)
+    if sum(1 for row in rows for cell in row if _RTL.search(cell)) * 2 > len(rows):
+        rows = [row[::-1] for row in rows]  # right-to-left table: first column on the right
+    if len(rows) < 2 or len(rows[0]) < 2:
+        return None
+    return FoundTable(rows=rows, bbox=(xs[0], ys[0], xs[-1], ys[-1]), concerns=_concerns(rows))
+
+
+def _covered(rules: list[tuple[float, float, float]], pos: float, at: float) -> bool:
+    """Whether a rule at ``pos`` runs through ``at`` (a cell border is drawn there)."""
+    return any(abs(p - pos) <= _SNAP and a - _SNAP <= at <= b + _SNAP for p, a, b in rules)
+
+
+def _dedupe(rows: list[list[str]]) -> list[list[str]]:
+    """Drop empty rows and columns, and rows or columns that repeat their neighbour (cells
+    split by rules that carry no text of their own)."""
+    rows = [row for i, row in enumerate(rows) if any(row) and (i == 0 or row != rows[i - 1])]
+    if not rows:
+        return rows
+    cols = list(zip(*rows, strict=True))
+    keep = [c for c in range(len(cols)) if any(cols[c]) and (c == 0 or cols[c] != cols[c - 1])]
+    return [[row[c] for c in keep] for row in rows]
+
+
+def _slot(bounds: list[float], v: float) -> int | None:
+    for i in range(len(bounds) - 1):
+        if bounds[i] - 1 <= v <= bounds[i + 1] + 1:
+            return i
+    return None
+
+
+def _cell_text(words: list[_Word]) -> str:
+    """A cell's words in reading order: line by line (by vertical overlap), left to right
+    (right to left when the cell is in a right-to-left script)."""
+    rtl = any(_RTL.search(w.text) for w in words)
+    return " ".join(
+        w.text
+        for row in _row_groups(words)
+        for w in sorted(row, key=lambda w: -w.x1 if rtl else w.x0)
+    )
+
+
+# --- aligned text columns ------------------------------------------------------------------
+
+
+def _column_bounds(words: list[_Word], min_gap: float) -> list[float]:
+    """x positions between columns: centres of gaps at least ``min_gap`` wide that no word
+    crosses."""
+    spans = sorted((w.x0, w.x1) for w in words)
+    cuts: list[float] = []
+    end = spans[0][1]
+    for a, b in spans[1:]:
+        if a - end >= min_gap:
+            cuts.append((a + end) / 2)
+        end = max(end, b)
+    return cuts
+
+
+def _row_groups(words: list[_Word]) -> list[list[_Word]]:
+    """Words grouped into rows by vertical overlap, top to bottom."""
+    rows: list[list[_Word]] = []
+    bottom = float("-inf")
+    for w in sorted(words, key=lambda w: (w.top, w.x0)):
+        height = w.bottom - w.top
+        if rows and w.top < bottom - 0.4 * height:
+            rows[-1].append(w)
+            bottom = max(bottom, w.bottom)
+        else:
+            rows.append([w])
+            bottom = w.bottom
+    return rows
+
+
+def _aligned_table(
+    words: list[_Word],
+    lines: Sequence[Line],
+    *,
+    min_rows: int,
+    header_rule: Sequence[float] = (),
+) -> FoundTable | None:
+    """Rows of words cut into columns at the gaps they share; None without table evidence."""
+    sizes = [lines[w.line].size for w in words]
+    size = statistics.median(sizes) if sizes else 10.0
+    cuts = _column_bounds(words, max(_MIN_GAP, _GAP_EM * size))
+    if not cuts:
+        return None
+    groups = _row_groups(words)
+    if len(groups) < min_rows:
+        return None
+    rows: list[list[str]] = []
+    for group in groups:
+        cells: list[list[_Word]] = [[] for _ in range(len(cuts) + 1)]
+        for w in group:
+            cells[sum(1 for c in cuts if w.cx > c)].append(w)
+        rows.append([_cell_text(c) for c in cells])
+    rows = _merge_header_rows(rows, groups, header_rule)
+    filled = [sum(1 for c in row if c) for row in rows]
+    if sum(1 for f in filled if f >= 2) < min(min_rows, len(rows)):
+        return None
+    x0 = min(w.x0 for w in words)
+    x1 = max(w.x1 for w in words)
+    top = min(w.top for w in words)
+    bottom = max(w.bottom for w in words)
+    return FoundTable(rows=rows, bbox=(x0, top, x1, bottom), concerns=_concerns(rows))
+
+
+def _merge_header_rows(
+    rows: list[list[str]], groups: list[list[_Word]], header_rule: Sequence[float]
+) -> list[list[str]]:
+    """Text rows above the first inner rule are one header row: join them per column."""
+    if not header_rule or len(rows) < 3:
+        return rows
+    rule = header_rule[0]
+    n_head = sum(1 for g in groups if max(w.bottom for w in g) <= rule + 1)
+    if n_head < 2 or n_head >= len(rows):
+        return rows
+    head = [" ".join(filter(None, col)) for col in zip(*rows[:n_head], strict=True)]
+    return [head, *rows[n_head:]]
+
+
+def _concerns(rows: list[list[str]]) -> list[tuple[str, str]]:
+    filled = [sum(1 for c in row if c) for row in rows]
+    width = len(rows[0]) if rows else 0
+    sparse = sum(1 for f in filled if f * 2 < width)
+    if rows and sparse * 3 > len(rows):
+        return [
+            (
+                "inconsistent_row_cell_count",
+                f"{sparse} of {len(rows)} rows fill fewer than half of the {width} columns",
+            )
+        ]
+    return []
+
+
+def _chunks(line: Line) -> list[tuple[str, float, float]]:
+    """The line's words merged into chunks at gaps narrower than a cell gap."""
+    gap = max(_MIN_GAP, _GAP_EM * line.size)
+    out: list[tuple[str, float, float]] = []
+    for text, x0, x1 in line.words or ():
+        if out and x0 - out[-1][2] < gap:
+            t, a, _ = out[-1]
+            out[-1] = (f"{t} {text}", a, x1)
+        else:
+            out.append((text, x0, x1))
+    return out
+
+
+def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
+    from lamina.engine.layout import list_marker
+
+    order = sorted(
+        (
+            i
+            for i, ln in enumerate(lines)
+            if i not in used and ln.words and not ln.mono and not _RTL.search(ln.text)
+        ),
+        key=lambda i: (lines[i].top, lines[i].x0),
+    )
+    # Visual rows: lines that overlap vertically (pdfium may give each cell its own line).
+    rows: list[list[int]] = []
+    for i in order:
+        ln = lines[i]
+        if rows and ln.top < max(lines[k].bottom for k in rows[-1]) - 0.3 * ln.size:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    runs: list[list[int]] = []
+    run: list[int] = []
+    prev: list[int] = []
+    for row in rows:
+        size = max(lines[k].size for k in row)
+        multi = sum(len(_chunks(lines[k])) for k in row) >= 2
+        top = min(lines[k].top for k in row)
+        near = bool(prev) and top - max(lines[k].bottom for k in prev) <= _MAX_ROW_GAP_EM * size
+        if run and near and multi:
+            run.extend(row)
+        else:
+            if len({lines[k].top // 1 for k in run}) >= _MIN_ROWS:
+                runs.append(run)
+            run = list(row) if multi else []
+        prev = row
+    if run:
+        runs.append(run)
+    out: list[FoundTable] = []
+    for run in runs:
+        chunks = [c for i in run for c in _chunks(lines[i])]
+        if statistics.fmean(len(c[0]) for c in chunks) > _MAX_MEAN_CELL_CHARS:
+            continue
+        words = [
+            _Word(text, x0, x1, lines[i].top, lines[i].bottom, i)
+            for i in run
+            for text, x0, x1 in lines[i].words or ()
+        ]
+        table = _aligned_table(words, lines, min_rows=_MIN_ROWS)
+        if table is None or len(table.rows[0]) < 2:
+            continue
+        medians = [
+            statistics.median(len(c) for c in col if c) if any(col) else 0
+            for col in zip(*table.rows, strict=True)
+        ]
+        if sum(1 for m in medians if m >= _PROSE_CELL_CHARS) >= 2:
+            continue  # two columns of running text side by side
+        first_col = [row[0] for row in table.rows if row[0]]
+        if first_col and all(list_marker(c + " x") for c in first_col):
+            continue  # bullets or numbers in front of text: a list
+        if len(table.rows[0]) == 2 and _counts_up(first_col):
+            continue  # "1 | text", "2 | text": a numbered list drawn without periods
+        table.lines = set(run)
+        out.append(table)
+    return out
+
+
+def _counts_up(cells: Sequence[str]) -> bool:
+    """Whether ``cells`` are the integers n, n+1, n+2, ... (list numbering)."""
+    if len(cells) < 2 or not all(c.isdigit() for c in cells):
+        return False
+    numbers = [int(c) for c in cells]
+    return all(b - a == 1 for a, b in itertools.pairwise(numbers))
