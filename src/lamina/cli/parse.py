@@ -11,7 +11,6 @@ Only argparse loads at import; the client loads when the command runs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,10 +86,6 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
-    # The embedded server's workers log each job at INFO; on a terminal that drowns the
-    # progress bar and the results. An explicit LAMINA_LOG_LEVEL still wins.
-    os.environ.setdefault("LAMINA_LOG_LEVEL", "WARNING")
-
     import asyncio
 
     outcomes = asyncio.run(_parse_all(args))
