@@ -18,6 +18,7 @@ from lamina._exceptions import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ExtractionValidationError,
     InternalServerError,
     JobCancelledError,
     JobError,
@@ -31,7 +32,7 @@ from lamina._exceptions import (
     ValidationError,
 )
 from lamina._version import __version__
-from lamina.client import AsyncClient, Client
+from lamina.client import AsyncClient, Client, ExtractedField, ExtractResult
 
 __all__ = [
     "APIConnectionError",
@@ -44,6 +45,9 @@ __all__ = [
     "BadRequestError",
     "Client",
     "ConflictError",
+    "ExtractResult",
+    "ExtractedField",
+    "ExtractionValidationError",
     "InternalServerError",
     "JobCancelledError",
     "JobError",

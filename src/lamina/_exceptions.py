@@ -17,10 +17,12 @@
     │   ├── APIConnectionError        no answer: DNS, refused, reset...
     │   │   └── APITimeoutError       no answer in time
     │   └── APIResponseValidationError  an answer that is not the documented shape
-    └── JobError                      a parse job ended badly (job_id, job)
-        ├── JobFailedError            status FAILED (error_message)
-        ├── JobCancelledError         status CANCELLED
-        └── JobTimeoutError           still running when the caller stopped waiting
+    ├── JobError                      a parse or extract job ended badly (job_id, job)
+    │   ├── JobFailedError            status FAILED (error_message)
+    │   ├── JobCancelledError         status CANCELLED
+    │   └── JobTimeoutError           still running when the caller stopped waiting
+    └── ExtractionValidationError     extracted data does not validate as the caller's model
+                                      (errors, raw data and the full result kept)
 
 :func:`make_status_error` is the one place a response becomes an exception.
 """
@@ -35,7 +37,9 @@ import httpx
 from lamina.types import ErrorDetail
 
 if TYPE_CHECKING:
-    from lamina.types import ParseJob
+    from lamina.types import ExtractV2Job, ParseJob
+
+    AnyJob = ParseJob | ExtractV2Job
 
 __all__ = [
     "APIConnectionError",
@@ -46,6 +50,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ExtractionValidationError",
     "InternalServerError",
     "JobCancelledError",
     "JobError",
@@ -273,9 +278,9 @@ def _request_id(response: httpx.Response) -> str | None:
 
 
 class JobError(LaminaError):
-    """A parse job did not complete. ``job`` is its last seen state, when known."""
+    """A parse or extract job did not complete. ``job`` is its last seen state, when known."""
 
-    def __init__(self, message: str, *, job_id: str, job: ParseJob | None = None) -> None:
+    def __init__(self, message: str, *, job_id: str, job: AnyJob | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.job_id = job_id
@@ -285,7 +290,7 @@ class JobError(LaminaError):
 class JobFailedError(JobError):
     """The job ended with status ``FAILED``; ``error_message`` is the server's reason."""
 
-    def __init__(self, job: ParseJob) -> None:
+    def __init__(self, job: AnyJob) -> None:
         self.error_message = job.error_message or "no error message"
         super().__init__(f"Job {job.id} failed: {self.error_message}", job_id=job.id, job=job)
 
@@ -293,16 +298,35 @@ class JobFailedError(JobError):
 class JobCancelledError(JobError):
     """The job ended with status ``CANCELLED``."""
 
-    def __init__(self, job: ParseJob) -> None:
+    def __init__(self, job: AnyJob) -> None:
         super().__init__(f"Job {job.id} was cancelled", job_id=job.id, job=job)
 
 
 class JobTimeoutError(JobError):
     """The job was still running after ``timeout`` seconds of waiting; it may still finish."""
 
-    def __init__(self, job_id: str, timeout: float, job: ParseJob | None = None) -> None:
+    def __init__(self, job_id: str, timeout: float, job: AnyJob | None = None) -> None:
         status = f" (last status {job.status})" if job is not None else ""
         super().__init__(
             f"Job {job_id} did not finish within {timeout:g}s{status}", job_id=job_id, job=job
         )
         self.timeout = timeout
+
+
+# --- extraction ---------------------------------------------------------------------------------
+
+
+class ExtractionValidationError(LaminaError):
+    """Extraction finished, but its data does not validate as the pydantic model asked for
+    (typically a required field the document does not contain: it was extracted as null).
+
+    ``errors`` are pydantic's error dicts; ``data`` is the raw extracted JSON; ``result`` is the
+    whole :class:`lamina.ExtractResult` with plain-dict data, metadata and citations.
+    """
+
+    def __init__(self, message: str, *, errors: list[Any], data: Any, result: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.data = data
+        self.result = result

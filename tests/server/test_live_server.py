@@ -89,3 +89,61 @@ def test_sigkill_mid_job_then_restart_completes(
         assert job["status"] == "COMPLETED"
         text = http2.get(f"/api/v2/parse/{job_id}", params={"expand": "text_full"}).json()
         assert SIMPLE_TITLE in text["text_full"]
+
+
+def test_official_sdk_parse_then_extract(start_server: StartServer, tmp_path: Path) -> None:
+    from llama_cloud import UnprocessableEntityError
+
+    from tests.fixtures.business import INVOICE, invoice_schema, make_invoice_pdf
+
+    server = start_server("--api-key", "sdk-key:proj-sdk", "--workers", "1")
+    client = LlamaCloud(api_key="sdk-key", base_url=server.base_url, max_retries=0)
+    pdf = make_invoice_pdf(tmp_path).read_bytes()
+    file = client.files.create(file=("invoice.pdf", io.BytesIO(pdf)), purpose="extract")
+    parse_job = client.parsing.create(tier="cost_effective", version="latest", file_id=file.id)
+    client.parsing.wait_for_completion(parse_job.id, polling_interval=0.2, timeout=60)
+
+    configuration = {
+        "data_schema": invoice_schema(),
+        "tier": "cost_effective",
+        "cite_sources": True,
+    }
+    job = client.extract.create(file_input=parse_job.id, configuration=configuration)  # type: ignore[arg-type]
+    assert job.id.startswith("exj-") and job.project_id == "proj-sdk"
+    done = client.extract.wait_for_completion(job.id, polling_interval=0.2, timeout=60)
+    assert done.status == "COMPLETED"
+    result = client.extract.get(job.id, expand=["extract_metadata", "configuration", "usage"])
+    assert isinstance(result.extract_result, dict)
+    assert result.extract_result["total"] == INVOICE["total"]
+    assert result.extract_result["invoice_date"] == INVOICE["invoice_date"]
+    assert result.configuration is not None and result.configuration.tier == "cost_effective"
+    metadata = result.extract_metadata
+    assert metadata is not None and metadata.parse_job_id == parse_job.id
+    assert metadata.field_metadata is not None and metadata.field_metadata.document_metadata
+    total = metadata.field_metadata.document_metadata["total"]
+    assert isinstance(total, dict)
+    citation = total["citation"][0]  # type: ignore[index]
+    assert citation["page"] == 1 and citation["matching_text"] == "$1,234.50"
+    assert {"x", "y", "w", "h"} <= set(citation["bounding_boxes"][0])
+    assert citation["page_dimensions"]["width"] > 500
+
+    by_file = client.extract.run(
+        file_input=file.id,
+        configuration={"data_schema": invoice_schema(), "extraction_target": "per_doc"},
+        polling_interval=0.2,
+        polling_timeout=60,
+    )
+    assert isinstance(by_file.extract_result, dict)
+    assert by_file.extract_result["invoice_number"] == INVOICE["invoice_number"]
+    # Still one parse job: the pjb- input was reused; the dfl- input is parsed inside its job.
+    assert len(client.parsing.list().items) == 1
+
+    ids = [j.id for j in client.extract.list(page_size=1)]  # auto-pagination
+    assert ids == [by_file.id, job.id]
+    validated = client.extract.validate_schema(data_schema=invoice_schema())
+    assert validated.data_schema["properties"]
+    with pytest.raises(UnprocessableEntityError):
+        client.extract.validate_schema(data_schema={"type": "array"})
+    client.extract.delete(job.id)
+    with pytest.raises(NotFoundError):
+        client.extract.get(job.id)

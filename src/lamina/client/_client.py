@@ -16,6 +16,7 @@ from lamina._exceptions import make_status_error
 from lamina.client import _operations as ops
 from lamina.client._base import BaseClient
 from lamina.client._config import resolve_config
+from lamina.client._extract import AsyncExtract, Extract
 from lamina.client._files import AsyncFiles, Files
 from lamina.client._inputs import FileInput
 from lamina.client._parsing import (
@@ -31,7 +32,7 @@ T = TypeVar("T")
 
 
 class Client(BaseClient):
-    """A client of the Lamina (or LlamaCloud) Parse v2 and Files APIs.
+    """A client of the Lamina (or LlamaCloud) Parse v2, Extract v2 and Files APIs.
 
     Settings come from the arguments, else ``LAMINA_*`` then ``LLAMA_CLOUD_*`` environment
     variables (``BASE_URL``, ``API_KEY``, ``PROJECT_ID``, ``ORGANIZATION_ID``). With no base URL
@@ -44,6 +45,8 @@ class Client(BaseClient):
 
     files: Files
     parsing: Parsing
+    extract: Extract
+    """Extract v2 jobs; callable: ``client.extract(path, Invoice)`` → :class:`ExtractResult`."""
 
     def __init__(
         self,
@@ -80,6 +83,7 @@ class Client(BaseClient):
         self._http = http_client
         self.files = Files(self)
         self.parsing = Parsing(self)
+        self.extract = Extract(self)
 
     def _call(self, call: ops.Call[T]) -> T:
         """Send ``call``, retrying as the policy allows, and read its answer."""
@@ -153,6 +157,8 @@ class AsyncClient(BaseClient):
 
     files: AsyncFiles
     parsing: AsyncParsing
+    extract: AsyncExtract
+    """Extract v2 jobs; ``await client.extract(path, Invoice)`` → :class:`ExtractResult`."""
 
     def __init__(
         self,
@@ -189,6 +195,7 @@ class AsyncClient(BaseClient):
         self._http = http_client
         self.files = AsyncFiles(self)
         self.parsing = AsyncParsing(self)
+        self.extract = AsyncExtract(self)
 
     async def _call(self, call: ops.Call[T]) -> T:
         """Send ``call``, retrying as the policy allows, and read its answer."""

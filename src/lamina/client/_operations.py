@@ -22,13 +22,22 @@ from lamina._exceptions import (
     JobFailedError,
 )
 from lamina.client._inputs import FileInput, read_file_input
-from lamina.types import File, PaginatedList, ParseJob, ParseResponse, PresignedURL
+from lamina.types import (
+    ExtractV2Job,
+    File,
+    PaginatedList,
+    ParseJob,
+    ParseResponse,
+    PresignedURL,
+    SchemaValidationResponse,
+)
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 FILES = "/api/v1/beta/files"
 PARSE = "/api/v2/parse"
+EXTRACT = "/api/v2/extract"
 
 DEFAULT_EXPAND: tuple[str, ...] = ("markdown", "items", "metadata")
 """What :meth:`lamina.Client.parse` fetches unless told otherwise."""
@@ -242,10 +251,87 @@ def parse_delete(job_id: str) -> Call[None]:
     return Call(RequestSpec("DELETE", f"{PARSE}/{_segment(job_id, 'job_id')}"), _nothing)
 
 
+# --- extract jobs -------------------------------------------------------------------------------
+
+
+def extract_create(
+    file_input: str,
+    *,
+    configuration: Mapping[str, Any] | None,
+    configuration_id: str | None,
+    webhook_configurations: Sequence[Mapping[str, Any]] | None = None,
+) -> Call[ExtractV2Job]:
+    """``POST /api/v2/extract`` with an inline ``configuration`` (or a saved one's id)."""
+    body = _drop_none(
+        {
+            "file_input": file_input,
+            "configuration": _jsonable(configuration) if configuration is not None else None,
+            "configuration_id": configuration_id,
+            "webhook_configurations": _jsonable(list(webhook_configurations))
+            if webhook_configurations
+            else None,
+        }
+    )
+    return Call(RequestSpec("POST", EXTRACT, json=body), _model(ExtractV2Job))
+
+
+def _expand_list(expand: str | Sequence[str]) -> list[str] | None:
+    if isinstance(expand, str):
+        expand = [part for part in expand.split(",") if part]
+    return list(expand) or None
+
+
+def extract_get(job_id: str, *, expand: str | Sequence[str]) -> Call[ExtractV2Job]:
+    """``GET /api/v2/extract/{job_id}?expand=a&expand=b``."""
+    params = _drop_none({"expand": _expand_list(expand)})
+    path = f"{EXTRACT}/{_segment(job_id, 'job_id')}"
+    return Call(RequestSpec("GET", path, params=params), _model(ExtractV2Job))
+
+
+def extract_list(
+    *,
+    page_size: int | None,
+    page_token: str | None,
+    status: str | None,
+    file_input: str | None,
+    expand: str | Sequence[str],
+) -> Call[PaginatedList[ExtractV2Job]]:
+    """``GET /api/v2/extract``, one page (newest first)."""
+    params = _drop_none(
+        {
+            "page_size": page_size,
+            "page_token": page_token,
+            "status": status,
+            "file_input": file_input,
+            "expand": _expand_list(expand),
+        }
+    )
+    return Call(RequestSpec("GET", EXTRACT, params=params), _model(PaginatedList[ExtractV2Job]))
+
+
+def extract_cancel(job_id: str) -> Call[ExtractV2Job]:
+    """``POST /api/v2/extract/{job_id}/cancel``."""
+    path = f"{EXTRACT}/{_segment(job_id, 'job_id')}/cancel"
+    return Call(RequestSpec("POST", path), _model(ExtractV2Job))
+
+
+def extract_delete(job_id: str, *, force: bool = False) -> Call[None]:
+    """``DELETE /api/v2/extract/{job_id}`` (``force`` deletes a job that is not finished)."""
+    params = {"force": "true"} if force else {}
+    path = f"{EXTRACT}/{_segment(job_id, 'job_id')}"
+    return Call(RequestSpec("DELETE", path, params=params), _nothing)
+
+
+def extract_validate_schema(schema: Mapping[str, Any]) -> Call[SchemaValidationResponse]:
+    """``POST /api/v2/extract/schema/validation``; a bad schema raises the 422 error."""
+    spec = RequestSpec("POST", f"{EXTRACT}/schema/validation", json={"data_schema": schema})
+    return Call(spec, _model(SchemaValidationResponse))
+
+
 # --- waiting ------------------------------------------------------------------------------------
 
 
-def job_done(job: ParseJob) -> bool:
+def job_done(job: ParseJob | ExtractV2Job) -> bool:
     """True once ``job`` completed; raises if it failed or was cancelled; False while running."""
     if job.status == "FAILED":
         raise JobFailedError(job)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from lamina._version import __version__
-from lamina.server import routes_downloads, routes_files, routes_parse
+from lamina.server import routes_downloads, routes_extract, routes_files, routes_parse
 from lamina.server.errors import install_error_handlers
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
@@ -36,7 +36,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Lamina",
         version=__version__,
-        description="LlamaCloud-compatible Parse v2 and Files API.",
+        description="LlamaCloud-compatible Parse v2, Extract v2 and Files API.",
         lifespan=lifespan,
     )
     app.state.services = services
@@ -45,6 +45,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(routes_downloads.router)  # before parse: its paths are more specific
     app.include_router(routes_files.router)
     app.include_router(routes_parse.router)
+    app.include_router(routes_extract.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lamina.extract.llm import ChatClient, ModelEndpoint
 from lamina.services.db import Database
+from lamina.services.extract import ExtractService
 from lamina.services.files import FileService
 from lamina.services.parse import ParseService
 from lamina.services.settings import ServerSettings
@@ -15,7 +17,7 @@ from lamina.services.worker import JobRunner, make_runner
 
 @dataclass
 class Services:
-    """Settings, database, storage, signer, the two API services and the job runner."""
+    """Settings, database, storage, signer, the API services and the job runner."""
 
     settings: ServerSettings
     db: Database
@@ -23,6 +25,7 @@ class Services:
     signer: Signer
     files: FileService
     parse: ParseService
+    extract: ExtractService
     runner: JobRunner
 
     @classmethod
@@ -35,9 +38,18 @@ class Services:
         ttl = settings.presign_ttl_seconds
         files = FileService(db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl)
         parse = ParseService(db, storage, signer, ttl=ttl, model_url=settings.model_url)
+        extract = ExtractService(db, storage, model_url=settings.model_url)
+        endpoint = ModelEndpoint.maybe(
+            settings.model_url,
+            settings.model_name,
+            settings.model_api_key,
+            settings.model_timeout_seconds,
+        )
+        extract.chat = ChatClient(endpoint) if endpoint else None
         runner = make_runner(settings, db)
         parse.notify = runner.wake
-        return cls(settings, db, storage, signer, files, parse, runner)
+        extract.notify = runner.wake
+        return cls(settings, db, storage, signer, files, parse, extract, runner)
 
     def start(self) -> None:
         self.runner.start()

@@ -5,6 +5,10 @@ claims a job with one conditional ``UPDATE ... WHERE id = ? AND <still claimable
 the row count, so two workers never run the same job; it renews the lease while it works, and a
 job whose lease expired (its worker died) is claimable again until ``max_attempts``.
 
+Parse and extract jobs share one table and one queue: ``kind`` (``parse`` | ``extract``) says
+which, so claiming, leases, cancelling and crash recovery are written once. Extract jobs keep
+their input id (``dfl-`` or ``pjb-``) in ``file_input``.
+
 Timestamps are stored as naive UTC and returned as aware UTC.
 """
 
@@ -48,6 +52,8 @@ jobs_table = sa.Table(
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("project_id", sa.String(128), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="parse", default="parse"),
+    sa.Column("file_input", sa.String(64)),
     sa.Column("file_id", sa.String(64)),
     sa.Column("source_url", sa.Text),
     sa.Column("http_proxy", sa.Text),
@@ -69,6 +75,13 @@ jobs_table = sa.Table(
 )
 
 Row = dict[str, Any]
+
+JOB_KINDS = ("parse", "extract")
+# Columns added after the first release: (name, DDL) added to an existing table on start.
+_ADDED_JOB_COLUMNS = (
+    ("kind", "VARCHAR(16) NOT NULL DEFAULT 'parse'"),
+    ("file_input", "VARCHAR(64)"),
+)
 
 
 def utcnow() -> datetime:
@@ -190,7 +203,13 @@ class Database:
         self.engine = make_engine(url)
 
     def create_schema(self) -> None:
+        """Create missing tables, and add columns newer versions need to an older jobs table."""
         metadata.create_all(self.engine)
+        existing = {c["name"] for c in sa.inspect(self.engine).get_columns(jobs_table.name)}
+        with self.begin() as conn:
+            for name, ddl in _ADDED_JOB_COLUMNS:
+                if name not in existing:
+                    conn.execute(sa.text(f"ALTER TABLE {jobs_table.name} ADD COLUMN {name} {ddl}"))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -258,19 +277,26 @@ class Database:
         with self.begin() as conn:
             conn.execute(jobs_table.insert().values(**row))
 
-    def get_job(self, job_id: str, project_id: str | None = None) -> Row | None:
+    def get_job(
+        self, job_id: str, project_id: str | None = None, *, kind: str | None = None
+    ) -> Row | None:
+        """A job by id (in ``project_id`` and of ``kind`` when given)."""
         query = sa.select(jobs_table).where(jobs_table.c.id == job_id)
         if project_id is not None:
             query = query.where(jobs_table.c.project_id == project_id)
+        if kind is not None:
+            query = query.where(jobs_table.c.kind == kind)
         with self.begin() as conn:
             found = conn.execute(query).first()
         return dict(found._mapping) if found else None
 
-    def delete_job(self, job_id: str, project_id: str) -> bool:
+    def delete_job(self, job_id: str, project_id: str, *, kind: str = "parse") -> bool:
         with self.begin() as conn:
             result = conn.execute(
                 jobs_table.delete().where(
-                    jobs_table.c.id == job_id, jobs_table.c.project_id == project_id
+                    jobs_table.c.id == job_id,
+                    jobs_table.c.project_id == project_id,
+                    jobs_table.c.kind == kind,
                 )
             )
         return result.rowcount == 1
@@ -285,9 +311,13 @@ class Database:
         created_before: datetime | None = None,
         page_size: int = 50,
         page_token: str | None = None,
+        kind: str = "parse",
+        file_input: str | None = None,
     ) -> Page:
         c = jobs_table.c
-        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.kind == kind]
+        if file_input is not None:
+            where.append(c.file_input == file_input)
         if status is not None:
             where.append(c.status == status)
         if job_ids:
@@ -307,7 +337,7 @@ class Database:
                 page_token=page_token,
             )
 
-    def cancel_job(self, job_id: str, project_id: str) -> bool:
+    def cancel_job(self, job_id: str, project_id: str, *, kind: str = "parse") -> bool:
         """PENDING or RUNNING → CANCELLED; False when the job was already terminal."""
         now = utcnow()
         with self.begin() as conn:
@@ -316,6 +346,7 @@ class Database:
                 .where(
                     jobs_table.c.id == job_id,
                     jobs_table.c.project_id == project_id,
+                    jobs_table.c.kind == kind,
                     jobs_table.c.status.in_(["PENDING", "RUNNING"]),
                 )
                 .values(
@@ -336,19 +367,17 @@ class Database:
         c = jobs_table.c
         expired = sa.and_(c.status == "RUNNING", c.lease_expires_at < now)
         with self.begin() as conn:
-            ids = [
-                r[0]
-                for r in conn.execute(sa.select(c.id).where(expired, c.attempts >= max_attempts))
-            ]
+            found = conn.execute(sa.select(c.id, c.kind).where(expired, c.attempts >= max_attempts))
             failed = []
-            for job_id in ids:
+            for job_id, kind in list(found):
+                verb = "extracting" if kind == "extract" else "parsing"
                 result = conn.execute(
                     jobs_table.update()
                     .where(c.id == job_id, expired, c.attempts >= max_attempts)
                     .values(
                         status="FAILED",
                         error_message=(
-                            f"The worker parsing this job stopped unexpectedly {max_attempts} "
+                            f"The worker {verb} this job stopped unexpectedly {max_attempts} "
                             "times (crash or out of memory); giving up."
                         ),
                         updated_at=now,

@@ -1,5 +1,9 @@
 """Running one claimed job: load its input, call the engine, write the result files.
 
+Parse jobs run here; extract jobs (``kind == "extract"``) are handed to
+:func:`lamina.services.extract.run_extract_job`, which reuses :func:`load_input` and
+:func:`items_pages`.
+
 Shared by worker processes and inline mode. Every failure becomes a FAILED status with a message
 a user can act on; nothing here raises.
 """
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import ValidationError
 
+from lamina.extract.llm import ModelEndpoint
 from lamina.services.db import Row
 from lamina.services.storage import (
     IMAGES_DIR,
@@ -61,8 +66,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ExecutionLimits:
+    """What a worker may use: input size and fetch time, and the model endpoint (if any)."""
+
     max_source_bytes: int
     fetch_timeout_seconds: float
+    model: ModelEndpoint | None = None
 
 
 def job_timeout(row: Row, default: float) -> float:
@@ -114,6 +122,10 @@ def load_input(row: Row, storage: Storage, limits: ExecutionLimits) -> bytes:
 
 def execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
     """Run one job to an :class:`Outcome`; results are published before COMPLETED is returned."""
+    if row.get("kind") == "extract":
+        from lamina.services.extract import run_extract_job
+
+        return run_extract_job(row, storage, limits)
     started = time.monotonic()
     try:
         from lamina.engine import EngineError, parse_document
@@ -161,6 +173,24 @@ def _safe_image_name(name: str, index: int) -> str:
         return name
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip("._") or "image"
     return f"{index}_{cleaned}"[:200]
+
+
+def items_pages(result: ParseResult) -> list[ItemsPage | FailedPage]:
+    """The items of every page of ``result`` in their wire shape (as ``items.json`` holds)."""
+    pages: list[ItemsPage | FailedPage] = []
+    for page in result.pages:
+        if page.error is not None:
+            pages.append(FailedPage(page_number=page.page_number, error=page.error))
+        else:
+            pages.append(
+                ItemsPage(
+                    page_number=page.page_number,
+                    page_width=page.page_width,
+                    page_height=page.page_height,
+                    items=page.items,
+                )
+            )
+    return pages
 
 
 def write_results(folder: Path, result: ParseResult, elapsed: float) -> dict[str, Any]:

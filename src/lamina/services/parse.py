@@ -217,7 +217,7 @@ class ParseService:
     # read -------------------------------------------------------------------------------------
 
     def get_row(self, project_id: str, job_id: str) -> Row:
-        row = self.db.get_job(job_id, project_id)
+        row = self.db.get_job(job_id, project_id, kind="parse")
         if row is None:
             raise NotFoundError(f"Parse job not found: {job_id}")
         return row

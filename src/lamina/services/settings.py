@@ -59,6 +59,9 @@ class ServerSettings:
     lease_seconds: float = 30.0
     poll_interval_seconds: float = 2.0
     model_url: str | None = None
+    model_name: str | None = None
+    model_api_key: str | None = field(default=None, repr=False)
+    model_timeout_seconds: float = 120.0
     source_fetch_timeout_seconds: float = 60.0
 
     def __post_init__(self) -> None:
@@ -89,7 +92,8 @@ class ServerSettings:
         ``LAMINA_API_KEYS`` (``key[:project],...``), ``LAMINA_PUBLIC_BASE_URL``,
         ``LAMINA_PRESIGN_TTL_SECONDS``, ``LAMINA_MAX_UPLOAD_BYTES``,
         ``LAMINA_JOB_TIMEOUT_SECONDS``, ``LAMINA_MAX_ATTEMPTS``, ``LAMINA_LEASE_SECONDS``,
-        ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``.
+        ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
+        ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``.
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -100,6 +104,8 @@ class ServerSettings:
             "LAMINA_DATABASE_URL": "database_url",
             "LAMINA_PUBLIC_BASE_URL": "public_base_url",
             "LAMINA_MODEL_URL": "model_url",
+            "LAMINA_MODEL_NAME": "model_name",
+            "LAMINA_MODEL_API_KEY": "model_api_key",
         }
         for var, name in strings.items():
             if env.get(var):
@@ -112,6 +118,7 @@ class ServerSettings:
             "LAMINA_MAX_ATTEMPTS": ("max_attempts", int),
             "LAMINA_LEASE_SECONDS": ("lease_seconds", float),
             "LAMINA_POLL_INTERVAL_SECONDS": ("poll_interval_seconds", float),
+            "LAMINA_MODEL_TIMEOUT_SECONDS": ("model_timeout_seconds", float),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

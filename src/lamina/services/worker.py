@@ -1,4 +1,4 @@
-"""Workers that run parse jobs, and the supervisor that keeps them alive.
+"""Workers that run parse and extract jobs, and the supervisor that keeps them alive.
 
 Process model (``workers >= 1``)::
 
@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from lamina.services.db import Database, Row
-from lamina.services.execution import ExecutionLimits, execute, job_timeout
+from lamina.services.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
 from lamina.services.settings import ServerSettings
 from lamina.services.storage import Storage
 
@@ -55,6 +56,10 @@ class WorkerConfig:
     poll_interval_seconds: float
     max_source_bytes: int
     fetch_timeout_seconds: float
+    model_url: str | None = None
+    model_name: str | None = None
+    model_api_key: str | None = None
+    model_timeout_seconds: float = 120.0
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -67,11 +72,21 @@ class WorkerConfig:
             poll_interval_seconds=settings.poll_interval_seconds,
             max_source_bytes=settings.max_upload_bytes,
             fetch_timeout_seconds=settings.source_fetch_timeout_seconds,
+            model_url=settings.model_url,
+            model_name=settings.model_name,
+            model_api_key=settings.model_api_key,
+            model_timeout_seconds=settings.model_timeout_seconds,
         )
 
     @property
     def limits(self) -> ExecutionLimits:
-        return ExecutionLimits(self.max_source_bytes, self.fetch_timeout_seconds)
+        return ExecutionLimits(
+            self.max_source_bytes,
+            self.fetch_timeout_seconds,
+            model=ModelEndpoint.maybe(
+                self.model_url, self.model_name, self.model_api_key, self.model_timeout_seconds
+            ),
+        )
 
 
 def make_owner(kind: str) -> str:
@@ -185,7 +200,9 @@ class WorkerLoop:
         if row is None:
             return False
         timeout = job_timeout(row, cfg.job_timeout_seconds)
-        self._on_event({"event": "claimed", "job_id": row["id"], "timeout": timeout})
+        self._on_event(
+            {"event": "claimed", "job_id": row["id"], "timeout": timeout, "kind": row["kind"]}
+        )
         self._run_claimed(row)
         self._on_event({"event": "done", "job_id": row["id"]})
         return True
@@ -258,6 +275,7 @@ class _Handle:
     job_id: str | None = None
     job_started: float = 0.0
     job_timeout: float = 0.0
+    job_kind: str = "parse"
     reader: threading.Thread | None = None
 
 
@@ -362,6 +380,7 @@ class Supervisor:
                     handle.job_id = event["job_id"]
                     handle.job_started = time.monotonic()
                     handle.job_timeout = float(event.get("timeout") or 0)
+                    handle.job_kind = str(event.get("kind") or "parse")
                 elif kind == "done":
                     handle.job_id = None
 
@@ -403,6 +422,7 @@ class Supervisor:
 
     def _time_out(self, handle: _Handle) -> None:
         job_id, owner, limit = handle.job_id, handle.owner, handle.job_timeout
+        what = "Extract" if handle.job_kind == "extract" else "Parse"
         log.warning("job %s exceeded its time limit of %s s; killing its worker", job_id, limit)
         handle.proc.kill()
         handle.proc.wait()
@@ -411,7 +431,7 @@ class Supervisor:
                 job_id,
                 owner,
                 status="FAILED",
-                error_message=f"Parse job timed out after {limit:g} s",
+                error_message=f"{what} job timed out after {limit:g} s",
             )
         with self._lock:
             handle.job_id = None
@@ -439,8 +459,13 @@ def _watch_stdin(loop: WorkerLoop) -> None:
 
 def main() -> int:
     """``python -m lamina.services.worker``: run jobs until stdin closes."""
+    # Ctrl-C in the terminal or notebook that started the server reaches its whole process
+    # group; a worker's life is tied to its stdin instead, so it ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Quiet by default (embedded use in a notebook or the CLI); `lamina serve --log-level`
+    # sets LAMINA_LOG_LEVEL for its workers.
     logging.basicConfig(
-        level=os.environ.get("LAMINA_LOG_LEVEL", "INFO").upper(),
+        level=os.environ.get("LAMINA_LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s",
         stream=sys.stderr,
     )

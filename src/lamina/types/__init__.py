@@ -1,4 +1,4 @@
-"""Wire models: the JSON shapes of the Parse v2 and Files APIs, as pydantic v2 models.
+"""Wire models: the JSON shapes of the Parse v2, Extract v2 and Files APIs, as pydantic v2 models.
 
 Read leniently (unknown fields are kept); :func:`strict_validate` is for our own tests.
 """
@@ -11,6 +11,28 @@ from pydantic import BaseModel
 
 from lamina.types._base import WireModel
 from lamina.types._common import BBox, ErrorBody, ErrorDetail, PaginatedList, PresignedURL
+from lamina.types._extract import (
+    EXTRACT_EXPAND_VALUES,
+    EXTRACT_TIERS,
+    EXTRACTION_TARGETS,
+    Citation,
+    CitationBBox,
+    ExtractConfiguration,
+    ExtractCreateRequest,
+    ExtractedFieldMetadata,
+    ExtractionTarget,
+    ExtractJobLevelMetadata,
+    ExtractJobMetadata,
+    ExtractJobUsage,
+    ExtractTier,
+    ExtractUsage,
+    ExtractV2Job,
+    FieldMetadata,
+    PageDimensions,
+    SchemaGenerateRequest,
+    SchemaValidationRequest,
+    SchemaValidationResponse,
+)
 from lamina.types._files import FILE_PURPOSES, File
 from lamina.types._items import (
     CodeItem,
@@ -69,18 +91,34 @@ from lamina.types._parse import (
 
 __all__ = [
     "EXPAND_VALUES",
+    "EXTRACTION_TARGETS",
+    "EXTRACT_EXPAND_VALUES",
+    "EXTRACT_TIERS",
     "FILE_PURPOSES",
     "TERMINAL_STATUSES",
     "TIERS",
     "AnyItemsPage",
     "AnyMarkdownPage",
     "BBox",
+    "Citation",
+    "CitationBBox",
     "CodeItem",
     "CropBox",
     "DocumentMetadata",
     "ErrorBody",
     "ErrorDetail",
+    "ExtractConfiguration",
+    "ExtractCreateRequest",
+    "ExtractJobLevelMetadata",
+    "ExtractJobMetadata",
+    "ExtractJobUsage",
+    "ExtractTier",
+    "ExtractUsage",
+    "ExtractV2Job",
+    "ExtractedFieldMetadata",
+    "ExtractionTarget",
     "FailedPage",
+    "FieldMetadata",
     "File",
     "FooterItem",
     "HeaderItem",
@@ -104,6 +142,7 @@ __all__ = [
     "MetadataResult",
     "OcrParameters",
     "OutputOptions",
+    "PageDimensions",
     "PageMetadata",
     "PageRanges",
     "PaginatedList",
@@ -116,6 +155,9 @@ __all__ = [
     "ProcessingControl",
     "ProcessingOptions",
     "ResultContentMetadata",
+    "SchemaGenerateRequest",
+    "SchemaValidationRequest",
+    "SchemaValidationResponse",
     "TableItem",
     "TextItem",
     "TextPage",
