@@ -10,9 +10,7 @@ plain API calls.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -20,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from lamina._exceptions import ExtractionValidationError, JobTimeoutError
+from lamina._exceptions import ExtractionValidationError
 from lamina.client import _operations as ops
 from lamina.client._inputs import FileInput
-from lamina.client._parsing import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, _Deadline
+from lamina.client._parsing import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from lamina.client._waiting import await_for, wait_for
 from lamina.types import Citation, ExtractV2Job, PaginatedList, SchemaValidationResponse
 
 if TYPE_CHECKING:
@@ -375,17 +374,7 @@ class Extract:
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
     ) -> ExtractV2Job:
         """Poll until the job completes and return it (see :meth:`Parsing.wait` for errors)."""
-        deadline = _Deadline(timeout)
-        polls = 0
-        while True:
-            job = self.get(job_id)
-            if ops.job_done(job):
-                return job
-            delay = deadline.sleep_for(polls, poll_interval)
-            if delay is None:
-                raise JobTimeoutError(job_id, timeout or 0.0, job)
-            time.sleep(delay)
-            polls += 1
+        return wait_for(lambda: self.get(job_id), ops.job_done, job_id, timeout, poll_interval)
 
 
 # --- async --------------------------------------------------------------------------------------
@@ -542,14 +531,6 @@ class AsyncExtract:
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
     ) -> ExtractV2Job:
         """Poll until the job completes and return it."""
-        deadline = _Deadline(timeout)
-        polls = 0
-        while True:
-            job = await self.get(job_id)
-            if ops.job_done(job):
-                return job
-            delay = deadline.sleep_for(polls, poll_interval)
-            if delay is None:
-                raise JobTimeoutError(job_id, timeout or 0.0, job)
-            await asyncio.sleep(delay)
-            polls += 1
+        return await await_for(
+            lambda: self.get(job_id), ops.job_done, job_id, timeout, poll_interval
+        )

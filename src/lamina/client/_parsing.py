@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lamina._exceptions import JobTimeoutError
 from lamina.client import _operations as ops
 from lamina.client._inputs import FileInput
-from lamina.client._retry import poll_interval as next_poll_interval
+from lamina.client._waiting import await_for, wait_for
 from lamina.types import PaginatedList, ParseJob, ParseResponse, PresignedURL
 
 if TYPE_CHECKING:
@@ -18,25 +15,6 @@ if TYPE_CHECKING:
 
 DEFAULT_WAIT_TIMEOUT = 600.0
 DEFAULT_MAX_POLL_INTERVAL = 2.0
-
-
-class _Deadline:
-    """Time left to wait for a job; ``None`` timeout means no limit."""
-
-    def __init__(self, timeout: float | None) -> None:
-        self.timeout = timeout
-        self._end = None if timeout is None else time.monotonic() + timeout
-
-    def remaining(self) -> float | None:
-        return None if self._end is None else self._end - time.monotonic()
-
-    def sleep_for(self, polls: int, max_interval: float) -> float | None:
-        """How long to sleep before the next poll, or None when the deadline has passed."""
-        interval = next_poll_interval(polls, max_interval)
-        left = self.remaining()
-        if left is None:
-            return interval
-        return None if left <= 0 else min(interval, left)
 
 
 class Parsing:
@@ -125,17 +103,7 @@ class Parsing:
         :class:`~lamina.JobFailedError`, :class:`~lamina.JobCancelledError`, or
         :class:`~lamina.JobTimeoutError` after ``timeout`` seconds (``None``: wait forever).
         """
-        deadline = _Deadline(timeout)
-        polls = 0
-        while True:
-            job = self.get(job_id).job
-            if ops.job_done(job):
-                return job
-            delay = deadline.sleep_for(polls, poll_interval)
-            if delay is None:
-                raise JobTimeoutError(job_id, timeout or 0.0, job)
-            time.sleep(delay)
-            polls += 1
+        return wait_for(lambda: self.get(job_id).job, ops.job_done, job_id, timeout, poll_interval)
 
     def download(self, url: str | PresignedURL) -> bytes:
         """Fetch a presigned result URL (e.g. from ``*_content_metadata``) through this client."""
@@ -224,17 +192,11 @@ class AsyncParsing:
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
     ) -> ParseJob:
         """Poll until the job completes and return it; see :meth:`Parsing.wait`."""
-        deadline = _Deadline(timeout)
-        polls = 0
-        while True:
-            job = (await self.get(job_id)).job
-            if ops.job_done(job):
-                return job
-            delay = deadline.sleep_for(polls, poll_interval)
-            if delay is None:
-                raise JobTimeoutError(job_id, timeout or 0.0, job)
-            await asyncio.sleep(delay)
-            polls += 1
+
+        async def fetch() -> ParseJob:
+            return (await self.get(job_id)).job
+
+        return await await_for(fetch, ops.job_done, job_id, timeout, poll_interval)
 
     async def download(self, url: str | PresignedURL) -> bytes:
         """Fetch a presigned result URL (e.g. from ``*_content_metadata``) through this client."""
