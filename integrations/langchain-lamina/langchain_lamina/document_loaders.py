@@ -82,12 +82,9 @@ class _LaminaOptions:
         self._settings = ClientSettings(base_url=base_url, api_key=key, data_dir=data_dir)
 
     def _job_options(self) -> JobOptions:
-        expand: tuple[str, ...] = ("markdown", "metadata")
-        if self.granularity != "document":
-            expand = ("markdown", "items", "metadata")
-        return JobOptions(
+        return JobOptions.for_granularity(
+            self.granularity,
             tier=self.tier,
-            expand=expand,
             parse_options=self.parse_options,
             timeout=self.job_timeout,
         )

@@ -29,6 +29,19 @@ class JobOptions:
     timeout: float | None = 600.0
     poll_interval: float = 2.0
 
+    @classmethod
+    def for_granularity(
+        cls,
+        granularity: str,
+        *,
+        tier: str,
+        parse_options: Mapping[str, Any],
+        timeout: float | None,
+    ) -> JobOptions:
+        """Options that fetch what ``granularity`` needs: whole documents skip the items."""
+        expand = ("markdown", "metadata") if granularity == "document" else DEFAULT_EXPAND
+        return cls(tier=tier, expand=expand, parse_options=parse_options, timeout=timeout)
+
 
 @dataclass
 class Outcome:

@@ -202,12 +202,9 @@ class LaminaReader(BasePydanticReader):
         return ClientSettings(base_url=self.base_url, api_key=self.api_key, data_dir=self.data_dir)
 
     def _job_options(self) -> JobOptions:
-        expand: tuple[str, ...] = ("markdown", "metadata")
-        if self.granularity != "document":
-            expand = ("markdown", "items", "metadata")
-        return JobOptions(
+        return JobOptions.for_granularity(
+            self.granularity,
             tier=self.tier,
-            expand=expand,
             parse_options=self.parse_options,
             timeout=self.job_timeout,
         )
