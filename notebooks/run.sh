@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet torch==2.13.0
 python -m pip install --quiet -r notebooks/requirements.txt
 # The integrations the notebooks import (no dependency resolution: their deps are above).
-for package in llama-index-readers-lamina llama-index-node-parser-lamina langchain-lamina; do
+for package in llama-index-readers-lamina llama-index-node-parser-lamina llama-index-tools-lamina \
+    langchain-lamina; do
     python -m pip install --quiet --no-deps -e "integrations/$package"
 done
 python -m pytest -p no:cacheprovider notebooks "$@"

@@ -2,8 +2,8 @@
 
 Each package's ``tests/conftest.py`` puts this folder on ``sys.path`` and loads this module as a
 pytest plugin. It provides real documents (the core project's reportlab generators in
-``tests/fixtures/documents.py``), clients on the embedded engine, and a real ``lamina serve`` on
-loopback.
+``tests/fixtures/documents.py`` and, for extraction, ``tests/fixtures/business.py``), clients on
+the embedded engine, and a real ``lamina serve`` on loopback.
 """
 
 from __future__ import annotations
@@ -32,18 +32,21 @@ VOLATILE_KEYS = frozenset({"job_id"})
 """Keys that differ between two parses of the same file (every parse is a new job)."""
 
 
-def _load_documents() -> ModuleType:
-    path = REPO_ROOT / "tests" / "fixtures" / "documents.py"
-    spec = importlib.util.spec_from_file_location("lamina_test_documents", path)
+def _load_fixture_module(name: str) -> ModuleType:
+    """Load ``tests/fixtures/<name>.py`` of the core project (not an installed package)."""
+    path = REPO_ROOT / "tests" / "fixtures" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"lamina_test_{name}", path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load the document generators from {path}")
+        raise ImportError(f"cannot load the fixture generators from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-documents = _load_documents()
+documents = _load_fixture_module("documents")
+business = _load_fixture_module("business")
+"""Invoices, receipts and forms with known values (``business.INVOICE``, ``INVOICE_ITEMS``)."""
 
 
 def make_corpus(directory: Path) -> dict[str, Path]:
@@ -139,6 +142,12 @@ def corpus(corpus_dir: Path) -> dict[str, Path]:
         "markdown": corpus_dir / "guide.md",
         "text": corpus_dir / "notes.txt",
     }
+
+
+@pytest.fixture(scope="session")
+def invoice_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-page invoice whose values are ``business.INVOICE`` and ``business.INVOICE_ITEMS``."""
+    return Path(business.make_invoice_pdf(tmp_path_factory.mktemp("invoice")))
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,14 @@ from lamina.ingest._runner import (
     run_async,
     run_sync,
 )
+from lamina.ingest._schemas import (
+    ExtractionSchema,
+    describe_fields,
+    json_schema_of,
+    schema_about,
+    schema_title,
+    tool_name_for,
+)
 from lamina.ingest._sources import Source, SourceKind, resolve_sources
 
 __all__ = [
@@ -61,6 +69,7 @@ __all__ = [
     "ON_ERROR_MODES",
     "RECOVERABLE",
     "ClientSettings",
+    "ExtractionSchema",
     "Granularity",
     "HeaderPath",
     "JobOptions",
@@ -77,8 +86,10 @@ __all__ = [
     "bbox_json",
     "check_options",
     "content_identity",
+    "describe_fields",
     "item_metadata",
     "item_text",
+    "json_schema_of",
     "make_id",
     "open_async_client",
     "open_client",
@@ -88,6 +99,9 @@ __all__ = [
     "resolve_sources",
     "run_async",
     "run_sync",
+    "schema_about",
+    "schema_title",
     "table_markdown",
     "to_records",
+    "tool_name_for",
 ]
