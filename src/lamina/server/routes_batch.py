@@ -1,0 +1,163 @@
+"""Batch routes: ``/api/v1/beta/batch-processing`` (the seed's six endpoints) and
+``/api/v2/batches`` (what the official SDK calls). Thin wrappers over BatchService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from lamina.server.deps import get_project
+from lamina.server.routes_directories import get_batch
+from lamina.services.batch import BatchService
+from lamina.services.batch_system import BatchSystem
+from lamina.services.batch_wire import batch_to_wire, batch_v2_to_wire, processed_count
+from lamina.services.parse import split_csv
+from lamina.types import BatchItemStatus, BatchJobStatus, BatchJobType
+
+router = APIRouter(prefix="/api/v1/beta/batch-processing", tags=["batch"])
+router_v2 = APIRouter(prefix="/api/v2/batches", tags=["batch"])
+
+
+def _batches(batch: BatchSystem = Depends(get_batch)) -> BatchService:
+    return batch.batches
+
+
+# --- v1 beta (seed) ------------------------------------------------------------------------------
+
+
+@router.post("")
+def create_batch_job(
+    body: dict[str, Any] = Body(...),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    """Body: ``job_config`` (parse or classify), and ``directory_id`` or ``item_ids``."""
+    return batch_to_wire(batches.create(project_id, body), {})
+
+
+@router.get("")
+def list_batch_jobs(
+    directory_id: str | None = Query(None),
+    job_type: BatchJobType | None = Query(None),
+    status: BatchJobStatus | None = Query(None),
+    limit: int | None = Query(None),
+    offset: int | None = Query(None),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    return batches.list(
+        project_id,
+        directory_id=directory_id,
+        job_type=job_type,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/items/{item_id}/processing-results")
+def get_item_processing_results(
+    item_id: str,
+    job_type: BatchJobType | None = Query(None),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    return batches.processing_results(project_id, item_id, job_type=job_type)
+
+
+@router.get("/{job_id}")
+def get_batch_job_status(
+    job_id: str,
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    return batches.status(project_id, job_id)
+
+
+@router.post("/{job_id}/cancel")
+def cancel_batch_job(
+    job_id: str,
+    body: dict[str, Any] | None = Body(None),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    reason = (body or {}).get("reason")
+    row = batches.cancel(project_id, job_id, str(reason) if reason else None)
+    counts = batches.counts(job_id)
+    message = f"Batch job {job_id} cancelled" + (f": {reason}" if reason else "")
+    return {
+        "job_id": job_id,
+        "message": message,
+        "processed_items": processed_count(counts),
+        "status": row["status"],
+    }
+
+
+@router.get("/{job_id}/items")
+def list_batch_job_items(
+    job_id: str,
+    status: BatchItemStatus | None = Query(None),
+    limit: int | None = Query(None),
+    offset: int | None = Query(None),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    return batches.items(project_id, job_id, status=status, limit=limit, offset=offset)
+
+
+# --- v2 (SDK) ---------------------------------------------------------------------------------
+
+
+@router_v2.post("")
+def create_batch_v2(
+    body: dict[str, Any] = Body(...),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    return batch_v2_to_wire(batches.create_v2(project_id, body))
+
+
+@router_v2.get("")
+def list_batches_v2(
+    source_directory_id: str | None = Query(None),
+    status: str | None = Query(None),
+    page_size: int | None = Query(None),
+    page_token: str | None = Query(None),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    page = batches.list_v2(
+        project_id,
+        source_directory_id=source_directory_id,
+        status=status,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return {
+        "items": [batch_v2_to_wire(r) for r in page.rows],
+        "next_page_token": page.next_page_token,
+        "total_size": page.total_size,
+    }
+
+
+@router_v2.get("/{batch_id}")
+def get_batch_v2(
+    batch_id: str,
+    expand: list[str] | None = Query(None),
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    row = batches.get_row(project_id, batch_id, api="v2")
+    results = batches.v2_results(batch_id) if "results" in split_csv(expand) else None
+    return batch_v2_to_wire(row, results)
+
+
+@router_v2.post("/{batch_id}/cancel")
+def cancel_batch_v2(
+    batch_id: str,
+    project_id: str = Depends(get_project),
+    batches: BatchService = Depends(_batches),
+) -> dict[str, Any]:
+    batches.get_row(project_id, batch_id, api="v2")
+    return batch_v2_to_wire(batches.cancel(project_id, batch_id))

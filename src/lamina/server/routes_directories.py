@@ -1,0 +1,208 @@
+"""Directories routes (``/api/v1/beta/directories``): thin wrappers over DirectoryService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from lamina.server.deps import get_project, get_services
+from lamina.server.routes_files import read_upload
+from lamina.services.batch_system import BatchSystem
+from lamina.services.container import Services
+from lamina.services.directories import (
+    DirectoryService,
+    directory_file_to_wire,
+    directory_to_wire,
+)
+from lamina.services.parse import split_csv
+
+router = APIRouter(prefix="/api/v1/beta/directories", tags=["directories"])
+
+
+def get_batch(request: Request) -> BatchSystem:
+    """The batch services of the app."""
+    batch = get_services(request).batch
+    assert batch is not None, "the batch services are not wired"
+    return batch
+
+
+def _directories(batch: BatchSystem = Depends(get_batch)) -> DirectoryService:
+    return batch.directories
+
+
+@router.post("")
+def create_directory(
+    body: dict[str, Any] = Body(...),
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    row = directories.create(
+        project_id,
+        name=str(body.get("name") or ""),
+        description=body.get("description"),
+        type=body.get("type"),
+        connector_subscription_id=body.get("connector_subscription_id"),
+        system_metadata=body.get("system_metadata"),
+    )
+    return directory_to_wire(row)
+
+
+@router.get("")
+def list_directories(
+    name: str | None = Query(None),
+    type: str | None = Query(None),
+    types: list[str] | None = Query(None),
+    include_deleted: bool = Query(False),
+    page_size: int | None = Query(None),
+    page_token: str | None = Query(None),
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    wanted = split_csv(types) + ([type] if type else [])
+    page = directories.list(
+        project_id,
+        name=name,
+        types=wanted or None,
+        include_deleted=include_deleted,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return {
+        "items": [directory_to_wire(r) for r in page.rows],
+        "next_page_token": page.next_page_token,
+        "total_size": page.total_size,
+    }
+
+
+@router.get("/{directory_id}")
+def get_directory(
+    directory_id: str,
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    return directory_to_wire(directories.get(project_id, directory_id))
+
+
+@router.patch("/{directory_id}")
+def update_directory(
+    directory_id: str,
+    body: dict[str, Any] = Body(...),
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    row = directories.update(
+        project_id, directory_id, name=body.get("name"), description=body.get("description")
+    )
+    return directory_to_wire(row)
+
+
+@router.delete("/{directory_id}", status_code=204)
+def delete_directory(
+    directory_id: str,
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> Response:
+    directories.delete(project_id, directory_id)
+    return Response(status_code=204)
+
+
+@router.post("/{directory_id}/files")
+def add_directory_file(
+    directory_id: str,
+    body: dict[str, Any] = Body(...),
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    row = directories.add_file(
+        project_id,
+        directory_id,
+        file_id=str(body.get("file_id") or ""),
+        display_name=body.get("display_name"),
+        unique_id=body.get("unique_id"),
+        metadata=body.get("metadata"),
+    )
+    return directory_file_to_wire(row)
+
+
+@router.post("/{directory_id}/files/upload")
+async def upload_directory_file(
+    directory_id: str,
+    upload_file: UploadFile = File(...),
+    display_name: str | None = Form(None),
+    external_file_id: str | None = Form(None),
+    metadata: str | None = Form(None),
+    unique_id: str | None = Form(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(get_services),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    """Multipart ``upload_file`` (as the SDK sends it), stored and added in one call."""
+    data = await read_upload(upload_file, services.settings.max_upload_bytes)
+    row = await run_in_threadpool(
+        lambda: directories.upload_file(
+            project_id,
+            directory_id,
+            name=upload_file.filename or "upload",
+            data=data,
+            content_type=upload_file.content_type,
+            display_name=display_name,
+            external_file_id=external_file_id,
+            unique_id=unique_id,
+            metadata=metadata,
+        )
+    )
+    return directory_file_to_wire(row)
+
+
+@router.get("/{directory_id}/files")
+def list_directory_files(
+    directory_id: str,
+    display_name: str | None = Query(None),
+    display_name_contains: str | None = Query(None),
+    file_id: str | None = Query(None),
+    unique_id: str | None = Query(None),
+    include_deleted: bool = Query(False),
+    page_size: int | None = Query(None),
+    page_token: str | None = Query(None),
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    page = directories.list_files(
+        project_id,
+        directory_id,
+        display_name=display_name,
+        display_name_contains=display_name_contains,
+        file_id=file_id,
+        unique_id=unique_id,
+        include_deleted=include_deleted,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return {
+        "items": [directory_file_to_wire(r) for r in page.rows],
+        "next_page_token": page.next_page_token,
+        "total_size": page.total_size,
+    }
+
+
+@router.get("/{directory_id}/files/{directory_file_id}")
+def get_directory_file(
+    directory_id: str,
+    directory_file_id: str,
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    return directory_file_to_wire(directories.get_file(project_id, directory_id, directory_file_id))
+
+
+@router.delete("/{directory_id}/files/{directory_file_id}", status_code=204)
+def delete_directory_file(
+    directory_id: str,
+    directory_file_id: str,
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> Response:
+    directories.delete_file(project_id, directory_id, directory_file_id)
+    return Response(status_code=204)

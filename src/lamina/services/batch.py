@@ -1,0 +1,645 @@
+"""Batch processing: jobs over a directory's files (or listed items), parse or classify.
+
+The API side (:class:`BatchService`) validates a request, snapshots the items (one row per
+file, with the file's hash and size) and stores the batch ``pending`` — all in one transaction.
+The :class:`~lamina.services.batch_dispatch.BatchDispatcher` thread does the rest, from the
+database alone, so a restart picks up exactly where a crash left off:
+
+* **Dispatch** in windows: per batch at most ``max_concurrency`` items are ``processing``; for
+  each free slot the next ``pending`` item is either skipped (``size_limit_exceeded``, or
+  ``already_processed`` when a processing result with the same file hash and parameters hash
+  exists) or gets a parse job on the one job queue (the ``parse_jobs`` table the workers
+  claim). The job row is inserted in the same transaction as the item's ``pending →
+  processing`` change and its ``job_id``, under a conditional update: an item is dispatched at
+  most once, whatever crashes.
+* **Sync**: items whose parse job reached a terminal status become ``completed`` / ``failed`` /
+  ``cancelled``; a completed item gets its processing result (classify items are classified
+  here, from the parse job's text) in the same transaction, again conditionally.
+* **Finish**: a batch with no ``pending`` and no ``processing`` items is ``completed`` (or
+  ``failed`` when every item failed). No pending left but some processing: ``dispatched``.
+
+Counts are SQL aggregates over the items; nothing is held in memory per item.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from lamina.services.batch_db import (
+    batch_items_table,
+    batch_jobs_table,
+    directories_table,
+    directory_files_table,
+    processing_results_table,
+)
+from lamina.services.batch_wire import (
+    ACTIVE,
+    BATCH_ID_PREFIX,
+    CLASSIFY_DEFAULT_MAX_PAGES,
+    CLASSIFY_MODES,
+    INSERT_CHUNK,
+    V2_STATUS_IN,
+    BatchLimits,
+    batch_to_wire,
+    counts_of,
+    event_name,
+    item_to_wire,
+    one_based_pages,
+    parameters_hash,
+    parse_configuration_from_parameters,
+    progress_of,
+    result_to_wire,
+    v2_configuration,
+)
+from lamina.services.db import (
+    Database,
+    Page,
+    Row,
+    files_table,
+    jobs_table,
+    new_id,
+    paginate,
+    utcnow,
+)
+from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.parse import MODEL_TIERS
+from lamina.services.storage import Storage
+from lamina.services.webhooks import enqueue, resolve_webhooks
+from lamina.types import TIERS
+
+log = logging.getLogger("lamina.batch")
+
+
+# --- the API side --------------------------------------------------------------------------------
+
+
+class BatchService:
+    """Batch jobs of each project (create, list, status, cancel, items, results)."""
+
+    def __init__(self, db: Database, storage: Storage, limits: BatchLimits) -> None:
+        self.db = db
+        self.storage = storage
+        self.limits = limits
+        self.notify: Callable[[], None] = lambda: None
+        """Called after a change the dispatcher should act on."""
+
+    # create -------------------------------------------------------------------------------------
+
+    def create(self, project_id: str, body: Mapping[str, Any]) -> Row:
+        """``POST /api/v1/beta/batch-processing``: validate, snapshot the items, store."""
+        job_config = body.get("job_config")
+        if not isinstance(job_config, Mapping):
+            raise ValidationFailed.single(
+                ["body", "job_config"], "Field required", input=job_config, type="missing"
+            )
+        parse_config: dict[str, Any] | None = None
+        classify: dict[str, Any] | None = None
+        if "rules" in job_config:
+            job_type = "classify"
+            classify = self._classify_spec(job_config)
+            spec: dict[str, Any] = classify
+        else:
+            job_type = "parse"
+            params = job_config.get("parameters") or {}
+            if not isinstance(params, Mapping):
+                raise ValidationFailed.single(
+                    ["body", "job_config", "parameters"], "Must be an object", input=params
+                )
+            parse_config = parse_configuration_from_parameters(params)
+            self._check_tier(parse_config["tier"], ["body", "job_config", "parameters", "tier"])
+            spec = parse_config
+        raw_params = job_config.get("parameters")
+        params = raw_params if isinstance(raw_params, Mapping) else {}
+        webhooks = resolve_webhooks(
+            job_config.get("webhook_url"),
+            params.get("webhook_url"),
+            params.get("webhook_configurations"),
+            body.get("webhook_configurations"),
+        )
+        return self._store(
+            project_id,
+            api="v1",
+            job_type=job_type,
+            job_config=dict(job_config),
+            parse_config=parse_config,
+            classify=classify,
+            spec=spec,
+            webhooks=webhooks,
+            directory_id=body.get("directory_id"),
+            item_ids=body.get("item_ids"),
+            max_concurrency=body.get("max_concurrency"),
+        )
+
+    def create_v2(self, project_id: str, body: Mapping[str, Any]) -> Row:
+        """``POST /api/v2/batches``: a parse_v2 job per file of ``source_directory_id``."""
+        config = body.get("config")
+        job = config.get("job") if isinstance(config, Mapping) else None
+        if not isinstance(job, Mapping):
+            raise ValidationFailed.single(
+                ["body", "config", "job"], "Field required", input=config, type="missing"
+            )
+        if job.get("type") != "parse_v2":
+            raise ValidationFailed.single(
+                ["body", "config", "job", "type"],
+                "Only parse_v2 batches are supported (extract_v2 needs saved extract "
+                "configurations, which this server does not have yet)",
+                input=job.get("type"),
+            )
+        if not body.get("source_directory_id"):
+            raise ValidationFailed.single(
+                ["body", "source_directory_id"], "Field required", input=None, type="missing"
+            )
+        parse_config = v2_configuration(job)
+        self._check_tier(str(parse_config.get("tier")), ["body", "config", "job"])
+        if body.get("webhook_configuration_ids"):
+            raise ValidationFailed.single(
+                ["body", "webhook_configuration_ids"],
+                "Saved webhook configurations are not supported; send webhook_configurations",
+                input=body.get("webhook_configuration_ids"),
+            )
+        return self._store(
+            project_id,
+            api="v2",
+            job_type="parse",
+            job_config={"config": {"job": dict(job)}},
+            parse_config=parse_config,
+            classify=None,
+            spec=parse_config,
+            webhooks=resolve_webhooks(body.get("webhook_configurations")),
+            directory_id=str(body["source_directory_id"]),
+            item_ids=None,
+            max_concurrency=body.get("max_concurrency"),
+        )
+
+    def _check_tier(self, tier: str, loc: list[str | int]) -> None:
+        if tier not in TIERS:
+            raise ValidationFailed.single(
+                loc, f"Unsupported tier: {tier}. Must be one of: {', '.join(TIERS)}", input=tier
+            )
+        if tier in MODEL_TIERS and not self.limits.model_url:
+            raise ValidationFailed.single(
+                loc,
+                f"Tier {tier} needs a vision/LLM model endpoint and none is configured. Start "
+                "the server with LAMINA_MODEL_URL set, or use tier fast or cost_effective.",
+                input=tier,
+            )
+
+    def _classify_spec(self, job_config: Mapping[str, Any]) -> dict[str, Any]:
+        rules = job_config.get("rules")
+        loc: list[str | int] = ["body", "job_config", "rules"]
+        if not isinstance(rules, list) or not rules:
+            raise ValidationFailed.single(loc, "At least one rule is required", input=rules)
+        clean = []
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, Mapping) or not all(
+                isinstance(rule.get(k), str) and rule.get(k) for k in ("type", "description")
+            ):
+                raise ValidationFailed.single(
+                    [*loc, i], "A rule needs a non-empty type and description", input=rule
+                )
+            clean.append({"type": rule["type"], "description": rule["description"]})
+        mode = job_config.get("mode") or "FAST"
+        if mode not in CLASSIFY_MODES:
+            raise ValidationFailed.single(
+                ["body", "job_config", "mode"], "mode must be FAST or MULTIMODAL", input=mode
+            )
+        if mode == "MULTIMODAL" and not self.limits.model_url:
+            raise ValidationFailed.single(
+                ["body", "job_config", "mode"],
+                "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
+                "the server with LAMINA_MODEL_URL set to an OpenAI-compatible base URL, or use "
+                "mode FAST (local, no model).",
+                input=mode,
+            )
+        parsing = job_config.get("parsing_configuration") or {}
+        max_pages = parsing.get("max_pages") if isinstance(parsing, Mapping) else None
+        target = parsing.get("target_pages") if isinstance(parsing, Mapping) else None
+        parse: dict[str, Any] = {"tier": "fast", "version": "latest"}
+        ranges: dict[str, Any] = {"max_pages": int(max_pages or CLASSIFY_DEFAULT_MAX_PAGES)}
+        if target:
+            ranges["target_pages"] = one_based_pages([str(p) for p in target])
+        parse["page_ranges"] = ranges
+        return {"rules": clean, "mode": mode, "parse": parse}
+
+    def _store(
+        self,
+        project_id: str,
+        *,
+        api: str,
+        job_type: str,
+        job_config: dict[str, Any],
+        parse_config: dict[str, Any] | None,
+        classify: dict[str, Any] | None,
+        spec: dict[str, Any],
+        webhooks: list[dict[str, Any]],
+        directory_id: Any,
+        item_ids: Any,
+        max_concurrency: Any,
+    ) -> Row:
+        if (directory_id is None) == (item_ids is None):
+            raise ValidationFailed.single(
+                ["body"], "Give either directory_id or item_ids", input=None, type="missing"
+            )
+        concurrency = self.limits.max_concurrency
+        if max_concurrency is not None:
+            if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 10_000:
+                raise ValidationFailed.single(
+                    ["body", "max_concurrency"],
+                    "max_concurrency must be an integer from 1 to 10000",
+                    input=max_concurrency,
+                )
+            concurrency = max_concurrency
+        now = utcnow()
+        batch_id = new_id(BATCH_ID_PREFIX)
+        row: Row = {
+            "id": batch_id,
+            "project_id": project_id,
+            "api": api,
+            "job_type": job_type,
+            "directory_id": directory_id,
+            "status": "pending",
+            "job_config": job_config,
+            "parse_configuration": parse_config,
+            "classify": classify,
+            "parameters_hash": parameters_hash(job_type, spec),
+            "webhooks": webhooks or None,
+            "max_concurrency": concurrency,
+            "total_items": 0,
+            "error_message": None,
+            "created_at": now,
+            "updated_at": now,
+            "started_at": None,
+            "completed_at": None,
+        }
+        with self.db.begin() as conn:
+            if directory_id is not None:
+                total = self._snapshot_directory(conn, project_id, batch_id, str(directory_id))
+            else:
+                total = self._snapshot_items(conn, project_id, batch_id, item_ids)
+            row["total_items"] = total
+            conn.execute(batch_jobs_table.insert().values(**row))
+            enqueue(conn, batch_id, webhooks, event_name(row, "pending"), batch_to_wire(row, {}))
+        self.notify()
+        return row
+
+    def _snapshot_directory(
+        self, conn: Connection, project_id: str, batch_id: str, directory_id: str
+    ) -> int:
+        d = directories_table.c
+        found = conn.execute(
+            sa.select(d.id).where(
+                d.id == directory_id, d.project_id == project_id, d.deleted_at.is_(None)
+            )
+        ).first()
+        if found is None:
+            raise NotFoundError(f"Directory not found: {directory_id}")
+        df, f = directory_files_table.c, files_table.c
+        base = (
+            sa.select(df.id, df.display_name, df.created_at, f.id, f.sha256, f.size_bytes)
+            .join(files_table, f.id == df.file_id)
+            .where(df.directory_id == directory_id, df.deleted_at.is_(None))
+            .order_by(df.created_at, df.id)
+        )
+        position = 0
+        last: tuple[Any, str] | None = None
+        while True:
+            query = base
+            if last is not None:
+                query = query.where(
+                    sa.or_(
+                        df.created_at > last[0], sa.and_(df.created_at == last[0], df.id > last[1])
+                    )
+                )
+            chunk = list(conn.execute(query.limit(INSERT_CHUNK)))
+            if not chunk:
+                return position
+            rows = []
+            for entry_id, name, created, file_id, sha, size in chunk:
+                rows.append(_item_row(batch_id, position, entry_id, name, file_id, sha, size))
+                position += 1
+                last = (created, entry_id)
+            conn.execute(batch_items_table.insert(), rows)
+
+    def _snapshot_items(
+        self, conn: Connection, project_id: str, batch_id: str, item_ids: Any
+    ) -> int:
+        if (
+            not isinstance(item_ids, list)
+            or not item_ids
+            or not all(isinstance(i, str) for i in item_ids)
+        ):
+            raise ValidationFailed.single(
+                ["body", "item_ids"], "item_ids must be a non-empty list of ids", input=item_ids
+            )
+        df, f = directory_files_table.c, files_table.c
+        rows = []
+        for position, item_id in enumerate(item_ids):
+            entry = conn.execute(
+                sa.select(df.id, df.display_name, f.id, f.sha256, f.size_bytes)
+                .join(files_table, f.id == df.file_id)
+                .where(df.id == item_id, df.project_id == project_id, df.deleted_at.is_(None))
+            ).first()
+            if entry is None:  # a plain uploaded file id works too
+                entry = conn.execute(
+                    sa.select(f.id, f.name, f.id, f.sha256, f.size_bytes).where(
+                        f.id == item_id, f.project_id == project_id
+                    )
+                ).first()
+            if entry is None:
+                raise NotFoundError(f"Item not found: {item_id}")
+            rows.append(_item_row(batch_id, position, *entry))
+            if len(rows) >= INSERT_CHUNK:
+                conn.execute(batch_items_table.insert(), rows)
+                rows = []
+        if rows:
+            conn.execute(batch_items_table.insert(), rows)
+        return len(item_ids)
+
+    # read ---------------------------------------------------------------------------------------
+
+    def get_row(self, project_id: str, batch_id: str, *, api: str | None = None) -> Row:
+        c = batch_jobs_table.c
+        query = sa.select(batch_jobs_table).where(c.id == batch_id, c.project_id == project_id)
+        if api is not None:
+            query = query.where(c.api == api)
+        with self.db.begin() as conn:
+            found = conn.execute(query).first()
+        if found is None:
+            raise NotFoundError(f"Batch job not found: {batch_id}")
+        return dict(found._mapping)
+
+    def counts(self, batch_id: str) -> dict[str, int]:
+        with self.db.begin() as conn:
+            return counts_of(conn, [batch_id])[batch_id]
+
+    def wire(self, row: Row) -> dict[str, Any]:
+        return batch_to_wire(row, self.counts(row["id"]))
+
+    def status(self, project_id: str, batch_id: str) -> dict[str, Any]:
+        """``GET /api/v1/beta/batch-processing/{job_id}``."""
+        row = self.get_row(project_id, batch_id)
+        counts = self.counts(batch_id)
+        return {"job": batch_to_wire(row, counts), "progress_percentage": progress_of(row, counts)}
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        directory_id: str | None = None,
+        job_type: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, Any]:
+        """``GET /api/v1/beta/batch-processing``: newest first, ``limit``/``offset`` paging."""
+        limit = 50 if limit is None else limit
+        offset = offset or 0
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValidationFailed.single(
+                ["query", "limit"], "limit must be 1-1000 and offset >= 0", input=limit
+            )
+        c = batch_jobs_table.c
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        if directory_id is not None:
+            where.append(c.directory_id == directory_id)
+        if job_type is not None:
+            where.append(c.job_type == job_type.lower())
+        if status is not None:
+            where.append(c.status == status.lower())
+        with self.db.begin() as conn:
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(batch_jobs_table).where(*where)
+            ).scalar_one()
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(batch_jobs_table)
+                    .where(*where)
+                    .order_by(c.created_at.desc(), c.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ]
+            counts = counts_of(conn, [r["id"] for r in rows])
+        more = offset + len(rows) < total
+        return {
+            "items": [batch_to_wire(r, counts[r["id"]]) for r in rows],
+            "next_page_token": str(offset + len(rows)) if more else None,
+            "total_size": int(total),
+        }
+
+    def list_v2(
+        self,
+        project_id: str,
+        *,
+        source_directory_id: str | None,
+        status: str | None,
+        page_size: int | None,
+        page_token: str | None,
+    ) -> Page:
+        c = batch_jobs_table.c
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.api == "v2"]
+        if source_directory_id is not None:
+            where.append(c.directory_id == source_directory_id)
+        if status is not None:
+            where.append(c.status.in_(V2_STATUS_IN.get(status.upper(), [status.lower()])))
+        with self.db.begin() as conn:
+            return paginate(
+                conn,
+                batch_jobs_table,
+                where,
+                sort="created_at",
+                descending=True,
+                page_size=page_size or 50,
+                page_token=page_token,
+            )
+
+    def v2_results(self, batch_id: str) -> builtins.list[dict[str, Any]]:
+        c = batch_items_table.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                sa.select(c.item_id, c.job_id, c.status, c.skip_reason, c.error_message)
+                .where(c.batch_id == batch_id)
+                .order_by(c.position)
+            )
+            out = []
+            for item_id, job_id, status, skip_reason, error in rows:
+                result: dict[str, Any] = {"source_directory_file_id": item_id}
+                if job_id:
+                    result["job_reference"] = {"id": job_id, "type": "parse_v2"}
+                if status == "skipped" and not job_id:
+                    result["error_message"] = f"Skipped: {skip_reason}"
+                elif status == "failed" and not job_id:
+                    result["error_message"] = error
+                out.append(result)
+        return out
+
+    def items(
+        self,
+        project_id: str,
+        batch_id: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, Any]:
+        """``GET /api/v1/beta/batch-processing/{job_id}/items`` in dispatch order."""
+        self.get_row(project_id, batch_id)
+        limit = 100 if limit is None else limit
+        offset = offset or 0
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValidationFailed.single(
+                ["query", "limit"], "limit must be 1-1000 and offset >= 0", input=limit
+            )
+        c = batch_items_table.c
+        where: list[sa.ColumnElement[bool]] = [c.batch_id == batch_id]
+        if status is not None:
+            where.append(c.status == status.lower())
+        with self.db.begin() as conn:
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(batch_items_table).where(*where)
+            ).scalar_one()
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(batch_items_table)
+                    .where(*where)
+                    .order_by(c.position)
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ]
+        more = offset + len(rows) < total
+        return {
+            "items": [item_to_wire(r) for r in rows],
+            "next_page_token": str(offset + len(rows)) if more else None,
+            "total_size": int(total),
+        }
+
+    def processing_results(
+        self, project_id: str, item_id: str, *, job_type: str | None = None
+    ) -> dict[str, Any]:
+        """``GET /api/v1/beta/batch-processing/items/{item_id}/processing-results``."""
+        c, bi = processing_results_table.c, batch_items_table.c
+        with self.db.begin() as conn:
+            name_row = conn.execute(
+                sa.select(bi.item_name)
+                .join(batch_jobs_table, batch_jobs_table.c.id == bi.batch_id)
+                .where(bi.item_id == item_id, batch_jobs_table.c.project_id == project_id)
+                .order_by(bi.updated_at.desc())
+                .limit(1)
+            ).first()
+            if name_row is None:
+                raise NotFoundError(f"Item not found: {item_id}")
+            where = [c.item_id == item_id, c.project_id == project_id]
+            if job_type is not None:
+                where.append(c.job_type == job_type.lower())
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(processing_results_table).where(*where).order_by(c.processed_at)
+                )
+            ]
+        return {
+            "item_id": item_id,
+            "item_name": name_row[0],
+            "processing_results": [result_to_wire(r) for r in rows],
+        }
+
+    # cancel -------------------------------------------------------------------------------------
+
+    def cancel(self, project_id: str, batch_id: str, reason: str | None = None) -> Row:
+        """Stop dispatching; pending items (and their queued parse jobs) become cancelled.
+
+        Items whose parse job is already running finish normally.
+        """
+        now = utcnow()
+        c, bi, j = batch_jobs_table.c, batch_items_table.c, jobs_table.c
+        with self.db.begin() as conn:
+            row = conn.execute(
+                sa.select(batch_jobs_table).where(c.id == batch_id, c.project_id == project_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"Batch job not found: {batch_id}")
+            current = dict(row._mapping)
+            if current["status"] == "cancelled":
+                return current
+            if current["status"] not in ACTIVE:
+                raise InvalidRequestError(
+                    f"Batch job {batch_id} is already {current['status']}; only pending, "
+                    "running or dispatched jobs can be cancelled"
+                )
+            changed = conn.execute(
+                batch_jobs_table.update()
+                .where(c.id == batch_id, c.status.in_(ACTIVE))
+                .values(
+                    status="cancelled",
+                    error_message=reason or None,
+                    updated_at=now,
+                    completed_at=now,
+                )
+            ).rowcount
+            if changed != 1:  # finished meanwhile
+                raise InvalidRequestError(f"Batch job {batch_id} finished before it was cancelled")
+            conn.execute(
+                batch_items_table.update()
+                .where(bi.batch_id == batch_id, bi.status == "pending")
+                .values(status="cancelled", completed_at=now, updated_at=now)
+            )
+            queued = (
+                sa.select(bi.job_id)
+                .where(bi.batch_id == batch_id, bi.status == "processing")
+                .scalar_subquery()
+            )
+            conn.execute(
+                jobs_table.update()
+                .where(j.id.in_(queued), j.status == "PENDING")
+                .values(status="CANCELLED", updated_at=now, finished_at=now)
+            )
+            current = {**current, "status": "cancelled", "updated_at": now, "completed_at": now}
+            current["error_message"] = reason or None
+            counts = counts_of(conn, [batch_id])[batch_id]
+            enqueue(
+                conn,
+                batch_id,
+                current["webhooks"],
+                event_name(current, "cancelled"),
+                batch_to_wire(current, counts),
+            )
+        self.notify()
+        return current
+
+
+def _item_row(
+    batch_id: str,
+    position: int,
+    item_id: str,
+    name: str,
+    file_id: str,
+    sha: str,
+    size: int,
+) -> Row:
+    now = utcnow()
+    return {
+        "id": new_id("bit"),
+        "batch_id": batch_id,
+        "position": position,
+        "item_id": item_id,
+        "item_name": name,
+        "file_id": file_id,
+        "file_sha256": sha,
+        "size_bytes": size,
+        "status": "pending",
+        "skip_reason": None,
+        "job_id": None,
+        "error_message": None,
+        "started_at": None,
+        "completed_at": None,
+        "updated_at": now,
+    }

@@ -1,0 +1,338 @@
+"""Directories (``/api/v1/beta/directories``): named sets of uploaded files a batch processes.
+
+A directory file is its own record (``id``) pointing at a stored upload (``file_id``) under a
+``unique_id`` (default: the file's ``external_file_id``, else its name). Adding a file under a
+``unique_id`` the directory already holds replaces that entry's file: the directory keeps one
+current version per unique id. Deletes are soft (``deleted_at``), as the SDK shows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from lamina.services.batch_db import directories_table, directory_files_table
+from lamina.services.db import Database, Page, Row, aware, new_id, paginate, utcnow
+from lamina.services.errors import NotFoundError, ValidationFailed
+from lamina.services.files import FileService
+
+DIRECTORY_ID_PREFIX = "dir"
+DIRECTORY_FILE_ID_PREFIX = "dfl"
+DIRECTORY_TYPES = ("ephemeral", "index", "user")
+
+
+def _iso(value: Any) -> str | None:
+    stamp = aware(value)
+    return stamp.isoformat() if stamp else None
+
+
+class DirectoryService:
+    """Directories and their files, per project."""
+
+    def __init__(self, db: Database, files: FileService) -> None:
+        self.db = db
+        self.files = files
+
+    # directories ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        project_id: str,
+        *,
+        name: str,
+        description: str | None = None,
+        type: str | None = None,
+        connector_subscription_id: str | None = None,
+        system_metadata: Mapping[str, Any] | None = None,
+    ) -> Row:
+        kind = type or "user"
+        if kind not in ("ephemeral", "user"):
+            raise ValidationFailed.single(
+                ["body", "type"], "type must be 'ephemeral' or 'user'", input=type
+            )
+        if not name or not name.strip():
+            raise ValidationFailed.single(["body", "name"], "name must not be empty", input=name)
+        now = utcnow()
+        row: Row = {
+            "id": new_id(DIRECTORY_ID_PREFIX),
+            "project_id": project_id,
+            "name": name,
+            "description": description,
+            "type": kind,
+            "connector_subscription_id": connector_subscription_id,
+            "system_metadata": dict(system_metadata) if system_metadata else None,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        with self.db.begin() as conn:
+            conn.execute(directories_table.insert().values(**row))
+        return row
+
+    def get(self, project_id: str, directory_id: str, *, include_deleted: bool = False) -> Row:
+        c = directories_table.c
+        query = sa.select(directories_table).where(c.id == directory_id, c.project_id == project_id)
+        if not include_deleted:
+            query = query.where(c.deleted_at.is_(None))
+        with self.db.begin() as conn:
+            found = conn.execute(query).first()
+        if found is None:
+            raise NotFoundError(f"Directory not found: {directory_id}")
+        return dict(found._mapping)
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        name: str | None = None,
+        types: list[str] | None = None,
+        include_deleted: bool = False,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> Page:
+        c = directories_table.c
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        if name is not None:
+            where.append(c.name == name)
+        if types:
+            where.append(c.type.in_(types))
+        if not include_deleted:
+            where.append(c.deleted_at.is_(None))
+        with self.db.begin() as conn:
+            return paginate(
+                conn,
+                directories_table,
+                where,
+                sort="created_at",
+                descending=True,
+                page_size=page_size or 50,
+                page_token=page_token,
+            )
+
+    def update(
+        self,
+        project_id: str,
+        directory_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Row:
+        self.get(project_id, directory_id)
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if name is not None:
+            if not name.strip():
+                raise ValidationFailed.single(
+                    ["body", "name"], "name must not be empty", input=name
+                )
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        with self.db.begin() as conn:
+            conn.execute(
+                directories_table.update()
+                .where(directories_table.c.id == directory_id)
+                .values(**values)
+            )
+        return self.get(project_id, directory_id)
+
+    def delete(self, project_id: str, directory_id: str) -> None:
+        self.get(project_id, directory_id)
+        now = utcnow()
+        with self.db.begin() as conn:
+            conn.execute(
+                directories_table.update()
+                .where(directories_table.c.id == directory_id)
+                .values(deleted_at=now, updated_at=now)
+            )
+
+    # files --------------------------------------------------------------------------------------
+
+    def add_file(
+        self,
+        project_id: str,
+        directory_id: str,
+        *,
+        file_id: str,
+        display_name: str | None = None,
+        unique_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Row:
+        """Put an uploaded file in the directory (replacing the entry with its unique id)."""
+        self.get(project_id, directory_id)
+        file_row = self.files.get(project_id, file_id)
+        unique = unique_id or file_row["external_file_id"] or file_row["name"]
+        now = utcnow()
+        c = directory_files_table.c
+        with self.db.begin() as conn:
+            existing = conn.execute(
+                sa.select(c.id).where(
+                    c.directory_id == directory_id,
+                    c.unique_id == unique,
+                    c.deleted_at.is_(None),
+                )
+            ).first()
+            values = {
+                "file_id": file_id,
+                "display_name": display_name or file_row["name"],
+                "metadata": dict(metadata) if metadata else None,
+                "updated_at": now,
+            }
+            if existing is not None:
+                entry_id = existing[0]
+                conn.execute(directory_files_table.update().where(c.id == entry_id).values(values))
+            else:
+                entry_id = new_id(DIRECTORY_FILE_ID_PREFIX)
+                conn.execute(
+                    directory_files_table.insert().values(
+                        id=entry_id,
+                        directory_id=directory_id,
+                        project_id=project_id,
+                        unique_id=unique,
+                        created_at=now,
+                        deleted_at=None,
+                        **values,
+                    )
+                )
+        return self.get_file(project_id, directory_id, entry_id)
+
+    def upload_file(
+        self,
+        project_id: str,
+        directory_id: str,
+        *,
+        name: str,
+        data: bytes,
+        content_type: str | None = None,
+        display_name: str | None = None,
+        external_file_id: str | None = None,
+        unique_id: str | None = None,
+        metadata: str | None = None,
+    ) -> Row:
+        """Store an upload (purpose ``user_data``) and add it to the directory."""
+        self.get(project_id, directory_id)
+        parsed_metadata: dict[str, Any] | None = None
+        if metadata:
+            try:
+                parsed_metadata = json.loads(metadata)
+            except json.JSONDecodeError as exc:
+                raise ValidationFailed.single(
+                    ["body", "metadata"], f"Invalid JSON: {exc.msg}", input=metadata
+                ) from exc
+            if not isinstance(parsed_metadata, dict):
+                raise ValidationFailed.single(
+                    ["body", "metadata"], "Must be a JSON object", input=metadata
+                )
+        file_row = self.files.create(
+            project_id,
+            name=name,
+            data=data,
+            purpose="user_data",
+            external_file_id=external_file_id,
+            content_type=content_type,
+        )
+        return self.add_file(
+            project_id,
+            directory_id,
+            file_id=file_row["id"],
+            display_name=display_name,
+            unique_id=unique_id,
+            metadata=parsed_metadata,
+        )
+
+    def get_file(self, project_id: str, directory_id: str, entry_id: str) -> Row:
+        c = directory_files_table.c
+        with self.db.begin() as conn:
+            found = conn.execute(
+                sa.select(directory_files_table).where(
+                    c.id == entry_id,
+                    c.directory_id == directory_id,
+                    c.project_id == project_id,
+                    c.deleted_at.is_(None),
+                )
+            ).first()
+        if found is None:
+            raise NotFoundError(f"Directory file not found: {entry_id}")
+        return dict(found._mapping)
+
+    def delete_file(self, project_id: str, directory_id: str, entry_id: str) -> None:
+        self.get_file(project_id, directory_id, entry_id)
+        now = utcnow()
+        with self.db.begin() as conn:
+            conn.execute(
+                directory_files_table.update()
+                .where(directory_files_table.c.id == entry_id)
+                .values(deleted_at=now, updated_at=now)
+            )
+
+    def list_files(
+        self,
+        project_id: str,
+        directory_id: str,
+        *,
+        display_name: str | None = None,
+        display_name_contains: str | None = None,
+        file_id: str | None = None,
+        unique_id: str | None = None,
+        include_deleted: bool = False,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> Page:
+        self.get(project_id, directory_id)
+        c = directory_files_table.c
+        where: list[sa.ColumnElement[bool]] = [c.directory_id == directory_id]
+        if display_name is not None:
+            where.append(c.display_name == display_name)
+        if display_name_contains:
+            where.append(c.display_name.contains(display_name_contains, autoescape=True))
+        if file_id is not None:
+            where.append(c.file_id == file_id)
+        if unique_id is not None:
+            where.append(c.unique_id == unique_id)
+        if not include_deleted:
+            where.append(c.deleted_at.is_(None))
+        with self.db.begin() as conn:
+            return paginate(
+                conn,
+                directory_files_table,
+                where,
+                sort="created_at",
+                descending=False,
+                page_size=page_size or 100,
+                page_token=page_token,
+            )
+
+
+def directory_to_wire(row: Row) -> dict[str, Any]:
+    """The Directory JSON."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "project_id": row["project_id"],
+        "connector_subscription_id": row["connector_subscription_id"],
+        "created_at": _iso(row["created_at"]),
+        "deleted_at": _iso(row["deleted_at"]),
+        "description": row["description"],
+        "expires_at": None,
+        "system_metadata": row["system_metadata"],
+        "type": row["type"],
+        "updated_at": _iso(row["updated_at"]),
+    }
+
+
+def directory_file_to_wire(row: Row) -> dict[str, Any]:
+    """The DirectoryFile JSON."""
+    return {
+        "id": row["id"],
+        "directory_id": row["directory_id"],
+        "display_name": row["display_name"],
+        "project_id": row["project_id"],
+        "unique_id": row["unique_id"],
+        "created_at": _iso(row["created_at"]),
+        "deleted_at": _iso(row["deleted_at"]),
+        "file_id": row["file_id"],
+        "metadata": row["metadata"],
+        "updated_at": _iso(row["updated_at"]),
+    }
