@@ -1,7 +1,8 @@
 """Layers import inward only (docs/architecture.md): a check that fails when one reaches outward.
 
 integrations -> ingest -> client -> types; server -> services -> engine -> types;
-services -> extract -> types (extraction is pure: no server, services, client or engine). The
+services -> extract -> types (extraction is pure: no server, services, client or engine);
+services -> classify (pure Python, imports nothing of lamina). The
 client reaches the server in exactly one place, the lazy import of the embedded transport.
 """
 
@@ -23,6 +24,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "client": {"engine", "services", "cli"},
     "ingest": {"engine", "server", "services", "cli"},
     "extract": {"client", "engine", "server", "services", "cli", "ingest"},
+    "classify": {"client", "engine", "server", "services", "cli", "ingest", "extract"},
 }
 # (module, imported package) pairs allowed on purpose.
 ALLOWED = {("client/_transport.py", "server"), ("client/_base.py", "server")}

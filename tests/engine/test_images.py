@@ -126,11 +126,12 @@ def test_decompression_bomb_is_refused() -> None:
         _parse(fx.bomb_png())
 
 
-def test_image_over_the_pixel_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 10_000)
+def test_image_over_the_pixel_limit_is_refused() -> None:
+    from lamina.engine import EngineLimits, parse_document
+
     data = fx.image_bytes(fx.text_image(), "PNG")
     with pytest.raises(InvalidDocumentError, match=r"image is too large: \d+ x \d+ = \d+ pixels"):
-        _parse(data)
+        parse_document(data, limits=EngineLimits(max_image_pixels=10_000))
 
 
 @pytest.mark.parametrize(

@@ -196,17 +196,27 @@ class LiveServer:
         self._log.close()
 
 
+def serve(data_dir: Path, *args: str, **env: str) -> LiveServer:
+    """Start a ready :class:`LiveServer` on ``data_dir``; ``env`` adds ``LAMINA_*`` settings.
+
+    The developer's own ``LAMINA_*`` variables are not passed on (usable from any fixture
+    scope).
+    """
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
+    full_env = {**base, "LAMINA_LEASE_SECONDS": "5", **env}
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO / "src"), str(REPO), full_env.get("PYTHONPATH")) if p
+    )
+    return LiveServer(data_dir, list(args), full_env)
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Factory: ``start_server(*args, data_dir=..., **env)`` → a ready :class:`LiveServer`."""
     servers: list[LiveServer] = []
 
     def start(*args: str, data_dir: Path | None = None, **env: str) -> LiveServer:
-        full_env = {**os.environ, "LAMINA_LEASE_SECONDS": "5", **env}
-        full_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(REPO / "src"), str(REPO), full_env.get("PYTHONPATH")) if p
-        )
-        server = LiveServer(data_dir or tmp_path / "data", list(args), full_env)
+        server = serve(data_dir or tmp_path / "data", *args, **env)
         servers.append(server)
         return server
 

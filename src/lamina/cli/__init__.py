@@ -1,4 +1,4 @@
-"""The ``lamina`` command: ``lamina parse`` and ``lamina serve``.
+"""The ``lamina`` command: ``lamina parse``, ``lamina serve`` and ``lamina keys``.
 
 Each subcommand lives in its own module and is imported only when it runs, so ``lamina --help``
 stays fast.
@@ -21,11 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lamina {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from lamina.cli import batch as batch_cmd
+    from lamina.cli import keys as keys_cmd
     from lamina.cli import parse as parse_cmd
     from lamina.cli import serve as serve_cmd
 
     parse_cmd.register(commands)
     serve_cmd.register(commands)
+    keys_cmd.register(commands)
+    batch_cmd.register(commands)
     return parser
 
 

@@ -71,9 +71,10 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("LAMINA_LOG_LEVEL", args.log_level)
     settings = ServerSettings.from_env(**overrides)
     app = create_app(settings)
+    auth_on = app.state.services.keys is not None and app.state.services.keys.any_keys()
     print(
         f"lamina: serving on http://{args.host}:{args.port} (data dir {settings.data_dir}, "
-        f"{settings.workers} worker(s), auth {'on' if settings.auth_enabled else 'off'})",
+        f"{settings.workers} worker(s), auth {'on' if auth_on else 'off'})",
         flush=True,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from lamina._exceptions import make_status_error
 from lamina.client import _operations as ops
 from lamina.client._base import BaseClient
+from lamina.client._batches import AsyncBatches, AsyncDirectories, Batches, Directories
 from lamina.client._config import resolve_config
 from lamina.client._extract import AsyncExtract, Extract
 from lamina.client._files import AsyncFiles, Files
@@ -47,6 +48,8 @@ class Client(BaseClient):
     parsing: Parsing
     extract: Extract
     """Extract v2 jobs; callable: ``client.extract(path, Invoice)`` → :class:`ExtractResult`."""
+    directories: Directories
+    batches: Batches
 
     def __init__(
         self,
@@ -84,6 +87,8 @@ class Client(BaseClient):
         self.files = Files(self)
         self.parsing = Parsing(self)
         self.extract = Extract(self)
+        self.directories = Directories(self)
+        self.batches = Batches(self)
 
     def _call(self, call: ops.Call[T]) -> T:
         """Send ``call``, retrying as the policy allows, and read its answer."""
@@ -159,6 +164,8 @@ class AsyncClient(BaseClient):
     parsing: AsyncParsing
     extract: AsyncExtract
     """Extract v2 jobs; ``await client.extract(path, Invoice)`` → :class:`ExtractResult`."""
+    directories: AsyncDirectories
+    batches: AsyncBatches
 
     def __init__(
         self,
@@ -196,6 +203,8 @@ class AsyncClient(BaseClient):
         self.files = AsyncFiles(self)
         self.parsing = AsyncParsing(self)
         self.extract = AsyncExtract(self)
+        self.directories = AsyncDirectories(self)
+        self.batches = AsyncBatches(self)
 
     async def _call(self, call: ops.Call[T]) -> T:
         """Send ``call``, retrying as the policy allows, and read its answer."""

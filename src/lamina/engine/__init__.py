@@ -19,15 +19,18 @@ from lamina.engine.errors import (
     InvalidOptionError,
     UnsupportedFileTypeError,
 )
+from lamina.engine.limits import EngineLimits, LimitExceededError, applied
 from lamina.engine.result import ExtractedImage, PageResult, ParseResult
 from lamina.types import ParseConfiguration
 
 __all__ = [
     "EncryptedDocumentError",
     "EngineError",
+    "EngineLimits",
     "ExtractedImage",
     "InvalidDocumentError",
     "InvalidOptionError",
+    "LimitExceededError",
     "PageResult",
     "ParseResult",
     "UnsupportedFileTypeError",
@@ -37,15 +40,28 @@ __all__ = [
 
 
 def parse_document(
-    data: bytes, *, filename: str | None = None, config: ParseConfiguration | None = None
+    data: bytes,
+    *,
+    filename: str | None = None,
+    config: ParseConfiguration | None = None,
+    limits: EngineLimits | None = None,
 ) -> ParseResult:
     """Parse one document.
 
     ``filename`` only helps tell markdown from plain text; the type comes from the content.
-    ``config`` defaults to the ``fast`` tier with every page. Raises an :class:`EngineError`
-    subclass when the document as a whole cannot be parsed; a single page that fails is
-    returned as a :class:`PageResult` with ``error`` set.
+    ``config`` defaults to the ``fast`` tier with every page. ``limits`` caps the pages parsed
+    and the pixels of any image decoded (default: the limits current in this context, see
+    :mod:`lamina.engine.limits`). Raises an :class:`EngineError` subclass when the document as
+    a whole cannot be parsed (:class:`LimitExceededError` over a limit); a single page that
+    fails is returned as a :class:`PageResult` with ``error`` set.
     """
+    with applied(limits):
+        return _parse_document(data, filename, config)
+
+
+def _parse_document(
+    data: bytes, filename: str | None, config: ParseConfiguration | None
+) -> ParseResult:
     started = time.perf_counter()
     config = config or ParseConfiguration(tier="fast")
     saved_images: list[ExtractedImage] = []  # OCR/images hook

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from lamina.engine.errors import InvalidDocumentError
+from lamina.engine.limits import DEFAULT_MAX_IMAGE_PIXELS, current_limits
 from lamina.engine.result import ExtractedImage, PageResult
 from lamina.types import BBox, ImageItem, Item, ParseConfiguration
 
@@ -51,9 +52,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lamina.engine.images")
 
-#: Largest image (width x height, per frame) the engine decodes: a guard against
-#: decompression bombs, checked before any pixel is decoded.
-MAX_IMAGE_PIXELS: Final = 100_000_000
+#: Largest image (width x height, per frame) the engine decodes by default: a guard against
+#: decompression bombs, checked before any pixel is decoded. The server's
+#: ``max_image_pixels`` setting replaces it per job (:mod:`lamina.engine.limits`).
+MAX_IMAGE_PIXELS: Final = DEFAULT_MAX_IMAGE_PIXELS
 #: Embedded images narrower or lower than this (pixels) are not extracted.
 MIN_IMAGE_SIDE: Final = 16
 #: Resolution of page screenshots.
@@ -310,7 +312,7 @@ def _embedded_images(
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
         try:
             px_w, px_h = obj.get_px_size()
-            if min(px_w, px_h) < MIN_IMAGE_SIDE or px_w * px_h > MAX_IMAGE_PIXELS:
+            if min(px_w, px_h) < MIN_IMAGE_SIDE or px_w * px_h > current_limits().max_image_pixels:
                 continue
             box = tuple(to_display(*obj.get_bounds()))
             if ocr_page is not None:
@@ -436,7 +438,8 @@ def open_image(data: bytes, kind: str) -> Image.Image:
 
 def _too_large(kind: str, pixels: str) -> str:
     return (
-        f"The {kind} image is too large: {pixels}, over the limit of {MAX_IMAGE_PIXELS} "
+        f"The {kind} image is too large: {pixels}, over the limit of "
+        f"{current_limits().max_image_pixels} "
         "pixels (a possible decompression bomb)."
     )
 
@@ -466,7 +469,7 @@ def load_frame(image: Image.Image, index: int, kind: str) -> Image.Image:
 
 def _check_size(image: Image.Image, kind: str) -> None:
     width, height = image.size
-    if width * height > MAX_IMAGE_PIXELS:
+    if width * height > current_limits().max_image_pixels:
         raise InvalidDocumentError(
             _too_large(kind, f"{width} x {height} = {width * height} pixels")
         )

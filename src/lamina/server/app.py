@@ -9,8 +9,16 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from lamina._version import __version__
-from lamina.server import routes_downloads, routes_extract, routes_files, routes_parse
+from lamina.server import (
+    routes_batch,
+    routes_directories,
+    routes_downloads,
+    routes_extract,
+    routes_files,
+    routes_parse,
+)
 from lamina.server.errors import install_error_handlers
+from lamina.server.limits import MULTIPART_SLACK, BodySizeLimit
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
 
@@ -42,10 +50,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_SLACK)
     app.include_router(routes_downloads.router)  # before parse: its paths are more specific
     app.include_router(routes_files.router)
     app.include_router(routes_parse.router)
     app.include_router(routes_extract.router)
+    app.include_router(routes_directories.router)
+    app.include_router(routes_batch.router)
+    app.include_router(routes_batch.router_v2)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from lamina.services.container import Services
 from lamina.services.settings import DEFAULT_PROJECT_ID
@@ -15,14 +14,31 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_project(request: Request) -> str:
-    """The project of the caller's bearer key; the default project when auth is disabled.
+async def services_dep(request: Request) -> Services:
+    """:func:`get_services` as an async dependency: no worker-thread hop per request."""
+    services: Services = request.app.state.services
+    return services
 
+
+async def get_project(request: Request) -> str:
+    """The project of the caller's bearer key; the default project when auth is off.
+
+    Auth is on when any key exists (start-up keys, or keys stored by ``lamina keys create``)
+    and the settings do not turn it off (the embedded server). A key is checked by its
+    SHA-256 hash in constant time (:class:`lamina.services.keys.KeyStore`).
     ``organization_id`` / ``project_id`` query parameters are accepted and ignored: a key
     belongs to exactly one project.
+
+    Async on purpose: a known key is answered from memory on the event loop (no thread hop);
+    only a cache miss queries the database, in a worker thread.
     """
-    keys = get_services(request).settings.api_keys
-    if not keys:
+    services: Services = request.app.state.services
+    keys = services.keys
+    if not services.settings.auth or keys is None:
+        return DEFAULT_PROJECT_ID
+    if not keys.any_keys_cached():
+        await run_in_threadpool(keys.any_keys)
+    if not keys.any_keys():  # answered from the cache now
         return DEFAULT_PROJECT_ID
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -33,16 +49,16 @@ def get_project(request: Request) -> str:
             "Missing API key: send Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    project = None
-    for key, key_project in keys.items():  # compare against every key: no timing shortcut
-        if hmac.compare_digest(key.encode(), token.encode()):
-            project = key_project
+    known, project = keys.cached(token)
+    if not known:
+        project = await run_in_threadpool(keys.project_for, token)
     if project is None:
         raise HTTPException(401, "Invalid API key", headers={"WWW-Authenticate": "Bearer"})
     return project
 
 
-def get_base_url(request: Request) -> str:
+async def get_base_url(request: Request) -> str:
     """Where presigned URLs point: ``public_base_url`` or the URL this request came in on."""
-    configured = get_services(request).settings.public_base_url
+    services: Services = request.app.state.services
+    configured = services.settings.public_base_url
     return (configured or str(request.base_url)).rstrip("/")

@@ -112,7 +112,9 @@ def get_embedded_server(data_dir: str | Path | None = None, **settings: Any) -> 
     with _servers_lock:
         server = _servers.get(root)
         if server is None:
-            config = ServerSettings.from_env(**{**settings, "data_dir": root, "api_keys": {}})
+            config = ServerSettings.from_env(
+                **{**settings, "data_dir": root, "api_keys": {}, "auth": False}
+            )
             server = _servers[root] = EmbeddedServer(config)
         return server
 

@@ -8,10 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 
-from lamina.server.deps import get_services
+from lamina.server.deps import services_dep
+from lamina.server.openapi import errors
 from lamina.services.container import Services
 
-router = APIRouter(tags=["downloads"])
+router = APIRouter(tags=["downloads"], responses=errors(403, 404, 422))
 
 
 @router.get("/api/v1/beta/files/{file_id}/download")
@@ -20,7 +21,7 @@ def download_file(
     expires: str | None = Query(None),
     project: str | None = Query(None),
     signature: str | None = Query(None),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> Response:
     row, data = services.files.open_signed(
         file_id, expires=expires, project=project, signature=signature
@@ -39,7 +40,7 @@ def download_result(
     expires: str | None = Query(None),
     project: str | None = Query(None),
     signature: str | None = Query(None),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> Response:
     path, filename = services.parse.open_signed_result(
         job_id, name, expires=expires, project=project, signature=signature

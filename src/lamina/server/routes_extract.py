@@ -7,31 +7,35 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from lamina.server.deps import get_project, get_services
+from lamina.server.deps import get_project, services_dep
+from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
 from lamina.services.parse import split_csv
 from lamina.types import (
     ExtractCreateRequest,
+    ExtractV2Job,
     JobStatus,
+    PaginatedList,
     SchemaGenerateRequest,
     SchemaValidationRequest,
+    SchemaValidationResponse,
 )
 
-router = APIRouter(prefix="/api/v2/extract", tags=["extract"])
+router = APIRouter(prefix="/api/v2/extract", tags=["extract"], responses=errors(401, 422))
 
 
-@router.post("")
+@router.post("", response_model=None, responses=ok(ExtractV2Job, 400, 404, 413))
 def create_extract_job(
     body: ExtractCreateRequest,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     raw = body.model_dump(mode="json", exclude_unset=True)
     row = services.extract.create(project_id, body, raw)
     return services.extract.to_wire(row, {"configuration"})
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(PaginatedList[ExtractV2Job]))
 def list_extract_jobs(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -44,7 +48,7 @@ def list_extract_jobs(
     created_at_on_or_after: datetime | None = Query(None),
     created_at_on_or_before: datetime | None = Query(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.extract.list(
         project_id,
@@ -60,50 +64,52 @@ def list_extract_jobs(
     )
 
 
-@router.post("/schema/validation")
+@router.post(
+    "/schema/validation", response_model=None, responses=ok(SchemaValidationResponse, 400, 413)
+)
 def validate_schema(
     body: SchemaValidationRequest,
     _project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.extract.validate_schema(body.data_schema)
 
 
-@router.post("/schema/generate")
+@router.post("/schema/generate", responses=errors(400, 404, 413))
 def generate_schema(
     body: SchemaGenerateRequest,
     _project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.extract.generate_schema(
         prompt=body.prompt, data_schema=body.data_schema, file_id=body.file_id, name=body.name
     )
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=None, responses=ok(ExtractV2Job, 404))
 def get_extract_job(
     job_id: str,
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.extract.get(project_id, job_id, expand=split_csv(expand))
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/{job_id}/cancel", response_model=None, responses=ok(ExtractV2Job, 400, 404))
 def cancel_extract_job(
     job_id: str,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.extract.cancel(project_id, job_id)
 
 
-@router.delete("/{job_id}")
+@router.delete("/{job_id}", responses=errors(400, 404))
 def delete_extract_job(
     job_id: str,
     force: bool = Query(False),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.extract.delete(project_id, job_id, force=force)

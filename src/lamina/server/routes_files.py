@@ -7,12 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from lamina.server.deps import get_base_url, get_project, get_services
+from lamina.server.deps import get_base_url, get_project, services_dep
+from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
 from lamina.services.errors import PayloadTooLargeError
 from lamina.services.parse import split_csv
+from lamina.types import File as FileModel
+from lamina.types import PaginatedList, PresignedURL
 
-router = APIRouter(prefix="/api/v1/beta/files", tags=["files"])
+router = APIRouter(prefix="/api/v1/beta/files", tags=["files"], responses=errors(401, 422))
 
 _CHUNK = 1024 * 1024
 
@@ -28,13 +31,13 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("")
+@router.post("", response_model=None, responses=ok(FileModel, 400, 413))
 async def create_file(
     file: UploadFile = File(..., description="The file to upload"),
     purpose: str | None = Form(None),
     external_file_id: str | None = Form(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     data = await read_upload(file, services.settings.max_upload_bytes)
@@ -51,7 +54,7 @@ async def create_file(
     return services.files.to_wire(row, base_url=base_url)
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(PaginatedList[FileModel]))
 def list_files(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -61,7 +64,7 @@ def list_files(
     order_by: str | None = Query(None),
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     rows, token, total = services.files.list(
@@ -78,30 +81,30 @@ def list_files(
     return {"items": items, "next_page_token": token, "total_size": total}
 
 
-@router.get("/{file_id}")
+@router.get("/{file_id}", response_model=None, responses=ok(FileModel, 404))
 def get_file(
     file_id: str,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.files.to_wire(services.files.get(project_id, file_id))
 
 
-@router.delete("/{file_id}", status_code=204)
+@router.delete("/{file_id}", status_code=204, responses=errors(404))
 def delete_file(
     file_id: str,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> Response:
     services.files.delete(project_id, file_id)
     return Response(status_code=204)
 
 
-@router.get("/{file_id}/content")
+@router.get("/{file_id}/content", response_model=None, responses=ok(PresignedURL, 404))
 def file_content(
     file_id: str,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     """A PresignedURL (``{url, expires_at}``) for downloading the file's content."""

@@ -8,31 +8,32 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from lamina.server.deps import get_base_url, get_project, get_services
+from lamina.server.deps import get_base_url, get_project, services_dep
+from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import read_upload
 from lamina.services.container import Services
 from lamina.services.parse import job_to_wire, parse_upload_configuration, split_csv, versions
-from lamina.types import JobStatus, ParseCreateRequest
+from lamina.types import JobStatus, PaginatedList, ParseCreateRequest, ParseJob, ParseResponse
 
-router = APIRouter(prefix="/api/v2/parse", tags=["parse"])
+router = APIRouter(prefix="/api/v2/parse", tags=["parse"], responses=errors(401, 422))
 
 
-@router.post("")
+@router.post("", response_model=None, responses=ok(ParseJob, 400, 404, 413))
 def create_parse_job(
     body: ParseCreateRequest,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     raw = body.model_dump(mode="json", exclude_unset=True)
     return job_to_wire(services.parse.create(project_id, body, raw))
 
 
-@router.post("/upload")
+@router.post("/upload", response_model=None, responses=ok(ParseJob, 400, 404, 413))
 async def upload_and_parse(
     file: UploadFile = File(...),
     configuration: str | None = Form(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     """Multipart ``file`` plus a ``configuration`` form field holding the create body as JSON."""
     request, raw = parse_upload_configuration(configuration)
@@ -52,7 +53,7 @@ async def upload_and_parse(
     return await run_in_threadpool(store_and_create)
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(PaginatedList[ParseJob]))
 def list_parse_jobs(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -61,7 +62,7 @@ def list_parse_jobs(
     created_at_on_or_after: datetime | None = Query(None),
     created_at_on_or_before: datetime | None = Query(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     items, token, total = services.parse.list(
         project_id,
@@ -80,13 +81,13 @@ def list_versions() -> dict[str, Any]:
     return versions()
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 404))
 def get_parse_job(
     job_id: str,
     expand: list[str] | None = Query(None),
     image_filenames: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     return services.parse.get_response(
@@ -98,19 +99,19 @@ def get_parse_job(
     )
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/{job_id}/cancel", response_model=None, responses=ok(ParseJob, 400, 404))
 def cancel_parse_job(
     job_id: str,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.parse.cancel(project_id, job_id)
 
 
-@router.delete("/{job_id}")
+@router.delete("/{job_id}", responses=errors(404))
 def delete_parse_job(
     job_id: str,
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
+    services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     return services.parse.delete(project_id, job_id)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lamina.extract.llm import ChatClient, ModelEndpoint
+from lamina.services.batch_system import BatchSystem  # registers the batch tables too
+from lamina.services.batch_wire import BatchLimits
 from lamina.services.db import Database
 from lamina.services.extract import ExtractService
 from lamina.services.files import FileService
+from lamina.services.keys import KeyStore  # also registers the api_keys table before create_all
 from lamina.services.parse import ParseService
 from lamina.services.settings import ServerSettings
 from lamina.services.signing import Signer, load_or_create_secret
@@ -27,6 +30,8 @@ class Services:
     parse: ParseService
     extract: ExtractService
     runner: JobRunner
+    keys: KeyStore | None = None
+    batch: BatchSystem | None = None
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Services:
@@ -49,11 +54,23 @@ class Services:
         runner = make_runner(settings, db)
         parse.notify = runner.wake
         extract.notify = runner.wake
-        return cls(settings, db, storage, signer, files, parse, extract, runner)
+        services = cls(settings, db, storage, signer, files, parse, extract, runner)
+        services.keys = KeyStore(db, settings.api_keys)  # start-up keys hashed here
+        batch_limits = BatchLimits(
+            settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
+        )
+        services.batch = BatchSystem.open(
+            db, storage, files, batch_limits, chat=extract.chat, wake_workers=runner.wake
+        )
+        return services
 
     def start(self) -> None:
         self.runner.start()
+        if self.batch is not None:
+            self.batch.start()
 
     def stop(self) -> None:
+        if self.batch is not None:
+            self.batch.stop()
         self.runner.stop()
         self.db.dispose()

@@ -117,9 +117,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """An SQLAlchemy engine; SQLite gets WAL mode and a busy timeout on every connection."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
-        )
+        # No pre-ping: a SQLite file cannot drop a connection, and the ping is a query per
+        # checkout on the request hot path.
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)

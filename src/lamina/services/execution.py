@@ -66,11 +66,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ExecutionLimits:
-    """What a worker may use: input size and fetch time, and the model endpoint (if any)."""
+    """What a worker may use: input size and fetch time, the model endpoint (if any), and the
+    engine's per-document limits (pages parsed, image pixels)."""
 
     max_source_bytes: int
     fetch_timeout_seconds: float
     model: ModelEndpoint | None = None
+    max_pages: int | None = None
+    max_image_pixels: int | None = None
 
 
 def job_timeout(row: Row, default: float) -> float:
@@ -121,7 +124,23 @@ def load_input(row: Row, storage: Storage, limits: ExecutionLimits) -> bytes:
 
 
 def execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
-    """Run one job to an :class:`Outcome`; results are published before COMPLETED is returned."""
+    """Run one job to an :class:`Outcome`; results are published before COMPLETED is returned.
+
+    The engine limits of ``limits`` apply to every document parsed for the job (parse and
+    extract jobs alike).
+    """
+    from lamina.engine.limits import EngineLimits, applied
+
+    engine_limits = EngineLimits()
+    if limits.max_pages is not None:
+        engine_limits = EngineLimits(limits.max_pages, engine_limits.max_image_pixels)
+    if limits.max_image_pixels is not None:
+        engine_limits = EngineLimits(engine_limits.max_pages, limits.max_image_pixels)
+    with applied(engine_limits):
+        return _execute(row, storage, limits)
+
+
+def _execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
     if row.get("kind") == "extract":
         from lamina.services.extract import run_extract_job
 

@@ -134,7 +134,7 @@ class ExtractService:
             from lamina.engine.pages import parse_target_pages
 
             try:
-                parse_target_pages(config.target_pages)
+                parse_target_pages(config.target_pages, upto=0)
             except InvalidOptionError as exc:
                 raise ValidationFailed.single(
                     _loc(*base, "target_pages"), str(exc), input=config.target_pages
@@ -242,7 +242,7 @@ class ExtractService:
             file_input=file_input,
             created_after=created_after,
             created_before=created_before,
-            page_size=page_size or 50,
+            page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
         items = [self.to_wire(r, wanted) for r in page.rows]
@@ -502,7 +502,7 @@ def _wanted_pages(numbers: list[int], ranges: PageRanges) -> set[int]:
 
     chosen = sorted(numbers)
     if ranges.target_pages:
-        named = set(parse_target_pages(ranges.target_pages))
+        named = set(parse_target_pages(ranges.target_pages, upto=max(chosen, default=0)))
         chosen = [n for n in chosen if n in named]
     if ranges.max_pages:
         chosen = chosen[: ranges.max_pages]

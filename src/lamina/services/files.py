@@ -24,6 +24,23 @@ def file_type_of(name: str) -> str | None:
     return ext[1:].lower() or None if ext else None
 
 
+def safe_file_name(name: str) -> str:
+    """A file name fit to store and show: the last path segment (``/`` and ``\\`` both count),
+    control characters (NUL included) dropped, at most 255 characters (extension kept).
+
+    Names are only ever data: content is stored under the file id, never under its name.
+    """
+    name = "".join(ch for ch in name if ch >= " " and ch != "\x7f")
+    name = posixpath.basename(name.replace("\\", "/")).strip()
+    if name in ("", ".", ".."):
+        return "upload"
+    if len(name) > 255:
+        stem, ext = posixpath.splitext(name)
+        ext = ext if len(ext) <= 16 else ""
+        name = stem[: 255 - len(ext)] + ext
+    return name
+
+
 def file_download_path(file_id: str) -> str:
     """Path of the signed download route for a file's content."""
     return f"/api/v1/beta/files/{file_id}/download"
@@ -60,7 +77,7 @@ class FileService:
             )
         if len(data) > self.max_bytes:
             raise PayloadTooLargeError(f"File is larger than the limit of {self.max_bytes} bytes")
-        name = posixpath.basename(name.replace("\\", "/")) or "upload"
+        name = safe_file_name(name)
         now = utcnow()
         row: Row = {
             "id": new_id(FILE_ID_PREFIX),
@@ -110,7 +127,7 @@ class FileService:
             external_file_id=external_file_id,
             file_ids=file_ids,
             order_by=ordering,
-            page_size=page_size or 50,
+            page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
         return page.rows, page.next_page_token, page.total_size

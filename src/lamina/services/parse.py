@@ -141,6 +141,17 @@ class ParseService:
                 "or use tier fast or cost_effective.",
                 input=request.tier,
             )
+        ranges = request.page_ranges
+        if ranges is not None and ranges.target_pages is not None:
+            from lamina.engine.errors import InvalidOptionError
+            from lamina.engine.pages import parse_target_pages
+
+            try:
+                parse_target_pages(ranges.target_pages, upto=0)  # syntax only, no expansion
+            except InvalidOptionError as exc:
+                raise ValidationFailed.single(
+                    ["body", "page_ranges", "target_pages"], str(exc), input=ranges.target_pages
+                ) from exc
         if request.version != "latest" and not _VERSION_RE.match(request.version):
             raise ValidationFailed.single(
                 ["version"],
@@ -239,7 +250,7 @@ class ParseService:
             job_ids=job_ids,
             created_after=created_after,
             created_before=created_before,
-            page_size=page_size or 50,
+            page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
         return [job_to_wire(r) for r in page.rows], page.next_page_token, page.total_size

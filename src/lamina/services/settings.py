@@ -63,6 +63,14 @@ class ServerSettings:
     model_api_key: str | None = field(default=None, repr=False)
     model_timeout_seconds: float = 120.0
     source_fetch_timeout_seconds: float = 60.0
+    batch_max_concurrency: int = 16
+    """Parse jobs one batch keeps in the queue at once (its window)."""
+    batch_max_file_bytes: int | None = None
+    """Batch items larger than this are skipped (``size_limit_exceeded``); None: no limit."""
+    max_pages_per_job: int = 5000
+    max_image_pixels: int = 100_000_000
+    auth: bool = True
+    """False turns authentication off whatever keys exist (the embedded server)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
@@ -70,6 +78,8 @@ class ServerSettings:
             raise ValueError("workers must be >= 0")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
+        if self.max_pages_per_job < 1 or self.max_image_pixels < 1 or self.max_upload_bytes < 1:
+            raise ValueError("max_pages_per_job, max_image_pixels, max_upload_bytes must be >= 1")
 
     @property
     def resolved_database_url(self) -> str:
@@ -78,7 +88,8 @@ class ServerSettings:
 
     @property
     def auth_enabled(self) -> bool:
-        return bool(self.api_keys)
+        """Whether start-up keys are configured (keys stored in the database also turn auth on)."""
+        return self.auth and bool(self.api_keys)
 
     def with_changes(self, **changes: Any) -> ServerSettings:
         """A copy with some fields replaced."""
@@ -93,7 +104,8 @@ class ServerSettings:
         ``LAMINA_PRESIGN_TTL_SECONDS``, ``LAMINA_MAX_UPLOAD_BYTES``,
         ``LAMINA_JOB_TIMEOUT_SECONDS``, ``LAMINA_MAX_ATTEMPTS``, ``LAMINA_LEASE_SECONDS``,
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
-        ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``.
+        ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
+        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``.
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -119,6 +131,10 @@ class ServerSettings:
             "LAMINA_LEASE_SECONDS": ("lease_seconds", float),
             "LAMINA_POLL_INTERVAL_SECONDS": ("poll_interval_seconds", float),
             "LAMINA_MODEL_TIMEOUT_SECONDS": ("model_timeout_seconds", float),
+            "LAMINA_BATCH_MAX_CONCURRENCY": ("batch_max_concurrency", int),
+            "LAMINA_BATCH_MAX_FILE_BYTES": ("batch_max_file_bytes", int),
+            "LAMINA_MAX_PAGES_PER_JOB": ("max_pages_per_job", int),
+            "LAMINA_MAX_IMAGE_PIXELS": ("max_image_pixels", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

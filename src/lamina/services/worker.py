@@ -60,6 +60,8 @@ class WorkerConfig:
     model_name: str | None = None
     model_api_key: str | None = None
     model_timeout_seconds: float = 120.0
+    max_pages_per_job: int | None = None
+    max_image_pixels: int | None = None
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -76,6 +78,8 @@ class WorkerConfig:
             model_name=settings.model_name,
             model_api_key=settings.model_api_key,
             model_timeout_seconds=settings.model_timeout_seconds,
+            max_pages_per_job=settings.max_pages_per_job,
+            max_image_pixels=settings.max_image_pixels,
         )
 
     @property
@@ -86,6 +90,8 @@ class WorkerConfig:
             model=ModelEndpoint.maybe(
                 self.model_url, self.model_name, self.model_api_key, self.model_timeout_seconds
             ),
+            max_pages=self.max_pages_per_job,
+            max_image_pixels=self.max_image_pixels,
         )
 
 

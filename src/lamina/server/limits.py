@@ -1,0 +1,93 @@
+"""An ASGI guard that refuses request bodies over the upload limit while they stream in.
+
+Starlette reads a multipart body as it arrives (file parts spill to disk above 1 MB), so the
+route's own size check only runs once the whole body has been received. This middleware
+counts the bytes as the app pulls them: a declared ``Content-Length`` over the limit gets 413
+before anything is read, and a body (chunked or lying about its length) that crosses the limit
+stops the app at that chunk and answers 413, so no more than the limit is ever buffered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MULTIPART_SLACK = 1024 * 1024
+"""Room for multipart boundaries and form fields on top of the file limit."""
+
+
+class _BodyTooLarge(Exception):
+    """Raised from ``receive`` when the body crosses the limit (caught by the middleware)."""
+
+
+class BodySizeLimit:
+    """Answer 413 to requests whose body exceeds ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(send)
+            return
+        state: dict[str, Any] = {"received": 0, "exceeded": False, "started": False}
+
+        async def limited_receive() -> Message:
+            if state["exceeded"]:
+                raise _BodyTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.max_bytes:
+                    state["exceeded"] = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["exceeded"]:
+                return  # whatever the app answers to the interrupted body is replaced by 413
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not state["exceeded"]:
+                raise
+        if state["exceeded"] and not state["started"]:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            {"detail": f"Request body is larger than the limit of {self.max_bytes} bytes"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
