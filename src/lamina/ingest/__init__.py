@@ -5,11 +5,24 @@ a caller hands over (paths, directories, globs, bytes, file objects, URLs, job i
 :class:`Source` objects, runs their parse jobs on a :class:`lamina.Client` or
 :class:`lamina.AsyncClient` with a bound on jobs in flight, and maps each response to
 :class:`Record` objects (text, flat store-safe metadata, a deterministic id) that a framework
-wrapper turns into its own document type. It knows nothing of either framework.
+wrapper turns into its own document type; on request, the images the job saved become
+:class:`ImageRecord` objects with their bytes. It knows nothing of either framework.
 """
 
 from __future__ import annotations
 
+from lamina.ingest._images import (
+    IMAGE_EXCLUDED_KEYS,
+    IMAGE_KINDS,
+    IMAGES_EXPAND,
+    ImageKind,
+    ImageRecord,
+    afetch_images,
+    fetch_images,
+    image_kinds,
+    image_records,
+    with_images,
+)
 from lamina.ingest._records import (
     EXCLUDED_KEYS,
     FURNITURE_TYPES,
@@ -65,6 +78,9 @@ __all__ = [
     "FURNITURE_TYPES",
     "GRANULARITIES",
     "ID_NAMESPACE",
+    "IMAGES_EXPAND",
+    "IMAGE_EXCLUDED_KEYS",
+    "IMAGE_KINDS",
     "ITEMS_KEY",
     "ON_ERROR_MODES",
     "RECOVERABLE",
@@ -72,6 +88,8 @@ __all__ = [
     "ExtractionSchema",
     "Granularity",
     "HeaderPath",
+    "ImageKind",
+    "ImageRecord",
     "JobOptions",
     "MappingOptions",
     "OnError",
@@ -82,11 +100,15 @@ __all__ = [
     "Scalar",
     "Source",
     "SourceKind",
+    "afetch_images",
     "aparse_source",
     "bbox_json",
     "check_options",
     "content_identity",
     "describe_fields",
+    "fetch_images",
+    "image_kinds",
+    "image_records",
     "item_metadata",
     "item_text",
     "json_schema_of",
@@ -104,4 +126,5 @@ __all__ = [
     "table_markdown",
     "to_records",
     "tool_name_for",
+    "with_images",
 ]

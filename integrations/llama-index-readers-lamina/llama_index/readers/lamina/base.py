@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal
 
 from llama_index.core.bridge.pydantic import Field, SecretStr
 from llama_index.core.readers.base import BasePydanticReader
-from llama_index.core.schema import Document
+from llama_index.core.schema import Document, ImageDocument
 
 from lamina import AsyncClient, Client
 from lamina.ingest import (
     EXCLUDED_KEYS,
+    IMAGE_EXCLUDED_KEYS,
     ClientSettings,
+    ImageRecord,
     JobOptions,
     MappingOptions,
     Progress,
     Record,
     Source,
+    afetch_images,
     check_options,
+    fetch_images,
+    image_kinds,
     open_async_client,
     open_client,
     progress_enabled,
@@ -26,6 +32,7 @@ from lamina.ingest import (
     run_async,
     run_sync,
     to_records,
+    with_images,
 )
 
 
@@ -65,6 +72,15 @@ class LaminaReader(BasePydanticReader):
     ``include_items=True`` adds the page's items as a JSON string under ``lamina_items``
     (excluded from embedding and LLM text); :class:`LaminaNodeParser` needs it. It is off by
     default so page Documents stored as they are do not carry the payload.
+
+    ``images="embedded"`` (the images embedded in the pages) or ``"screenshot"`` (one render of
+    each page), or a list of both, asks the parse job to save those images, downloads each one
+    through the client and yields it as an ``ImageDocument`` (base64 ``image``,
+    ``image_mimetype``, empty text) after the page Documents of the same file. Their metadata:
+    ``file_name``, ``page_number``, ``image_category``, ``image_file_name``, ``image_index``,
+    ``image_size_bytes``, ``bbox`` (JSON list of one ``{x, y, w, h}`` in page points, origin
+    top-left; embedded images only), ``job_id``, ``tier``; their ids derive from the file's
+    SHA-256, the page number and the image file name. Default ``None``: no images.
     """
 
     is_remote: bool = Field(default=False, description="True when parsing on a remote server.")
@@ -86,6 +102,9 @@ class LaminaReader(BasePydanticReader):
     on_error: Literal["raise", "skip", "record"] = Field(
         default="raise", description="What a failed file or page becomes."
     )
+    images: Literal["embedded", "screenshot"] | list[Literal["embedded", "screenshot"]] | None = (
+        Field(default=None, description="Also yield ImageDocuments: embedded images/screenshots.")
+    )
     recursive: bool = Field(default=True, description="Walk sub-directories of a directory.")
     job_timeout: float | None = Field(
         default=600.0, description="Seconds to wait for one job (None: no limit)."
@@ -103,6 +122,7 @@ class LaminaReader(BasePydanticReader):
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
         check_options(self.granularity, self.on_error)
+        image_kinds(self.images)
         if self.base_url is not None or (self.client is not None and not self.client.embedded):
             self.is_remote = True
 
@@ -133,9 +153,13 @@ class LaminaReader(BasePydanticReader):
             outcomes = run_sync(
                 sources, client, self._job_options(), num_workers=self.num_workers, progress=bar
             )
+            kinds = image_kinds(self.images)
             for outcome in outcomes:
                 for record in to_records(outcome, self._mapping_options()):
                     yield to_document(record)
+                if kinds:
+                    for image in fetch_images(client, outcome, kinds, self.on_error):
+                        yield to_image_document(image)
 
     def load_data(
         self,
@@ -171,9 +195,13 @@ class LaminaReader(BasePydanticReader):
                     num_workers=self.num_workers,
                     progress=bar,
                 )
+                kinds = image_kinds(self.images)
                 async for outcome in outcomes:
                     for record in to_records(outcome, self._mapping_options()):
                         yield to_document(record)
+                    if kinds:
+                        for image in await afetch_images(client, outcome, kinds, self.on_error):
+                            yield to_image_document(image)
 
     async def aload_data(
         self,
@@ -202,12 +230,13 @@ class LaminaReader(BasePydanticReader):
         return ClientSettings(base_url=self.base_url, api_key=self.api_key, data_dir=self.data_dir)
 
     def _job_options(self) -> JobOptions:
-        return JobOptions.for_granularity(
+        options = JobOptions.for_granularity(
             self.granularity,
             tier=self.tier,
             parse_options=self.parse_options,
             timeout=self.job_timeout,
         )
+        return with_images(options, image_kinds(self.images))
 
     def _mapping_options(self) -> MappingOptions:
         return MappingOptions(
@@ -221,6 +250,20 @@ def to_document(record: Record) -> Document:
     return Document(
         id_=record.id,
         text=record.text,
+        metadata=dict(record.metadata),
+        excluded_embed_metadata_keys=list(excluded),
+        excluded_llm_metadata_keys=list(excluded),
+    )
+
+
+def to_image_document(record: ImageRecord) -> ImageDocument:
+    """A LlamaIndex ImageDocument (base64 image) from a fetched image record."""
+    excluded = [key for key in IMAGE_EXCLUDED_KEYS if key in record.metadata]
+    return ImageDocument(
+        id_=record.id,
+        text="",
+        image=base64.b64encode(record.data or b"").decode("ascii"),
+        image_mimetype=record.mimetype,
         metadata=dict(record.metadata),
         excluded_embed_metadata_keys=list(excluded),
         excluded_llm_metadata_keys=list(excluded),
