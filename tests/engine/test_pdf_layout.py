@@ -13,6 +13,7 @@ from lamina.engine.furniture import normalise, page_number_of
 from lamina.types import (
     FooterItem,
     HeaderItem,
+    HeadingItem,
     LinkItem,
     ListItem,
     ParseConfiguration,
@@ -161,3 +162,27 @@ def test_regression_numbered_list_without_periods(tmp_path: Path, tier: str) -> 
     assert [entry.value for entry in lists[1].items] == list(fx.LIST_STEPS)  # type: ignore[union-attr]
     assert not any(isinstance(item, TableItem) for item in page.items)
     assert "1. Open the form\n2. Fill it in\n3. Send it" in page.markdown
+
+
+def test_wrapped_table_cells_are_one_row_per_logical_row(tmp_path: Path) -> None:
+    page = _parse(fx.make_wrapped_cells_table_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert table.rows[0] == list(fx.WRAPPED_HEADER)
+    assert table.rows[1:] == [[name, kind, " ".join(desc)] for name, kind, desc in fx.WRAPPED_ROWS]
+    assert "security administrator" not in table.md
+
+
+def test_bold_numbered_heading_gets_level_from_numbering(tmp_path: Path) -> None:
+    page = _parse(fx.make_numbered_headings_pdf(tmp_path)).pages[0]
+    headings = {i.value: i.level for i in page.items if isinstance(i, HeadingItem)}
+    assert headings == {fx.NUMBERED_SECTION: 1, fx.NUMBERED_SUBSECTION: 2}
+    assert "## 2.1 Methods" in page.markdown
+
+
+def test_tex_bold_font_names() -> None:
+    from lamina.engine.pdf import _font_style
+
+    assert _font_style(b"ABCDEF+SFBX1000", 0)[0]
+    assert _font_style(b"CMBX10", 0)[0]
+    assert not _font_style(b"ABCDEF+SFRM1000", 0)[0]
+    assert not _font_style(b"CMR10", 0)[0]

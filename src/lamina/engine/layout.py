@@ -34,6 +34,8 @@ _NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
 # A number with no period ("1  Open the form"), as some producers draw list numbers. Alone it
 # is too weak (a sentence may start with a number); see ``mark_bare_numbered``.
 _BARE_NUMBER = re.compile(r"^(\d{1,2})\s+(?=\S)")
+# A section number opening a heading: "2", "2.1", "2.1.3", optionally with a closing period.
+_SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?=[^\W\d_])")
 _PAGE_NUMBER = re.compile(
     "^(page\\s+)?[-\u2013\u2014]?\\s*\\d{1,4}\\s*[-\u2013\u2014]?(\\s*(of|/)\\s*\\d{1,4})?$",
     re.IGNORECASE,
@@ -91,6 +93,7 @@ class Block:
     lines: list[Line] = field(default_factory=list)
     heading_size: float | None = None  # set when the block is a heading candidate
     bold_heading: bool = False
+    section_depth: int = 0  # numbering depth of a bold numbered heading ("2.1 ..." → 2)
     furniture: Literal["header", "footer"] | None = None
 
     @property
@@ -203,12 +206,16 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
             and not text.endswith((".", ",", ";"))
         ):
             block.bold_heading = True
+            section = _SECTION_NUMBER.match(text)
+            if section:
+                block.section_depth = section.group(1).count(".") + 1
 
 
 class HeadingLevels:
     """Heading levels from the document's distinct heading sizes: biggest is level 1.
 
-    Bold headings at body size come after every larger size. Levels stop at 6.
+    Bold headings at body size come after every larger size, except numbered ones ("2.1
+    Methods"), whose level is their numbering depth. Levels stop at 6.
     """
 
     def __init__(self, sizes: Iterable[float]) -> None:
@@ -219,6 +226,8 @@ class HeadingLevels:
     def level(self, block: Block) -> int:
         if block.heading_size is not None:
             return self._levels.get(block.heading_size, 1)
+        if block.section_depth:
+            return min(block.section_depth, 6)
         return self._bold_level
 
 

@@ -61,9 +61,14 @@ _NOT_VISIBLE = (" ", "\r", "\n", "\t", "\xa0", *_SOFT_HYPHENS)
 # Replacement chars, C0/C1 control codes and private-use code points: undecoded glyphs.
 _GARBAGE = re.compile(r"[\ufffd\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
 _MONO_NAMES = ("courier", "mono", "consol", "menlo", "code", "typewriter", "fixed")
+# A word wider than this many font sizes per character holds glyphs set far apart.
+_WIDE_WORD = 1.5
+_WORD_GAP = 0.6  # glyphs of one such word further apart than this (times the size) split
 _BOLD_NAMES = ("bold", "black", "heavy", "demi")
 _FIXED_PITCH_FLAG = 1
 _FORCE_BOLD_FLAG = 0x40000
+# TeX's bold fonts say so only in their short names: CMBX10, CMB10, SFBX1000, ECBX1200.
+_TEX_BOLD = re.compile(r"(cm|sf|ec|tc)(bx|b\d)")
 # (font name, flags) → (bold, mono); fonts repeat across lines, pages and documents.
 _FONT_STYLES: dict[tuple[bytes, int], tuple[bool, bool]] = {}
 _WORD = re.compile(r"\S+")
@@ -265,6 +270,7 @@ def _page_result(
             page_width=raw.width,
             page_height=raw.height,
             error=f"Page {raw.number} could not be laid out: {exc}",
+            text="\n".join(ln.text for ln in raw.lines),  # raw text, for replace_failed_page_mode
             metadata=metadata,
         )
 
@@ -655,22 +661,25 @@ class _TextPageReader:
             bold_last, mono_last = self._font(end - 1)
             bold, mono = bold and bold_last, mono and mono_last
         line_text = text[start:end]
-        words = self._words(start, line_text) if self._want_words else None
-        soft_hyphen = line_text[-1] in _SOFT_HYPHENS
-        if soft_hyphen:
-            line_text = line_text[:-1] + "-"
         baseline = y1
         if self._c.FPDFText_GetCharOrigin(self._raw, start, self._refs[0], self._refs[1]):
             baseline = self._tf.point(self._d[0].value, self._d[1].value)[1]
         # Size from the first letter or digit: bullets are often set in another size.
         word = _WORD_CHAR.search(line_text, 0, 6)
         size = self._font_size(start + word.start() if word else start)
+        words = self._words(start, line_text, size) if self._want_words else None
+        soft_hyphen = line_text[-1] in _SOFT_HYPHENS
+        if soft_hyphen:
+            line_text = line_text[:-1] + "-"
         if _SURROGATE.search(line_text):
             line_text = _join_surrogates(line_text)
         return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words)
 
-    def _words(self, start: int, line_text: str) -> list[tuple[str, float, float]]:
-        """(text, x0, x1) of each space-separated word of the line, from its end glyphs."""
+    def _words(self, start: int, line_text: str, size: float) -> list[tuple[str, float, float]]:
+        """(text, x0, x1) of each space-separated word of the line, from its end glyphs.
+
+        A "word" far wider than its characters can be (table marks like "X   X" drawn without
+        a space between them) is cut at the wide gaps between its glyphs."""
         c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         out = []
         for match in _WORD.finditer(line_text):
@@ -682,7 +691,26 @@ class _TextPageReader:
             text = match.group().replace("\ufffe", "-").replace("\x02", "-")
             if _SURROGATE.search(text):
                 text = _join_surrogates(text)
-            out.append((text, min(ax0, bx0), max(ax1, bx1)))
+            x0, x1 = min(ax0, bx0), max(ax1, bx1)
+            if b > a and size > 0 and x1 - x0 > _WIDE_WORD * size * (b - a + 1):
+                out.extend(self._split_word(a, b + 1, size))
+            else:
+                out.append((text, x0, x1))
+        return out
+
+    def _split_word(self, a: int, b: int, size: float) -> list[tuple[str, float, float]]:
+        """The characters ``a:b`` as words cut where glyphs are more than a space apart."""
+        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
+        out: list[tuple[str, float, float]] = []
+        for i in range(a, b):
+            c.FPDFText_GetCharBox(raw, i, lft, rgt, bot, top)
+            x0, _, x1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            ch = self._text[i].replace("\ufffe", "-").replace("\x02", "-")
+            if out and x0 - out[-1][2] < _WORD_GAP * size:
+                t, px0, px1 = out[-1]
+                out[-1] = (t + ch, min(px0, x0), max(px1, x1))
+            else:
+                out.append((ch, x0, x1))
         return out
 
     def _font_size(self, index: int) -> float:
@@ -730,6 +758,7 @@ def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool]:
     """
     name = raw_name.decode("latin-1", "replace").lower()
     bold = bool(flags & _FORCE_BOLD_FLAG) or any(key in name for key in _BOLD_NAMES)
+    bold = bold or bool(_TEX_BOLD.match(name.rpartition("+")[2]))
     mono = bool(flags & _FIXED_PITCH_FLAG) or any(key in name for key in _MONO_NAMES)
     return bold, mono
 

@@ -25,8 +25,9 @@ class ExtractedImage(BaseModel):
 class PageResult(BaseModel):
     """One page of the source document.
 
-    A page whose ``error`` is set failed on its own: its text, markdown and items are empty and
-    the rest of the document is unaffected.
+    A page whose ``error`` is set failed on its own: its markdown and items are empty, its text
+    holds whatever raw text could still be read (often nothing), and the rest of the document is
+    unaffected.
     """
 
     page_number: int = Field(description="1-based page number in the source document")

@@ -374,14 +374,62 @@ def _aligned_table(
             cells[sum(1 for c in cuts if w.cx > c)].append(w)
         rows.append([_cell_text(c) for c in cells])
     rows = _merge_header_rows(rows, groups, header_rule)
+    rows = _join_wrapped_rows(rows, groups[len(groups) - len(rows) :], size)
     filled = [sum(1 for c in row if c) for row in rows]
     if sum(1 for f in filled if f >= 2) < min(min_rows, len(rows)):
+        return None
+    if min_rows < _MIN_ROWS and (
+        sum(1 for f in filled if f >= 2) * 2 < len(rows) or (not header_rule and len(rows) < 3)
+    ):
+        # A frame around text: most lines fill one cell (a callout or a page border), or
+        # two labelled lines in a box (a figure), not a table.
         return None
     x0 = min(w.x0 for w in words)
     x1 = max(w.x1 for w in words)
     top = min(w.top for w in words)
     bottom = max(w.bottom for w in words)
     return FoundTable(rows=rows, bbox=(x0, top, x1, bottom), concerns=_concerns(rows))
+
+
+def _join_wrapped_rows(
+    rows: list[list[str]], groups: list[list[_Word]], size: float
+) -> list[list[str]]:
+    """Rows that continue a cell of the row above (wrapped text) joined into it.
+
+    A text row is a continuation when it fills only columns the row above fills too, fewer
+    of them than that row, and either sits closer to it than table rows sit to each other
+    (line spacing within a cell) or leaves the first (key) column empty while the table's
+    key column is filled, and adds text to fewer value columns than the row above."""
+    if len(rows) < 3 or len(groups) != len(rows):
+        return rows
+    tops = [min(w.top for w in g) for g in groups]
+    pitches = [b - a for a, b in itertools.pairwise(tops)]
+    pitch = statistics.median(pitches)
+    spread = max(pitches) - min(pitches)
+    split = (max(pitches) + min(pitches)) / 2
+    keyed = sum(1 for row in rows if row[0]) / len(rows)
+    out = [list(rows[0])]
+    for i in range(1, len(rows)):
+        row, prev = rows[i], out[-1]
+        filled = [c for c, text in enumerate(row) if text]
+        prev_filled = [c for c, text in enumerate(prev) if text]
+        subset = bool(filled) and all(prev[c] for c in filled) and len(filled) < len(prev_filled)
+        gap = pitches[i - 1]
+        # Two kinds of spacing (lines within a cell, rows): the gap is of the smaller kind.
+        tight = gap <= 1.5 * size and spread > 0.3 * size and gap < split
+        keyless = (
+            not row[0]
+            and bool(prev[0])
+            and keyed >= 0.6
+            and gap <= 1.05 * pitch
+            and len(filled) < len(prev_filled) - 1
+        )
+        if i > 1 and subset and (tight or keyless):
+            for c in filled:
+                prev[c] = f"{prev[c]} {row[c]}"
+            continue
+        out.append(list(row))
+    return out
 
 
 def _merge_header_rows(
