@@ -72,6 +72,9 @@ jobs_table = sa.Table(
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_expires_at", sa.DateTime),
     sa.Column("result_summary", sa.JSON),
+    # Result cache key (services/cache.py) of a COMPLETED parse job whose result may be reused.
+    sa.Column("cache_key", sa.String(64)),
+    sa.Index("ix_parse_jobs_cache", "project_id", "cache_key"),
 )
 
 Row = dict[str, Any]
@@ -81,6 +84,7 @@ JOB_KINDS = ("parse", "extract")
 _ADDED_JOB_COLUMNS = (
     ("kind", "VARCHAR(16) NOT NULL DEFAULT 'parse'"),
     ("file_input", "VARCHAR(64)"),
+    ("cache_key", "VARCHAR(64)"),
 )
 
 
@@ -210,6 +214,8 @@ class Database:
             for name, ddl in _ADDED_JOB_COLUMNS:
                 if name not in existing:
                     conn.execute(sa.text(f"ALTER TABLE {jobs_table.name} ADD COLUMN {name} {ddl}"))
+            for index in jobs_table.indexes:  # indexes on added columns of an older table
+                index.create(conn, checkfirst=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -446,8 +452,12 @@ class Database:
         status: str,
         error_message: str | None = None,
         result_summary: Mapping[str, Any] | None = None,
+        cache_key: str | None = None,
     ) -> bool:
-        """RUNNING (held by ``owner``) → a terminal status; False if the job is no longer ours."""
+        """RUNNING (held by ``owner``) → a terminal status; False if the job is no longer ours.
+
+        ``cache_key`` (COMPLETED parse jobs only) makes the result reusable by later jobs.
+        """
         now = utcnow()
         c = jobs_table.c
         with self.begin() as conn:
@@ -458,6 +468,7 @@ class Database:
                     status=status,
                     error_message=error_message,
                     result_summary=dict(result_summary) if result_summary else None,
+                    cache_key=cache_key if status == "COMPLETED" else None,
                     updated_at=now,
                     finished_at=now,
                     lease_owner=None,
@@ -465,6 +476,23 @@ class Database:
                 )
             )
         return result.rowcount == 1
+
+    def cached_results(self, project_id: str, cache_key: str, *, limit: int = 3) -> list[str]:
+        """Ids of COMPLETED parse jobs of ``project_id`` under ``cache_key``, newest first."""
+        c = jobs_table.c
+        query = (
+            sa.select(c.id)
+            .where(
+                c.project_id == project_id,
+                c.cache_key == cache_key,
+                c.status == "COMPLETED",
+                c.kind == "parse",
+            )
+            .order_by(c.finished_at.desc(), c.id.desc())
+            .limit(limit)
+        )
+        with self.begin() as conn:
+            return [r[0] for r in conn.execute(query)]
 
     def expire_lease(self, job_id: str, owner: str) -> bool:
         """Make a dead worker's job claimable now instead of when its lease runs out."""

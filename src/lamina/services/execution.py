@@ -10,18 +10,25 @@ a user can act on; nothing here raises.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic import ValidationError
 
 from lamina.extract.llm import ModelEndpoint
+from lamina.services.cache import cache_policy, file_extension, link_tree, result_cache_key
 from lamina.services.db import Row
+from lamina.services.page_output import (
+    PageOutputOptions,
+    allowed_failure_ratio,
+    failure_message,
+)
 from lamina.services.storage import (
     IMAGES_DIR,
     IMAGES_INDEX_FILE,
@@ -62,6 +69,14 @@ class Outcome:
     status: str
     error_message: str | None = None
     summary: dict[str, Any] | None = None
+    cache_key: str | None = None
+    """Set when the result may be reused by later jobs (COMPLETED, caching allowed)."""
+
+
+class ResultCache(Protocol):
+    """Where earlier results are found (:class:`~lamina.services.db.Database` is one)."""
+
+    def cached_results(self, project_id: str, cache_key: str, *, limit: int = 3) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -123,11 +138,14 @@ def load_input(row: Row, storage: Storage, limits: ExecutionLimits) -> bytes:
     raise JobFailure("The job has neither a file nor a source_url")
 
 
-def execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
+def execute(
+    row: Row, storage: Storage, limits: ExecutionLimits, cache: ResultCache | None = None
+) -> Outcome:
     """Run one job to an :class:`Outcome`; results are published before COMPLETED is returned.
 
     The engine limits of ``limits`` apply to every document parsed for the job (parse and
-    extract jobs alike).
+    extract jobs alike). With ``cache``, a parse job whose key matches an earlier completed
+    job of its project reuses that job's result files (:mod:`lamina.services.cache`).
     """
     from lamina.engine.limits import EngineLimits, applied
 
@@ -137,10 +155,12 @@ def execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
     if limits.max_image_pixels is not None:
         engine_limits = EngineLimits(engine_limits.max_pages, limits.max_image_pixels)
     with applied(engine_limits):
-        return _execute(row, storage, limits)
+        return _execute(row, storage, limits, cache)
 
 
-def _execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
+def _execute(
+    row: Row, storage: Storage, limits: ExecutionLimits, cache: ResultCache | None
+) -> Outcome:
     if row.get("kind") == "extract":
         from lamina.services.extract import run_extract_job
 
@@ -152,11 +172,29 @@ def _execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
         return Outcome("FAILED", f"The parse engine is not available: {exc}")
     try:
         config = ParseConfiguration.model_validate(row["configuration"])
+        _check_page_options(config)
         data = load_input(row, storage, limits)
+        policy = cache_policy(row["configuration"])
+        key = None
+        if cache is not None and policy.enabled:
+            key = result_cache_key(
+                hashlib.sha256(data).hexdigest(),
+                row["configuration"],
+                extension=file_extension(row["name"]),
+            )
+            if policy.read:
+                reused = _reuse_cached(row, key, cache, storage, started)
+                if reused is not None:
+                    return replace(reused, cache_key=key if policy.write else None)
         result = parse_document(data, filename=row["name"], config=config)
         with storage.staged_results(row["id"]) as staging:
-            summary = write_results(staging, result, time.monotonic() - started)
-        return _check_failure_ratio(config, summary)
+            summary = write_results(
+                staging, result, time.monotonic() - started, config=config, cache_hit=False
+            )
+        outcome = _check_failure_ratio(config, summary, result)
+        if outcome.status == "COMPLETED" and policy.write:
+            outcome = replace(outcome, cache_key=key)
+        return outcome
     except JobFailure as exc:
         return Outcome("FAILED", str(exc))
     except EngineError as exc:
@@ -168,19 +206,67 @@ def _execute(row: Row, storage: Storage, limits: ExecutionLimits) -> Outcome:
         return Outcome("FAILED", f"Internal error while parsing: {type(exc).__name__}: {exc}")
 
 
-def _check_failure_ratio(config: ParseConfiguration, summary: dict[str, Any]) -> Outcome:
-    conditions = config.processing_control and config.processing_control.job_failure_conditions
-    allowed = conditions.allowed_page_failure_ratio if conditions else None
+def _check_page_options(config: ParseConfiguration) -> None:
+    """Fail early on page options the create route let through (older rows, other writers)."""
+    try:
+        PageOutputOptions.from_config(config)
+        allowed_failure_ratio(config)
+    except ValueError as exc:
+        raise JobFailure(f"Invalid option: {exc}") from exc
+
+
+_SUMMARY_KEYS = (
+    "engine_version",
+    "file_type",
+    "page_count",
+    "pages_parsed",
+    "failed_pages",
+    "image_count",
+)
+
+
+def _reuse_cached(
+    row: Row, key: str, cache: ResultCache, storage: Storage, started: float
+) -> Outcome | None:
+    """Publish an earlier job's results as this job's; None when no usable entry exists."""
+    for source_id in cache.cached_results(row["project_id"], key):
+        if source_id == row["id"]:
+            continue
+        source = storage.result_dir(source_id)
+        stored = storage.read_result_json(source_id, JOB_METADATA_FILE)
+        if not isinstance(stored, dict) or not source.is_dir():
+            continue  # deleted meanwhile: try the next one
+        try:
+            with storage.staged_results(row["id"]) as staging:
+                link_tree(source, staging, skip=frozenset({JOB_METADATA_FILE}))
+                metadata = {
+                    **stored,
+                    "duration_seconds": round(time.monotonic() - started, 3),
+                    "cache_hit": True,
+                    "cached_from": source_id,
+                }
+                write_atomic(staging / JOB_METADATA_FILE, dump_json(metadata))
+        except OSError:
+            log.warning("job %s: could not reuse the results of %s", row["id"], source_id)
+            continue
+        log.info("job %s: cache hit (results of %s)", row["id"], source_id)
+        summary = {k: stored[k] for k in _SUMMARY_KEYS if k in stored}
+        return Outcome("COMPLETED", None, summary)
+    return None
+
+
+def _check_failure_ratio(
+    config: ParseConfiguration, summary: dict[str, Any], result: ParseResult
+) -> Outcome:
+    """FAILED when more pages failed than the job allows, else COMPLETED."""
+    allowed, option = allowed_failure_ratio(config)
     parsed = summary["pages_parsed"] + len(summary["failed_pages"])
     if allowed is not None and parsed:
-        ratio = len(summary["failed_pages"]) / parsed
+        failed = {p.page_number: p.error or "" for p in result.pages if p.error is not None}
+        ratio = len(failed) / parsed
         if ratio > allowed:
-            return Outcome(
-                "FAILED",
-                f"{len(summary['failed_pages'])} of {parsed} pages failed "
-                f"(ratio {ratio:.2f} > allowed_page_failure_ratio {allowed})",
-                summary,
-            )
+            message = failure_message(failed, parsed, ratio, allowed, option)
+            return Outcome("FAILED", message, summary)
     return Outcome("COMPLETED", None, summary)
 
 
@@ -212,8 +298,20 @@ def items_pages(result: ParseResult) -> list[ItemsPage | FailedPage]:
     return pages
 
 
-def write_results(folder: Path, result: ParseResult, elapsed: float) -> dict[str, Any]:
-    """Write every result file of ``result`` into ``folder``; returns the job's summary."""
+def write_results(
+    folder: Path,
+    result: ParseResult,
+    elapsed: float,
+    *,
+    config: ParseConfiguration | None = None,
+    cache_hit: bool | None = None,
+) -> dict[str, Any]:
+    """Write every result file of ``result`` into ``folder``; returns the job's summary.
+
+    ``config`` supplies the page options of ``markdown_full`` (:mod:`.page_output`);
+    ``cache_hit`` is recorded in ``job_metadata`` when given.
+    """
+    page_options = PageOutputOptions.from_config(config)
     markdown_pages: list[MarkdownPage | FailedPage] = []
     items_pages: list[ItemsPage | FailedPage] = []
     text_pages, meta_pages, failed = [], [], []
@@ -252,7 +350,7 @@ def write_results(folder: Path, result: ParseResult, elapsed: float) -> dict[str
                 {"pages": meta_pages, "document": document}
             ).to_json_dict()
         ),
-        "markdown_full": "\n\n".join(p.markdown for p in ok_pages).encode("utf-8"),
+        "markdown_full": page_options.join_markdown(result.pages).encode("utf-8"),
         "text_full": "\n\n".join(p.text for p in ok_pages).encode("utf-8"),
     }
     for key, data in outputs.items():
@@ -287,5 +385,7 @@ def write_results(folder: Path, result: ParseResult, elapsed: float) -> dict[str
         "image_count": len(images),
     }
     job_metadata = {**summary, "duration_seconds": round(elapsed, 3), "stats": result.stats}
+    if cache_hit is not None:
+        job_metadata["cache_hit"] = cache_hit
     write_atomic(folder / JOB_METADATA_FILE, dump_json(job_metadata))
     return summary

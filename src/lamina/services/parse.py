@@ -152,6 +152,7 @@ class ParseService:
                 raise ValidationFailed.single(
                     ["body", "page_ranges", "target_pages"], str(exc), input=ranges.target_pages
                 ) from exc
+        self._validate_extras(request)
         if request.version != "latest" and not _VERSION_RE.match(request.version):
             raise ValidationFailed.single(
                 ["version"],
@@ -159,6 +160,24 @@ class ParseService:
                 "(YYYY-MM-DD).",
                 input=request.version,
             )
+
+    @staticmethod
+    def _validate_extras(request: ParseCreateRequest) -> None:
+        """The v1-style extra options Lamina honours: page options and cache flags."""
+        from lamina.services.page_output import PageOutputOptions, allowed_failure_ratio
+
+        try:
+            PageOutputOptions.from_config(request)
+            allowed_failure_ratio(request)
+        except ValueError as exc:
+            option = str(exc).split(" ", 1)[0]
+            raise ValidationFailed.single(["body", option], str(exc), input=None) from exc
+        extras = request.model_extra or {}
+        for flag in ("invalidate_cache", "do_not_cache"):
+            if extras.get(flag) is not None and not isinstance(extras[flag], bool):
+                raise ValidationFailed.single(
+                    ["body", flag], f"{flag} must be a boolean", input=extras[flag]
+                )
 
     def create(
         self,
