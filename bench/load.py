@@ -78,7 +78,13 @@ def create_busy_jobs(base: str, count: int, pages: int = 4000) -> None:
             http.post(
                 "/api/v2/parse/upload",
                 files={"file": (f"busy-{n}.pdf", pdf)},
-                data={"configuration": '{"tier": "cost_effective", "version": "latest"}'},
+                # The same bytes each time: without disable_cache, every job after the first
+                # would be a cache hit and the workers would sit idle.
+                data={
+                    "configuration": (
+                        '{"tier": "cost_effective", "version": "latest", "disable_cache": true}'
+                    )
+                },
             ).raise_for_status()
 
 

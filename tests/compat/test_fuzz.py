@@ -29,9 +29,10 @@ _DATA = Path(tempfile.mkdtemp(prefix="lamina-fuzz-"))
 # No lifespan under schemathesis' ASGI client: requests are served, no job is run, so the
 # fuzzer exercises the HTTP layer and the services without waiting on the engine.
 app = create_app(ServerSettings(data_dir=_DATA, workers=0, max_upload_bytes=256 * 1024))
-# Files, Parse v2, Extract v2, presigned downloads and health; the batch API joins later.
+# Files, Parse v2, Extract v2, directories, batch processing (v1 beta), batches (v2), health.
 schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(
-    path_regex=r"^/(health$|api/v2/(parse|extract)|api/v1/beta/files)"
+    path_regex=r"^/(health$|api/v2/(parse|extract|batches)|api/v1/beta/"
+    r"(files|directories|batch-processing))"
 )
 
 CHECKS = [

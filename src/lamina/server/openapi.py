@@ -13,7 +13,7 @@ from typing import Any
 from lamina.types import ErrorBody
 
 _DESCRIPTIONS = {
-    400: "The request cannot be done in the resource's current state",
+    400: "A body that cannot be read, or a request the resource's current state refuses",
     401: "Missing or invalid API key (only when the server has keys)",
     403: "Presigned URL missing, expired or tampered with",
     404: "No such resource in the caller's project",

@@ -8,15 +8,30 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from lamina.server.deps import get_project
+from lamina.server.openapi import errors, ok
 from lamina.server.routes_directories import get_batch
 from lamina.services.batch import BatchService
 from lamina.services.batch_system import BatchSystem
 from lamina.services.batch_wire import batch_to_wire, batch_v2_to_wire, processed_count
 from lamina.services.parse import split_csv
-from lamina.types import BatchItemStatus, BatchJobStatus, BatchJobType
+from lamina.types import (
+    BatchCancelResponse,
+    BatchItemList,
+    BatchItemStatus,
+    BatchJob,
+    BatchJobList,
+    BatchJobStatus,
+    BatchJobStatusResponse,
+    BatchJobType,
+    BatchV2,
+    ItemProcessingResults,
+    PaginatedList,
+)
 
-router = APIRouter(prefix="/api/v1/beta/batch-processing", tags=["batch"])
-router_v2 = APIRouter(prefix="/api/v2/batches", tags=["batch"])
+router = APIRouter(
+    prefix="/api/v1/beta/batch-processing", tags=["batch"], responses=errors(401, 422)
+)
+router_v2 = APIRouter(prefix="/api/v2/batches", tags=["batch"], responses=errors(401, 422))
 
 
 def _batches(batch: BatchSystem = Depends(get_batch)) -> BatchService:
@@ -26,7 +41,7 @@ def _batches(batch: BatchSystem = Depends(get_batch)) -> BatchService:
 # --- v1 beta (seed) ------------------------------------------------------------------------------
 
 
-@router.post("")
+@router.post("", response_model=None, responses=ok(BatchJob, 400, 404))
 def create_batch_job(
     body: dict[str, Any] = Body(...),
     project_id: str = Depends(get_project),
@@ -36,7 +51,7 @@ def create_batch_job(
     return batch_to_wire(batches.create(project_id, body), {})
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(BatchJobList))
 def list_batch_jobs(
     directory_id: str | None = Query(None),
     job_type: BatchJobType | None = Query(None),
@@ -56,7 +71,11 @@ def list_batch_jobs(
     )
 
 
-@router.get("/items/{item_id}/processing-results")
+@router.get(
+    "/items/{item_id}/processing-results",
+    response_model=None,
+    responses=ok(ItemProcessingResults, 404),
+)
 def get_item_processing_results(
     item_id: str,
     job_type: BatchJobType | None = Query(None),
@@ -66,7 +85,7 @@ def get_item_processing_results(
     return batches.processing_results(project_id, item_id, job_type=job_type)
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=None, responses=ok(BatchJobStatusResponse, 404))
 def get_batch_job_status(
     job_id: str,
     project_id: str = Depends(get_project),
@@ -75,7 +94,7 @@ def get_batch_job_status(
     return batches.status(project_id, job_id)
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/{job_id}/cancel", response_model=None, responses=ok(BatchCancelResponse, 400, 404))
 def cancel_batch_job(
     job_id: str,
     body: dict[str, Any] | None = Body(None),
@@ -94,7 +113,7 @@ def cancel_batch_job(
     }
 
 
-@router.get("/{job_id}/items")
+@router.get("/{job_id}/items", response_model=None, responses=ok(BatchItemList, 404))
 def list_batch_job_items(
     job_id: str,
     status: BatchItemStatus | None = Query(None),
@@ -109,7 +128,7 @@ def list_batch_job_items(
 # --- v2 (SDK) ---------------------------------------------------------------------------------
 
 
-@router_v2.post("")
+@router_v2.post("", response_model=None, responses=ok(BatchV2, 400, 404))
 def create_batch_v2(
     body: dict[str, Any] = Body(...),
     project_id: str = Depends(get_project),
@@ -118,7 +137,7 @@ def create_batch_v2(
     return batch_v2_to_wire(batches.create_v2(project_id, body))
 
 
-@router_v2.get("")
+@router_v2.get("", response_model=None, responses=ok(PaginatedList[BatchV2]))
 def list_batches_v2(
     source_directory_id: str | None = Query(None),
     status: str | None = Query(None),
@@ -141,7 +160,7 @@ def list_batches_v2(
     }
 
 
-@router_v2.get("/{batch_id}")
+@router_v2.get("/{batch_id}", response_model=None, responses=ok(BatchV2, 404))
 def get_batch_v2(
     batch_id: str,
     expand: list[str] | None = Query(None),
@@ -153,7 +172,7 @@ def get_batch_v2(
     return batch_v2_to_wire(row, results)
 
 
-@router_v2.post("/{batch_id}/cancel")
+@router_v2.post("/{batch_id}/cancel", response_model=None, responses=ok(BatchV2, 400, 404))
 def cancel_batch_v2(
     batch_id: str,
     project_id: str = Depends(get_project),

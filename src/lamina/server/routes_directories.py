@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Respon
 from starlette.concurrency import run_in_threadpool
 
 from lamina.server.deps import get_project, get_services
+from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import read_upload
 from lamina.services.batch_system import BatchSystem
 from lamina.services.container import Services
@@ -17,8 +18,12 @@ from lamina.services.directories import (
     directory_to_wire,
 )
 from lamina.services.parse import split_csv
+from lamina.types import Directory, DirectoryFile, PaginatedList
 
-router = APIRouter(prefix="/api/v1/beta/directories", tags=["directories"])
+router = APIRouter(
+    prefix="/api/v1/beta/directories", tags=["directories"], responses=errors(401, 422)
+)
+_DELETED = {204: {"description": "Deleted"}, **errors(404)}
 
 
 def get_batch(request: Request) -> BatchSystem:
@@ -32,7 +37,7 @@ def _directories(batch: BatchSystem = Depends(get_batch)) -> DirectoryService:
     return batch.directories
 
 
-@router.post("")
+@router.post("", response_model=None, responses=ok(Directory, 400))
 def create_directory(
     body: dict[str, Any] = Body(...),
     project_id: str = Depends(get_project),
@@ -49,7 +54,7 @@ def create_directory(
     return directory_to_wire(row)
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(PaginatedList[Directory]))
 def list_directories(
     name: str | None = Query(None),
     type: str | None = Query(None),
@@ -76,7 +81,7 @@ def list_directories(
     }
 
 
-@router.get("/{directory_id}")
+@router.get("/{directory_id}", response_model=None, responses=ok(Directory, 404))
 def get_directory(
     directory_id: str,
     project_id: str = Depends(get_project),
@@ -85,7 +90,7 @@ def get_directory(
     return directory_to_wire(directories.get(project_id, directory_id))
 
 
-@router.patch("/{directory_id}")
+@router.patch("/{directory_id}", response_model=None, responses=ok(Directory, 400, 404))
 def update_directory(
     directory_id: str,
     body: dict[str, Any] = Body(...),
@@ -98,7 +103,7 @@ def update_directory(
     return directory_to_wire(row)
 
 
-@router.delete("/{directory_id}", status_code=204)
+@router.delete("/{directory_id}", status_code=204, responses=_DELETED)
 def delete_directory(
     directory_id: str,
     project_id: str = Depends(get_project),
@@ -108,7 +113,7 @@ def delete_directory(
     return Response(status_code=204)
 
 
-@router.post("/{directory_id}/files")
+@router.post("/{directory_id}/files", response_model=None, responses=ok(DirectoryFile, 400, 404))
 def add_directory_file(
     directory_id: str,
     body: dict[str, Any] = Body(...),
@@ -126,7 +131,9 @@ def add_directory_file(
     return directory_file_to_wire(row)
 
 
-@router.post("/{directory_id}/files/upload")
+@router.post(
+    "/{directory_id}/files/upload", response_model=None, responses=ok(DirectoryFile, 400, 404, 413)
+)
 async def upload_directory_file(
     directory_id: str,
     upload_file: UploadFile = File(...),
@@ -156,7 +163,9 @@ async def upload_directory_file(
     return directory_file_to_wire(row)
 
 
-@router.get("/{directory_id}/files")
+@router.get(
+    "/{directory_id}/files", response_model=None, responses=ok(PaginatedList[DirectoryFile], 404)
+)
 def list_directory_files(
     directory_id: str,
     display_name: str | None = Query(None),
@@ -187,7 +196,11 @@ def list_directory_files(
     }
 
 
-@router.get("/{directory_id}/files/{directory_file_id}")
+@router.get(
+    "/{directory_id}/files/{directory_file_id}",
+    response_model=None,
+    responses=ok(DirectoryFile, 404),
+)
 def get_directory_file(
     directory_id: str,
     directory_file_id: str,
@@ -197,7 +210,7 @@ def get_directory_file(
     return directory_file_to_wire(directories.get_file(project_id, directory_id, directory_file_id))
 
 
-@router.delete("/{directory_id}/files/{directory_file_id}", status_code=204)
+@router.delete("/{directory_id}/files/{directory_file_id}", status_code=204, responses=_DELETED)
 def delete_directory_file(
     directory_id: str,
     directory_file_id: str,
