@@ -4,9 +4,7 @@ citation (page, text, boxes) and a confidence for every field."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
@@ -16,13 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from lamina import (
     AsyncClient,
     Client,
-    ExtractionValidationError,
     ExtractResult,
-    JobCancelledError,
-    JobFailedError,
-    JobTimeoutError,
     LaminaError,
-    NotFoundError,
 )
 from lamina.ingest import (
     ClientSettings,
@@ -31,10 +24,11 @@ from lamina.ingest import (
     open_client,
     schema_about,
     schema_title,
+    tool_error_message,
     tool_name_for,
+    tool_source,
 )
 
-ID_PREFIXES = ("dfl-", "pjb-")
 PAGES_PATTERN = r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$"
 
 
@@ -192,18 +186,10 @@ def _description(schema: type[BaseModel] | Mapping[str, Any]) -> str:
 
 def _check_input(file_path: str) -> str:
     """The path or id to extract from, or a ToolException the model can act on."""
-    text = file_path.strip()
-    if text.startswith(ID_PREFIXES) and not os.path.exists(text):
-        return text
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise ToolException(f"{file_path!r} is a folder. Give the path of one document file in it.")
-    if not path.is_file():
-        raise ToolException(
-            f"File not found: {file_path!r}. Give the path of an existing local file (check the "
-            "name and folder), or a Lamina file id ('dfl-...') or parse job id ('pjb-...')."
-        )
-    return str(path)
+    try:
+        return tool_source(file_path)
+    except ValueError as exc:
+        raise ToolException(str(exc)) from None
 
 
 def _output(result: ExtractResult[Any]) -> tuple[str, dict[str, Any]]:
@@ -216,33 +202,5 @@ def _tool_error(
     exc: LaminaError, file_path: str, schema: type[BaseModel] | Mapping[str, Any]
 ) -> Exception:
     """A ToolException for what the model can act on; anything else is returned unchanged."""
-    if isinstance(exc, NotFoundError) and file_path.strip().startswith(ID_PREFIXES):
-        return ToolException(
-            f"No Lamina file or parse job has the id {file_path!r}. Use an id returned by an "
-            "earlier upload or parse, or give the path of a local file."
-        )
-    if isinstance(exc, JobFailedError):
-        return ToolException(
-            f"Could not extract from {file_path!r}: {exc.error_message} Check that the file is "
-            "a readable document of a supported type and that the pages exist; try other pages "
-            "or another file."
-        )
-    if isinstance(exc, JobTimeoutError):
-        return ToolException(
-            f"Extracting from {file_path!r} did not finish within {exc.timeout:g} s. Try again "
-            "with fewer pages (e.g. pages='1-5')."
-        )
-    if isinstance(exc, JobCancelledError):
-        return ToolException(f"The extraction from {file_path!r} was cancelled. Try again.")
-    if isinstance(exc, ExtractionValidationError):
-        title = schema_title(schema) or "the schema"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', 'invalid')}"
-            for err in exc.errors[:10]
-        )
-        return ToolException(
-            f"{file_path!r} does not hold the data {title} needs ({problems}). It may not be "
-            "that kind of document, or the fields may be on other pages: check the file or "
-            "the pages."
-        )
-    return exc
+    message = tool_error_message(exc, file_path, schema)
+    return ToolException(message) if message else exc

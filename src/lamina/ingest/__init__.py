@@ -71,6 +71,7 @@ from lamina.ingest._schemas import (
     tool_name_for,
 )
 from lamina.ingest._sources import Source, SourceKind, resolve_sources
+from lamina.ingest._tools import ID_PREFIXES, tool_error_message, tool_source
 
 __all__ = [
     "DEFAULT_EXPAND",
@@ -78,6 +79,7 @@ __all__ = [
     "FURNITURE_TYPES",
     "GRANULARITIES",
     "ID_NAMESPACE",
+    "ID_PREFIXES",
     "IMAGES_EXPAND",
     "IMAGE_EXCLUDED_KEYS",
     "IMAGE_KINDS",
@@ -125,6 +127,8 @@ __all__ = [
     "schema_title",
     "table_markdown",
     "to_records",
+    "tool_error_message",
     "tool_name_for",
+    "tool_source",
     "with_images",
 ]

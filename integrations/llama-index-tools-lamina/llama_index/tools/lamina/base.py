@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,8 @@ from pydantic import BaseModel, Field, SecretStr
 from lamina import (
     AsyncClient,
     Client,
-    ExtractionValidationError,
     ExtractResult,
-    JobCancelledError,
-    JobFailedError,
-    JobTimeoutError,
     LaminaError,
-    NotFoundError,
 )
 from lamina.ingest import (
     ExtractionSchema,
@@ -29,11 +23,12 @@ from lamina.ingest import (
     json_schema_of,
     schema_about,
     schema_title,
+    tool_error_message,
     tool_name_for,
+    tool_source,
 )
 from lamina.types import FailedPage, ParseResponse
 
-ID_PREFIXES = ("dfl-", "pjb-")
 PAGES_PATTERN = r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$"
 MAX_DESCRIPTION = 1024
 """What LlamaIndex accepts for an OpenAI tool description."""
@@ -226,7 +221,7 @@ class LaminaToolSpec(BaseToolSpec):
         }
         if pages and pages.strip():
             options["target_pages"] = "".join(pages.split())
-        return self.schema, _extract_source(path), options
+        return self.schema, tool_source(path), options
 
     def _async_settings(self) -> dict[str, Any]:
         """An injected sync client's settings, else the spec's own."""
@@ -276,54 +271,11 @@ def _extract_description(schema: ExtractionSchema) -> str:
     return f"{head}\nFields:\n{describe_fields(schema, max_chars=budget)}"[:MAX_DESCRIPTION]
 
 
-def _extract_source(path: str) -> str:
-    """The path or id to extract from, or a ValueError the model can act on."""
-    text = path.strip()
-    if text.startswith(ID_PREFIXES) and not os.path.exists(text):
-        return text
-    file = Path(text).expanduser()
-    if file.is_dir():
-        raise ValueError(f"{path!r} is a folder. Give the path of one document file in it.")
-    if not file.is_file():
-        raise ValueError(
-            f"File not found: {path!r}. Give the path of an existing local file, or a Lamina "
-            "file id ('dfl-...') or parse job id ('pjb-...')."
-        )
-    return str(file)
-
-
 def _extract_text(result: ExtractResult[Any]) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False, default=str)
 
 
 def _extract_error(exc: LaminaError, path: str, schema: ExtractionSchema) -> Exception:
     """A ValueError for what the model can act on; anything else is returned unchanged."""
-    if isinstance(exc, NotFoundError) and path.strip().startswith(ID_PREFIXES):
-        return ValueError(
-            f"No Lamina file or parse job has the id {path!r}. Use an id returned by an earlier "
-            "upload or parse, or give the path of a local file."
-        )
-    if isinstance(exc, JobFailedError):
-        return ValueError(
-            f"Could not extract from {path!r}: {exc.error_message} Check that the file is a "
-            "readable document of a supported type and that the pages exist; try other pages "
-            "or another file."
-        )
-    if isinstance(exc, JobTimeoutError):
-        return ValueError(
-            f"Extracting from {path!r} did not finish within {exc.timeout:g} s. Try again with "
-            "fewer pages (e.g. pages='1-5')."
-        )
-    if isinstance(exc, JobCancelledError):
-        return ValueError(f"The extraction from {path!r} was cancelled. Try again.")
-    if isinstance(exc, ExtractionValidationError):
-        title = schema_title(schema) or "the schema"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', 'invalid')}"
-            for err in exc.errors[:10]
-        )
-        return ValueError(
-            f"{path!r} does not hold the data {title} needs ({problems}). It may not be that "
-            "kind of document, or the fields may be on other pages: check the file or the pages."
-        )
-    return exc
+    message = tool_error_message(exc, path, schema)
+    return ValueError(message) if message else exc
