@@ -4,12 +4,12 @@ batches. See :mod:`lamina.services.batch` for the design."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
+from lamina.services.background import BackgroundThread
 from lamina.services.batch_db import (
     batch_items_table,
     batch_jobs_table,
@@ -48,8 +48,10 @@ Classifier = Callable[[str, Row], dict[str, Any]]
 """(document text, batch row) → classification dict; raises on a model failure."""
 
 
-class BatchDispatcher:
+class BatchDispatcher(BackgroundThread):
     """The thread that moves batches forward (see the module docstring)."""
+
+    thread_name = "lamina-batch"
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class BatchDispatcher:
         wake_webhooks: Callable[[], None] = lambda: None,
         poll_seconds: float = 0.1,
     ) -> None:
+        super().__init__()
         self.db = db
         self.storage = storage
         self.limits = limits
@@ -69,22 +72,6 @@ class BatchDispatcher:
         self.wake_workers = wake_workers
         self.wake_webhooks = wake_webhooks
         self.poll_seconds = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="lamina-batch", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -28,6 +27,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from lamina.services.background import BackgroundThread
 from lamina.services.batch_db import webhook_outbox_table
 from lamina.services.db import Database, Row, new_id, utcnow
 
@@ -124,8 +124,10 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookDelivery:
+class WebhookDelivery(BackgroundThread):
     """The delivery loop: a daemon thread POSTing due outbox rows."""
+
+    thread_name = "lamina-webhooks"
 
     def __init__(
         self,
@@ -138,6 +140,7 @@ class WebhookDelivery:
         poll_seconds: float = 0.25,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        super().__init__()
         self.db = db
         self.timeout_seconds = timeout_seconds
         self.max_attempts = max_attempts
@@ -145,22 +148,6 @@ class WebhookDelivery:
         self.max_delay = max_delay
         self.poll_seconds = poll_seconds
         self._transport = transport
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="lamina-webhooks", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def _run(self) -> None:
         with httpx.Client(timeout=self.timeout_seconds, transport=self._transport) as client:

@@ -1,0 +1,36 @@
+"""A daemon thread that loops until stopped and can be woken early (dispatchers, deliveries)."""
+
+from __future__ import annotations
+
+import threading
+
+
+class BackgroundThread:
+    """Start, wake and stop a loop thread; subclasses write :meth:`_run`.
+
+    ``_run`` should loop until ``self._stop`` is set, sleeping with ``self._wake.wait(...)`` so
+    that :meth:`wake` cuts a sleep short and :meth:`stop` ends the loop promptly.
+    """
+
+    thread_name = "lamina-background"
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
