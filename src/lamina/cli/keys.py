@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
     """Add the ``keys`` subcommand and its ``create`` / ``list`` / ``revoke`` actions."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "keys",
-        help="Create, list and revoke the server's API keys.",
+        help="create, list and revoke the server's API keys",
         description=(
             "Manage API keys of a Lamina server's database. Each key belongs to one project; "
             "a server requires a key as soon as one exists."

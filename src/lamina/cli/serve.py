@@ -11,7 +11,7 @@ def register(subparsers: Any) -> None:
     """Add the ``serve`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "serve",
-        help="Serve the LlamaCloud-compatible API (Parse v2 + Files).",
+        help="serve the LlamaCloud-compatible REST API",
         description=(
             "Serve the Parse v2 and Files API. Settings not given here come from LAMINA_* "
             "environment variables (see docs/architecture.md)."
