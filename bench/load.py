@@ -24,10 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,39 +33,24 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fixtures.server import LiveServer, serve  # noqa: E402
+
 KEY = "bench-key"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "lamina", "serve", "--port", str(port), "--data-dir",
-           str(data_dir), "--workers", str(workers), "--api-key", f"{KEY}:bench",
-           "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("lamina serve did not start")
+def start_server(data_dir: Path, workers: int) -> LiveServer:
+    """``lamina serve`` with an API key, at the default lease (as a deployment runs)."""
+    return serve(
+        data_dir,
+        *("--workers", str(workers), "--api-key", f"{KEY}:bench"),
+        LAMINA_LEASE_SECONDS="30",
+    )
 
 
 def create_busy_jobs(base: str, count: int, pages: int = 4000) -> None:
     """Heavier jobs (a ``pages``-page PDF, tier cost_effective) that keep the workers busy."""
-    sys.path.insert(0, str(REPO))
     from tests.fixtures.hostile import make_many_pages_pdf
 
     pdf = make_many_pages_pdf(pages)
@@ -149,7 +131,8 @@ def main() -> int:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="lamina-load-"))
-    proc, base = start_server(data_dir, args.workers)
+    server = start_server(data_dir / "data", args.workers)
+    base = server.base_url
     try:
         ids = create_jobs(base, args.jobs)
         create_busy_jobs(base, args.busy)
@@ -181,8 +164,7 @@ def main() -> int:
         ).json()
         total = args.jobs + args.busy
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        server.stop()
 
     print(
         f"\nlamina serve, {args.workers} worker(s), {args.concurrency} concurrent clients, "

@@ -11,15 +11,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 
-import httpx
 import pytest
 
 import lamina
@@ -47,6 +43,8 @@ def _load_fixture_module(name: str) -> ModuleType:
 documents = _load_fixture_module("documents")
 business = _load_fixture_module("business")
 """Invoices, receipts and forms with known values (``business.INVOICE``, ``INVOICE_ITEMS``)."""
+live_server = _load_fixture_module("server")
+"""``serve(data_dir)``: a real ``lamina serve`` on loopback, as the core tests start it."""
 
 
 def make_corpus(directory: Path) -> dict[str, Path]:
@@ -66,57 +64,14 @@ def stable(metadata: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in metadata.items() if k not in VOLATILE_KEYS}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
-def lamina_server(data_dir: Path, timeout: float = 60.0) -> Iterator[str]:
+def lamina_server(data_dir: Path) -> Iterator[str]:
     """Run ``python -m lamina serve`` on a free loopback port; yield its base URL."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = open(data_dir.parent / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lamina",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "warning",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "LAMINA_BASE_URL": "", "LAMINA_API_KEY": ""},
-    )
+    server = live_server.serve(data_dir)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"lamina serve exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base_url}/api/v2/parse", timeout=2).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("lamina serve did not answer in time")
-            time.sleep(0.2)
-        yield base_url
+        yield server.base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        server.stop()
 
 
 # --- fixtures ---------------------------------------------------------------------------------

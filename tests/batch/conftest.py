@@ -14,10 +14,10 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from tests.fixtures.server import free_port  # noqa: F401  (re-exported for the batch tests)
 from tests.server.conftest import (  # noqa: F401  (fixtures re-exported)
     _clean_env,
     client,
-    free_port,
     running_app,
     start_server,
     wait_until,

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.fixtures.documents import make_multipage_pdf
+from tests.fixtures.server import serve
 
 CLIENT_ENV = (
     "LAMINA_BASE_URL",
@@ -54,67 +52,19 @@ def lamina_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"lamina serve exited early:\n{log.read_text()}")
-        try:
-            httpx.get(f"{url}/api/v2/parse", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError(f"lamina serve did not answer within 60s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real ``lamina serve`` subprocess on a loopback port."""
-    pytest.importorskip("lamina.server.embedded", reason="the server is not written yet")
-    data_dir = tmp_path_factory.mktemp("served")
-    port = _free_port()
-    log = data_dir / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k not in CLIENT_ENV}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lamina",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = serve(tmp_path_factory.mktemp("served") / "data")
     try:
-        _wait_until_up(url, process, log)
-        yield url
+        yield server.base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m lamina ...`` in a subprocess with an isolated ``LAMINA_HOME``."""
-    pytest.importorskip("lamina.server.embedded", reason="the server is not written yet")
     env = {k: v for k, v in os.environ.items() if k not in CLIENT_ENV}
     env["LAMINA_HOME"] = str(tmp_path / "cli-home")
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,14 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from lamina.server import ServerSettings, create_app
 from tests.fixtures.documents import make_corrupt_pdf, make_multipage_pdf, make_simple_pdf
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.server import LiveServer, serve
 
 
 @pytest.fixture(autouse=True)
@@ -141,73 +135,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-# --- a real `lamina serve` ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class LiveServer:
-    """A ``python -m lamina serve`` subprocess in its own process group."""
-
-    def __init__(self, data_dir: Path, args: list[str], env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        cmd = [sys.executable, "-m", "lamina", "serve", "--port", str(self.port)]
-        cmd += ["--data-dir", str(data_dir), "--log-level", "warning", *args]
-        self._log = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"lamina serve exited early:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"lamina serve not ready:\n{self.log.read_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: server and workers, no cleanup."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-
-def serve(data_dir: Path, *args: str, **env: str) -> LiveServer:
-    """Start a ready :class:`LiveServer` on ``data_dir``; ``env`` adds ``LAMINA_*`` settings.
-
-    The developer's own ``LAMINA_*`` variables are not passed on (usable from any fixture
-    scope).
-    """
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
-    full_env = {**base, "LAMINA_LEASE_SECONDS": "5", **env}
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO / "src"), str(REPO), full_env.get("PYTHONPATH")) if p
-    )
-    return LiveServer(data_dir, list(args), full_env)
+# --- a real `lamina serve` (tests/fixtures/server.py) ---------------------------------------------
 
 
 @pytest.fixture
