@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "batch",
         help="parse or classify every file of a folder as one batch job",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="Parse (or classify) every file of a folder as one batch job, with a live "
+        "progress bar and a summary of failures.",
     )
     parser.add_argument("directory", type=Path, metavar="DIR", help="folder of documents")
     parser.add_argument("--tier", choices=TIERS, default="fast", help="parse tier (default: fast)")
