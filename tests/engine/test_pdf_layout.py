@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pdfplumber
 import pytest
 
 from lamina.engine import parse_document
@@ -186,3 +187,44 @@ def test_tex_bold_font_names() -> None:
     assert _font_style(b"CMBX10", 0)[0]
     assert not _font_style(b"ABCDEF+SFRM1000", 0)[0]
     assert not _font_style(b"CMR10", 0)[0]
+
+
+@pytest.mark.parametrize("maker", [fx.make_ruled_table_pdf, fx.make_unruled_table_pdf])
+def test_granular_cell_bboxes(tmp_path: Path, maker: Any) -> None:
+    path = maker(tmp_path)
+    page = _parse(path, granular_bboxes=["cell"]).pages[0]
+    (table,) = _tables(page)
+    assert table.bbox
+    outer, *cells = table.bbox
+    assert outer.label is None
+    filled = {(r, c) for r, row in enumerate(table.rows) for c, text in enumerate(row) if text}
+    labels = [b.label for b in cells]
+    assert sorted(labels) == sorted(f"cell:{r}:{c}" for r, c in filled)
+    with pdfplumber.open(path) as pdf:
+        words = pdf.pages[0].extract_words()
+    for box in cells:
+        assert box.label
+        _, r, c = box.label.split(":")
+        text = table.rows[int(r)][int(c)]
+        # Inside the table's box.
+        assert outer.x - 1 <= box.x and box.x + box.w <= outer.x + outer.w + 1
+        assert outer.y - 1 <= box.y and box.y + box.h <= outer.y + outer.h + 1
+        # On pdfplumber's words of the cell text, within 2 pt horizontally.
+        parts = text.split()
+        first, last = parts[0], parts[-1]
+        matches = [
+            (a, b)
+            for a in words
+            for b in words
+            if a["text"] == first
+            and b["text"] == last
+            and abs(a["top"] - b["top"]) < 1
+            and abs(a["x0"] - box.x) <= 2
+        ]
+        assert matches, (box, text)
+        a, b = matches[0]
+        assert abs(b["x1"] - (box.x + box.w)) <= 2, (box, text)
+        assert box.y - 2 <= a["top"] and a["bottom"] <= box.y + box.h + 2, (box, text)
+    # Without the option the table keeps only its own box.
+    plain = _tables(_parse(path).pages[0])[0]
+    assert plain.bbox and len(plain.bbox) == 1 and plain.bbox[0].label is None

@@ -44,6 +44,17 @@ def parsed(business_pdfs: dict[str, Path]) -> dict[str, Pages]:
     }
 
 
+@pytest.fixture(scope="session")
+def parsed_cells(business_pdfs: dict[str, Path]) -> dict[str, Pages]:
+    """The items of each business PDF as an extract job parses a ``dfl-`` file itself: with
+    ``granular_bboxes: ["cell"]`` (a labelled box per table cell)."""
+    config = ParseConfiguration(tier="cost_effective", output_options={"granular_bboxes": ["cell"]})
+    return {
+        name: items_pages(parse_document(path.read_bytes(), filename=path.name, config=config))
+        for name, path in business_pdfs.items()
+    }
+
+
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     """Intersection area over the area of ``b``."""
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])

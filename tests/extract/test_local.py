@@ -218,3 +218,36 @@ def test_amounts_and_currencies(text: str, value: float, currency: str | None) -
 )
 def test_booleans(text: str, flag: bool | None) -> None:
     assert parse_bool(text) is flag
+
+
+def _row_width(pages: Pages) -> float:
+    """The width of the invoice's line-item table (its row bands are this wide)."""
+    for page in pages:
+        for item in getattr(page, "items", []):
+            if item.type == "table" and item.bbox:
+                return float(item.bbox[0].w)
+    raise AssertionError("no table in the invoice")
+
+
+def test_table_values_cite_their_cell_with_cell_bboxes(
+    parsed: dict[str, Pages], parsed_cells: dict[str, Pages], assert_cites: Cites
+) -> None:
+    width = _row_width(parsed_cells["invoice"])
+    out = extract_local(parsed_cells["invoice"], invoice_schema())
+    assert out.data == extract_local(parsed["invoice"], invoice_schema()).data
+    meta = out.field_metadata["document_metadata"]
+    cited = [
+        (meta["line_items"][1]["amount"], "$300.00"),
+        (meta["line_items"][0]["description"], INVOICE_ITEMS[0]["description"]),
+        (meta["total"], "$1,234.50"),
+        (meta["subtotal"], "$1,100.00"),
+        (meta["tax"], "$134.50"),
+    ]
+    for field_meta, text in cited:
+        box = field_meta["citation"][0]["bounding_boxes"][0]
+        assert box["w"] < width / 2, (text, box, width)
+        assert_cites("invoice", field_meta, text)
+    # Parsed without cell boxes (a pjb- job's stored items), the row band is cited as before.
+    plain = extract_local(parsed["invoice"], invoice_schema()).field_metadata
+    band = plain["document_metadata"]["line_items"][1]["amount"]["citation"][0]
+    assert band["bounding_boxes"][0]["w"] == pytest.approx(_row_width(parsed["invoice"]), abs=1)

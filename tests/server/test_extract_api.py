@@ -84,6 +84,10 @@ def test_create_get_expand_list_delete(client: TestClient, pdfs: dict[str, bytes
         "citation",
     }
     assert entry["citation"][0]["page"] == 1 and entry["citation"][0]["bounding_boxes"]
+    # A dfl- file is parsed with cell boxes: the total (a table cell) cites its cell, not the
+    # row band across the table.
+    total = full["extract_metadata"]["field_metadata"]["document_metadata"]["total"]
+    assert total["citation"][0]["bounding_boxes"][0]["w"] < 150
     assert full["extract_metadata"]["parse_tier"] == "cost_effective"
     assert full["metadata"]["usage"]["num_pages_extracted"] == 1
     assert full["usage"]["credits"] == 0.0

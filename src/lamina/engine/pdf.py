@@ -149,6 +149,7 @@ class LayoutOptions:
     tables_as_markdown: bool = True
     printed_page_number: bool = True
     annotate_links: bool = False
+    cell_bboxes: bool = False  # output_options.granular_bboxes has "cell": a box per cell
 
     @classmethod
     def from_config(cls, config: ParseConfiguration | None) -> LayoutOptions:
@@ -165,6 +166,7 @@ class LayoutOptions:
             tables_as_markdown=not (tbl is not None and tbl.output_tables_as_markdown is False),
             printed_page_number=not (out is not None and out.extract_printed_page_number is False),
             annotate_links=bool(md and md.annotate_links),
+            cell_bboxes=bool(out and out.granular_bboxes and "cell" in out.granular_bboxes),
         )
 
 
@@ -311,12 +313,26 @@ def _with_tables(
 
 def _table_item(table: FoundTable, options: LayoutOptions) -> TableItem:
     x0, top, x1, bottom = table.bbox
-    box = BBox(x=round(x0, 2), y=round(top, 2), w=round(x1 - x0, 2), h=round(bottom - top, 2))
-    item = mdr.table_item(table.rows, [box])
+    boxes = [_bbox((x0, top, x1, bottom))]
+    if options.cell_bboxes:
+        # One box per non-empty cell after the table's own, labelled "cell:<row>:<col>"
+        # (0-based, row 0 the header row as in ``rows``).
+        for r, row in enumerate(table.cells):
+            for c, cell in enumerate(row):
+                if cell is not None and table.rows[r][c]:
+                    boxes.append(_bbox(cell, label=f"cell:{r}:{c}"))
+    item = mdr.table_item(table.rows, boxes)
     if table.concerns:
         item.parse_concerns = [ParseConcern(type=t, details=d) for t, d in table.concerns]
     item.md = _table_md(item.rows, options)
     return item
+
+
+def _bbox(box: tuple[float, float, float, float], label: str | None = None) -> BBox:
+    x0, top, x1, bottom = box
+    return BBox(
+        x=round(x0, 2), y=round(top, 2), w=round(x1 - x0, 2), h=round(bottom - top, 2), label=label
+    )
 
 
 def _table_md(rows: list[list[str | float | None]], options: LayoutOptions) -> str:

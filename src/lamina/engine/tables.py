@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from lamina.engine.layout import Line
 
 Segment = tuple[float, float, float, float]  # x0, y0, x1, y1 on the displayed page
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 _SNAP = 2.0  # points: rules this close are the same rule
 _MIN_RULE = 4.0  # points: shorter segments are glyph pieces or ticks
@@ -61,6 +62,8 @@ class FoundTable:
     bbox: tuple[float, float, float, float]  # x0, top, x1, bottom
     lines: set[int] = field(default_factory=set)
     concerns: list[tuple[str, str]] = field(default_factory=list)
+    # Per cell of ``rows``: the union of its words' boxes (x0, top, x1, bottom), None if empty.
+    cells: list[list[Box | None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -266,24 +269,33 @@ def _grid_table(
             first.setdefault(root, (r, c))
             sizes[root] = sizes.get(root, 0) + 1
     texts = {root: _cell_text(ws) for root, ws in spans.items()}
+    span_boxes = {root: _words_box(ws) for root, ws in spans.items()}
     merged = sum(n for n in sizes.values() if n > 1)
     if sum(1 for t in texts.values() if t) < 4 or merged * 2 > n_rows * n_cols:
         return None  # a frame or decoration around text, not a grid of cells
     rows = []
+    boxes: list[list[Box | None]] = []
     for r in range(n_rows):
         row = []
+        box_row: list[Box | None] = []
         for c in range(n_cols):
             root = find(r * n_cols + c)
             # Header spans are repeated in every cell they cover; body spans keep their
             # text in their first cell only.
-            row.append(texts[root] if first[root][0] == 0 or first[root] == (r, c) else "")
+            keep = first[root][0] == 0 or first[root] == (r, c)
+            row.append(texts[root] if keep else "")
+            box_row.append(span_boxes[root] if keep and texts[root] else None)
         rows.append(row)
-    rows = _dedupe(rows)
+        boxes.append(box_row)
+    rows, boxes = _dedupe(rows, boxes)
     if sum(1 for row in rows for cell in row if _RTL.search(cell)) * 2 > len(rows):
         rows = [row[::-1] for row in rows]  # right-to-left table: first column on the right
+        boxes = [row[::-1] for row in boxes]
     if len(rows) < 2 or len(rows[0]) < 2:
         return None
-    return FoundTable(rows=rows, bbox=(xs[0], ys[0], xs[-1], ys[-1]), concerns=_concerns(rows))
+    return FoundTable(
+        rows=rows, bbox=(xs[0], ys[0], xs[-1], ys[-1]), concerns=_concerns(rows), cells=boxes
+    )
 
 
 def _covered(rules: list[tuple[float, float, float]], pos: float, at: float) -> bool:
@@ -291,15 +303,60 @@ def _covered(rules: list[tuple[float, float, float]], pos: float, at: float) -> 
     return any(abs(p - pos) <= _SNAP and a - _SNAP <= at <= b + _SNAP for p, a, b in rules)
 
 
-def _dedupe(rows: list[list[str]]) -> list[list[str]]:
+def _dedupe(
+    rows: list[list[str]], boxes: list[list[Box | None]]
+) -> tuple[list[list[str]], list[list[Box | None]]]:
     """Drop empty rows and columns, and rows or columns that repeat their neighbour (cells
-    split by rules that carry no text of their own)."""
-    rows = [row for i, row in enumerate(rows) if any(row) and (i == 0 or row != rows[i - 1])]
-    if not rows:
-        return rows
-    cols = list(zip(*rows, strict=True))
-    keep = [c for c in range(len(cols)) if any(cols[c]) and (c == 0 or cols[c] != cols[c - 1])]
-    return [[row[c] for c in keep] for row in rows]
+    split by rules that carry no text of their own); ``boxes`` (parallel to ``rows``) follow,
+    a dropped repeat's boxes joined into the one kept."""
+    kept_rows: list[list[str]] = []
+    kept_boxes: list[list[Box | None]] = []
+    for i, row in enumerate(rows):
+        if not any(row):
+            continue
+        if i > 0 and row == rows[i - 1]:
+            if kept_rows and kept_rows[-1] == row:
+                kept_boxes[-1] = [
+                    _join(a, b) for a, b in zip(kept_boxes[-1], boxes[i], strict=True)
+                ]
+            continue
+        kept_rows.append(row)
+        kept_boxes.append(list(boxes[i]))
+    if not kept_rows:
+        return kept_rows, kept_boxes
+    cols = list(zip(*kept_rows, strict=True))
+    keep: list[int] = []
+    for c in range(len(cols)):
+        if not any(cols[c]):
+            continue
+        if c > 0 and cols[c] == cols[c - 1]:
+            for brow in kept_boxes:  # a repeat of the last column kept: boxes joined into it
+                brow[keep[-1]] = _join(brow[keep[-1]], brow[c])
+            continue
+        keep.append(c)
+    return (
+        [[row[c] for c in keep] for row in kept_rows],
+        [[brow[c] for c in keep] for brow in kept_boxes],
+    )
+
+
+def _join(a: Box | None, b: Box | None) -> Box | None:
+    """The union of two boxes (either may be None)."""
+    if a is None or b is None:
+        return a or b
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _words_box(words: Sequence[_Word]) -> Box | None:
+    """The union of the words' boxes; None without words."""
+    if not words:
+        return None
+    return (
+        min(w.x0 for w in words),
+        min(w.top for w in words),
+        max(w.x1 for w in words),
+        max(w.bottom for w in words),
+    )
 
 
 def _slot(bounds: list[float], v: float) -> int | None:
@@ -368,13 +425,15 @@ def _aligned_table(
     if len(groups) < min_rows:
         return None
     rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
     for group in groups:
         cells: list[list[_Word]] = [[] for _ in range(len(cuts) + 1)]
         for w in group:
             cells[sum(1 for c in cuts if w.cx > c)].append(w)
         rows.append([_cell_text(c) for c in cells])
-    rows = _merge_header_rows(rows, groups, header_rule)
-    rows = _join_wrapped_rows(rows, groups[len(groups) - len(rows) :], size)
+        boxes.append([_words_box(c) for c in cells])
+    rows, boxes = _merge_header_rows(rows, boxes, groups, header_rule)
+    rows, boxes = _join_wrapped_rows(rows, boxes, groups[len(groups) - len(rows) :], size)
     filled = [sum(1 for c in row if c) for row in rows]
     if sum(1 for f in filled if f >= 2) < min(min_rows, len(rows)):
         return None
@@ -388,12 +447,12 @@ def _aligned_table(
     x1 = max(w.x1 for w in words)
     top = min(w.top for w in words)
     bottom = max(w.bottom for w in words)
-    return FoundTable(rows=rows, bbox=(x0, top, x1, bottom), concerns=_concerns(rows))
+    return FoundTable(rows=rows, bbox=(x0, top, x1, bottom), concerns=_concerns(rows), cells=boxes)
 
 
 def _join_wrapped_rows(
-    rows: list[list[str]], groups: list[list[_Word]], size: float
-) -> list[list[str]]:
+    rows: list[list[str]], boxes: list[list[Box | None]], groups: list[list[_Word]], size: float
+) -> tuple[list[list[str]], list[list[Box | None]]]:
     """Rows that continue a cell of the row above (wrapped text) joined into it.
 
     A text row is a continuation when it fills only columns the row above fills too, fewer
@@ -401,7 +460,7 @@ def _join_wrapped_rows(
     (line spacing within a cell) or leaves the first (key) column empty while the table's
     key column is filled, and adds text to fewer value columns than the row above."""
     if len(rows) < 3 or len(groups) != len(rows):
-        return rows
+        return rows, boxes
     tops = [min(w.top for w in g) for g in groups]
     pitches = [b - a for a, b in itertools.pairwise(tops)]
     pitch = statistics.median(pitches)
@@ -409,6 +468,7 @@ def _join_wrapped_rows(
     split = (max(pitches) + min(pitches)) / 2
     keyed = sum(1 for row in rows if row[0]) / len(rows)
     out = [list(rows[0])]
+    out_boxes = [list(boxes[0])]
     for i in range(1, len(rows)):
         row, prev = rows[i], out[-1]
         filled = [c for c, text in enumerate(row) if text]
@@ -427,23 +487,34 @@ def _join_wrapped_rows(
         if i > 1 and subset and (tight or keyless):
             for c in filled:
                 prev[c] = f"{prev[c]} {row[c]}"
+                out_boxes[-1][c] = _join(out_boxes[-1][c], boxes[i][c])
             continue
         out.append(list(row))
-    return out
+        out_boxes.append(list(boxes[i]))
+    return out, out_boxes
 
 
 def _merge_header_rows(
-    rows: list[list[str]], groups: list[list[_Word]], header_rule: Sequence[float]
-) -> list[list[str]]:
+    rows: list[list[str]],
+    boxes: list[list[Box | None]],
+    groups: list[list[_Word]],
+    header_rule: Sequence[float],
+) -> tuple[list[list[str]], list[list[Box | None]]]:
     """Text rows above the first inner rule are one header row: join them per column."""
     if not header_rule or len(rows) < 3:
-        return rows
+        return rows, boxes
     rule = header_rule[0]
     n_head = sum(1 for g in groups if max(w.bottom for w in g) <= rule + 1)
     if n_head < 2 or n_head >= len(rows):
-        return rows
+        return rows, boxes
     head = [" ".join(filter(None, col)) for col in zip(*rows[:n_head], strict=True)]
-    return [head, *rows[n_head:]]
+    head_boxes: list[Box | None] = []
+    for col in zip(*boxes[:n_head], strict=True):
+        joined: Box | None = None
+        for box in col:
+            joined = _join(joined, box)
+        head_boxes.append(joined)
+    return [head, *rows[n_head:]], [head_boxes, *boxes[n_head:]]
 
 
 def _concerns(rows: list[list[str]]) -> list[tuple[str, str]]:

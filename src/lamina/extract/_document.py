@@ -34,12 +34,14 @@ class Line:
 
 @dataclass
 class Table:
-    """A table: its header row, body rows, and an approximate box per row."""
+    """A table: its header row, body rows, an approximate box per row, and the box of each
+    cell when the parse gave them (``granular_bboxes: ["cell"]``)."""
 
     page: int
     rows: list[list[str]]
     box: Box | None
     index: int = 0
+    cells: dict[tuple[int, int], Box] = field(default_factory=dict)
 
     @property
     def header(self) -> list[str]:
@@ -56,6 +58,11 @@ class Table:
         x, y, w, h = self.box
         step = h / len(self.rows)
         return (x, y + step * row, w, step)
+
+    def cell_box(self, row: int, col: int) -> Box | None:
+        """The box of the cell at ``row``, ``col`` (0 = header) when the parse gave cell boxes,
+        else the row's band."""
+        return self.cells.get((row, col)) or self.row_box(row)
 
 
 @dataclass
@@ -103,11 +110,15 @@ class Document:
 
     def _add_item(self, page: int, item: Item) -> None:
         if isinstance(item, TableItem):
-            rows = [[_cell(c) for c in row] for row in item.rows]
-            rows = [r for r in rows if any(c for c in r)]
+            all_rows = [[_cell(c) for c in row] for row in item.rows]
+            kept = [i for i, r in enumerate(all_rows) if any(c for c in r)]
+            rows = [all_rows[i] for i in kept]
             if rows:
-                box = _union(item.bbox or [])
-                self.tables.append(Table(page, rows, box, len(self.lines) + len(self.tables)))
+                boxes = item.bbox or []
+                box = _union([b for b in boxes if not (b.label or "").startswith("cell:")])
+                table = Table(page, rows, box, len(self.lines) + len(self.tables))
+                table.cells = _cell_boxes(boxes, {i: n for n, i in enumerate(kept)})
+                self.tables.append(table)
             return
         if isinstance(item, ListItem):
             for entry in item.items:
@@ -150,9 +161,9 @@ class Document:
                 ]
         for table in sorted(self.tables, key=lambda t: (t.page != prefer_page, t.index)):
             for r, row in enumerate(table.rows):
-                for cell in row:
+                for c, cell in enumerate(row):
                     if cell and (_norm(cell) == needle or needle in _norm(cell)):
-                        return [self.citation(table.page, cell, table.row_box(r))]
+                        return [self.citation(table.page, cell, table.cell_box(r, c))]
         return []
 
 
@@ -168,6 +179,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _cell_boxes(boxes: Sequence[BBox], row_of: dict[int, int]) -> dict[tuple[int, int], Box]:
+    """The ``cell:<row>:<col>`` boxes of a table item by (row, col), rows renumbered by
+    ``row_of`` (the item's row index to the kept row's)."""
+    out: dict[tuple[int, int], Box] = {}
+    for b in boxes:
+        parts = (b.label or "").split(":")
+        if len(parts) != 3 or parts[0] != "cell" or not (parts[1] + parts[2]).isdigit():
+            continue
+        row = row_of.get(int(parts[1]))
+        if row is not None:
+            out[(row, int(parts[2]))] = _box(b)
+    return out
 
 
 def _box(b: BBox) -> Box:

@@ -119,13 +119,11 @@ def candidates(doc: Document) -> list[Candidate]:
                 if r + 1 < len(table.rows) and not labels[r + 1]:
                     out += _grid_pairs(table, r, 0.95)
                 continue
-            cells = [c for c in row if c]
-            if len(cells) >= 2 and not _looks_like_value(cells[-2]):
-                out.append(
-                    Candidate(
-                        cells[-2], cells[-1], table.page, table.index, 0.95, box=table.row_box(r)
-                    )
-                )
+            filled = [c for c, text in enumerate(row) if text]
+            if len(filled) >= 2 and not _looks_like_value(row[filled[-2]]):
+                label, value = row[filled[-2]], row[filled[-1]]
+                box = table.cell_box(r, filled[-1])
+                out.append(Candidate(label, value, table.page, table.index, 0.95, box=box))
         if len(table.rows) >= 2 and not labels[0]:  # header over the first row, weakly
             out += _grid_pairs(table, 0, 0.9 if len(table.rows) == 2 else 0.6)
     return out
@@ -145,7 +143,7 @@ def _grid_pairs(table: Table, r: int, prior: float) -> list[Candidate]:
     below = table.rows[r + 1]
     for j, label in enumerate(table.rows[r]):
         if label and j < len(below) and below[j]:
-            box = table.row_box(r + 1)
+            box = table.cell_box(r + 1, j)
             out.append(Candidate(label, below[j], table.page, table.index, prior, box=box))
     return out
 
@@ -479,12 +477,14 @@ class LocalExtractor:
                             value = coerce(items, row[j])
                             if value is not None:
                                 values.append(value)
-                                metas.append(self._cell_meta(table, r, row[j], 0.8))
+                                metas.append(self._cell_meta(table, r, j, row[j], 0.8))
                     return Found(values, metas)
         return None
 
-    def _cell_meta(self, table: Any, row: int, text: str, confidence: float) -> dict[str, Any]:
-        citation = self.doc.citation(table.page, text, table.row_box(row))
+    def _cell_meta(
+        self, table: Any, row: int, col: int, text: str, confidence: float
+    ) -> dict[str, Any]:
+        citation = self.doc.citation(table.page, text, table.cell_box(row, col))
         return self.meta(confidence, "Read from a table cell.", [citation])
 
     def map_columns(self, item: Node, header: list[str]) -> dict[str, tuple[int, float]]:
@@ -560,7 +560,7 @@ class LocalExtractor:
             data[key] = coerce(sub, read[0]) if not isinstance(read[0], bool) else read[0]
             filled += 1
             text = row[j][read[1][0] : read[1][1]] or row[j]
-            citation = self.doc.citation(table.page, text, table.row_box(r))
+            citation = self.doc.citation(table.page, text, table.cell_box(r, j))
             meta[key] = self.meta(
                 min(score, 1.0) * 0.95, f"Column {table.header[j]!r}.", [citation]
             )

@@ -38,6 +38,7 @@ from lamina.types import (
     TIERS,
     ExtractConfiguration,
     ExtractCreateRequest,
+    OutputOptions,
     PageRanges,
     ParseConfiguration,
 )
@@ -492,7 +493,12 @@ def _load_pages(
 
     parse_tier = config.parse_tier or DEFAULT_PARSE_TIER
     data = load_input(row, storage, limits)
-    parse_config = ParseConfiguration(tier=parse_tier, page_ranges=ranges)
+    # Cell boxes, so values read from tables cite their cell rather than the row band.
+    parse_config = ParseConfiguration(
+        tier=parse_tier,
+        page_ranges=ranges,
+        output_options=OutputOptions(granular_bboxes=["cell"]),
+    )
     result = parse_document(data, filename=row["name"], config=parse_config)
     return list(items_pages(result)), None, parse_tier
 
