@@ -153,11 +153,7 @@ def list_batches_v2(
         page_size=page_size,
         page_token=page_token,
     )
-    return {
-        "items": [batch_v2_to_wire(r) for r in page.rows],
-        "next_page_token": page.next_page_token,
-        "total_size": page.total_size,
-    }
+    return page.to_wire(batch_v2_to_wire)
 
 
 @router_v2.get("/{batch_id}", response_model=None, responses=ok(BatchV2, 404))

@@ -74,11 +74,7 @@ def list_directories(
         page_size=page_size,
         page_token=page_token,
     )
-    return {
-        "items": [directory_to_wire(r) for r in page.rows],
-        "next_page_token": page.next_page_token,
-        "total_size": page.total_size,
-    }
+    return page.to_wire(directory_to_wire)
 
 
 @router.get("/{directory_id}", response_model=None, responses=ok(Directory, 404))
@@ -189,11 +185,7 @@ def list_directory_files(
         page_size=page_size,
         page_token=page_token,
     )
-    return {
-        "items": [directory_file_to_wire(r) for r in page.rows],
-        "next_page_token": page.next_page_token,
-        "total_size": page.total_size,
-    }
+    return page.to_wire(directory_file_to_wire)
 
 
 @router.get(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -139,6 +139,14 @@ class Page:
     rows: list[Row]
     next_page_token: str | None
     total_size: int
+
+    def to_wire(self, convert: Callable[[Row], dict[str, Any]]) -> dict[str, Any]:
+        """The API's list shape: each row converted, ``next_page_token``, ``total_size``."""
+        return {
+            "items": [convert(row) for row in self.rows],
+            "next_page_token": self.next_page_token,
+            "total_size": self.total_size,
+        }
 
 
 def _encode_token(sort_value: Any, row_id: str) -> str:

@@ -246,12 +246,7 @@ class ExtractService:
             page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
-        items = [self.to_wire(r, wanted) for r in page.rows]
-        return {
-            "items": items,
-            "next_page_token": page.next_page_token,
-            "total_size": page.total_size,
-        }
+        return page.to_wire(lambda row: self.to_wire(row, wanted))
 
     def to_wire(self, row: Row, expand: set[str]) -> dict[str, Any]:
         """A job row (plus its result file when COMPLETED) as an ``ExtractV2Job``."""
