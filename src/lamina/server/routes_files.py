@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from lamina.server.deps import get_base_url, get_project, services_dep
 from lamina.server.openapi import errors, ok
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1/beta/files", tags=["files"], responses=errors
 _CHUNK = 1024 * 1024
 
 
-async def read_upload(upload: UploadFile, limit: int) -> bytes:
+async def read_upload(upload: StarletteUploadFile, limit: int) -> bytes:
     """The upload's bytes, refusing more than ``limit``."""
     chunks, size = [], 0
     while chunk := await upload.read(_CHUNK):

@@ -274,6 +274,11 @@ class ClassicParseService:
             pages.append(page)
         return {"pages": pages, "job_metadata": self._job_metadata(row)}
 
+    def _pages(self, job_id: str, expand: str) -> dict[int, dict[str, Any]]:
+        """A result file's pages by page number."""
+        stored = self.storage.read_result_json(job_id, RESULT_FILES[expand][0]) or {}
+        return {page["page_number"]: page for page in stored.get("pages", [])}
+
     def _classic_images(self, row: Row) -> list[dict[str, Any]]:
         index = self.storage.read_result_json(row["id"], IMAGES_INDEX_FILE) or []
         out = []
