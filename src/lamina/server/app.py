@@ -12,6 +12,8 @@ from lamina._version import __version__
 from lamina.server import (
     routes_batch,
     routes_classic,
+    routes_classify,
+    routes_configurations,
     routes_directories,
     routes_downloads,
     routes_extract,
@@ -60,6 +62,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(routes_batch.router)
     app.include_router(routes_batch.router_v2)
     app.include_router(routes_classic.router)
+    app.include_router(routes_classify.router)
+    app.include_router(routes_configurations.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

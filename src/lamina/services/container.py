@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lamina.extract.llm import ChatClient, ModelEndpoint
 from lamina.services.batch_system import BatchSystem  # registers the batch tables too
 from lamina.services.batch_wire import BatchLimits
+from lamina.services.classify_jobs import ClassifyService  # registers job_links too
+from lamina.services.configurations import ConfigurationService  # and its tables
 from lamina.services.db import Database
 from lamina.services.extract import ExtractService
 from lamina.services.files import FileService
@@ -32,6 +34,8 @@ class Services:
     runner: JobRunner
     keys: KeyStore | None = None
     batch: BatchSystem | None = None
+    classify: ClassifyService = field(init=False)
+    configurations: ConfigurationService = field(init=False)
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Services:
@@ -59,6 +63,11 @@ class Services:
         batch_limits = BatchLimits(
             settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
         )
+        services.configurations = ConfigurationService(db)
+        classify = ClassifyService(db, storage, model_url=settings.model_url)
+        classify.configurations = services.configurations
+        classify.notify = runner.wake
+        services.classify = classify
         services.batch = BatchSystem.open(
             db, storage, files, batch_limits, chat=extract.chat, wake_workers=runner.wake
         )
