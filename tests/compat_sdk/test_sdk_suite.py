@@ -88,7 +88,7 @@ asyncio_default_fixture_loop_scope = session
 
 def rewrite(source: str) -> str:
     """Unskip and put real ids in place of the placeholders."""
-    source = source.replace(SKIP_MARK + "\n", "").replace("    " + SKIP_MARK, "")
+    source = re.sub(rf"^[ \t]*{re.escape(SKIP_MARK)}\n", "", source, flags=re.MULTILINE)
     names = "|".join(PLACEHOLDER_NAMES)
     source = re.sub(rf'\b(\w+)="({names})"', r'\1=_lamina_seed.id("\2")', source)
     for literal, kind in PLACEHOLDER_IDS.items():

@@ -403,9 +403,12 @@ class ParseService:
 
 
 def versions() -> dict[str, Any]:
-    """``GET /api/v2/parse/versions``: the versions each tier accepts and what latest means."""
-    body: dict[str, Any] = {tier: [PARSE_VERSION] for tier in TIERS}
-    body["latest"] = dict.fromkeys(TIERS, PARSE_VERSION)
+    """``GET /api/v2/parse/versions``: the dated versions each tier accepts (the ones the SDK
+    knows, :mod:`lamina.services.versions`) and what latest means; all run ``ENGINE_VERSION``."""
+    from lamina.services.versions import KNOWN_VERSIONS, LATEST
+
+    body: dict[str, Any] = {tier: list(KNOWN_VERSIONS.get(tier, ())) for tier in TIERS}
+    body["latest"] = {tier: LATEST.get(tier, PARSE_VERSION) for tier in TIERS}
     return body
 
 
