@@ -24,7 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.db import Database, Row, aware, jobs_table, metadata, new_id, paginate, utcnow
+from lamina.services.configurations import job_links_table
+from lamina.services.db import Database, Row, aware, jobs_table, new_id, paginate, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.execution import ExecutionLimits, JobFailure, Outcome, load_input
 from lamina.services.storage import RESULT_FILES, Storage, dump_json, write_atomic
@@ -34,17 +35,6 @@ KIND = "classify"
 MODES = ("FAST", "MULTIMODAL")
 CLASSIFY_FILE = "classification.json"
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
-
-job_links_table = sa.Table(
-    "job_links",
-    metadata,
-    sa.Column("job_id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("configuration_id", sa.String(64), index=True),
-    sa.Column("transaction_id", sa.String(256)),
-    sa.Index("ix_job_links_transaction", "project_id", "kind", "transaction_id", unique=True),
-)
 
 
 def check_classify_configuration(
@@ -120,7 +110,7 @@ class ClassifyService:
         self.notify: Callable[[], None] = lambda: None
         self.configurations: Any = None
         """The :class:`ConfigurationService` (saved configuration and webhook ids)."""
-        self.watch: Callable[[Row], None] | None = None
+        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
         """Called with a new job row that has webhooks (the job webhook watcher)."""
 
     def create(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,9 +167,8 @@ class ClassifyService:
             "name": file_row["name"] if file_row else file_input,
             "configuration": config,
             "raw_parameters": {
-                **{k: v for k, v in body.items() if k != "webhook_configurations"},
+                **body,
                 "document_input_type": input_type,
-                "webhooks": webhooks,
             },
             "error_message": None,
             "created_at": now,
@@ -216,7 +205,7 @@ class ClassifyService:
                 )
             conn.execute(jobs_table.insert().values(**row))
         if webhooks and self.watch is not None:
-            self.watch(row)
+            self.watch(row, webhooks)
         self.notify()
         return self.to_wire(self.get_row(project_id, row["id"]))
 
@@ -236,22 +225,17 @@ class ClassifyService:
             for name in ("file_input", "file_id", "parse_job_id")
             if body.get(name)
         }
-        values = set(given.values())
-        if not values:
+        if not given:
             raise ValidationFailed.single(
                 ["body", "file_input"],
                 "file_input is required: a file id (dfl-…) or a completed parse job id (pjb-…)",
                 input=None,
                 type="missing",
             )
-        if len(values) > 1:
-            raise ValidationFailed.single(
-                ["body", "file_input"],
-                "Give one input: file_input (file_id and parse_job_id are its deprecated names)",
-                input=given,
-            )
-        value = str(values.pop())
-        if value.startswith("pjb-") or "parse_job_id" in given:
+        # file_input wins over its deprecated names, file_id over parse_job_id.
+        name, value = next(iter(given.items()))
+        value = str(value)
+        if value.startswith("pjb-") or name == "parse_job_id":
             job = self.db.get_job(value, project_id, kind="parse")
             if job is None:
                 raise NotFoundError(f"Parse job not found: {value}")

@@ -74,6 +74,44 @@ webhook_configs_table = sa.Table(
 )
 
 
+job_links_table = sa.Table(
+    "job_links",
+    metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("configuration_id", sa.String(64), index=True),
+    sa.Column("transaction_id", sa.String(256)),
+    sa.Index("ix_job_links_transaction", "project_id", "kind", "transaction_id", unique=True),
+)
+"""Which saved configuration a job was created from (list filters), and its idempotency key."""
+
+
+def link_configuration(db: Database, job: Row, configuration_id: str) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            job_links_table.insert().values(
+                job_id=job["id"],
+                project_id=job["project_id"],
+                kind=job["kind"],
+                configuration_id=configuration_id,
+            )
+        )
+
+
+def jobs_of_configuration(
+    db: Database, project_id: str, kind: str, configuration_id: str
+) -> set[str]:
+    c = job_links_table.c
+    with db.begin() as conn:
+        rows = conn.execute(
+            sa.select(c.job_id).where(
+                c.project_id == project_id, c.kind == kind, c.configuration_id == configuration_id
+            )
+        )
+        return {r[0] for r in rows}
+
+
 def _iso(value: Any) -> str | None:
     stamp = aware(value)
     return stamp.isoformat() if stamp else None
