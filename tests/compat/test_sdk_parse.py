@@ -93,6 +93,8 @@ def test_get_job_and_raw_parameters(sdk: LlamaCloud, done_job: str, expand: str)
 def test_sdk_only_expands_are_accepted(sdk: LlamaCloud, done_job: str) -> None:
     result = _get(sdk, done_job, "usage", "forms")
     assert result.job.id == done_job
+    assert result.job.usage is not None and result.job.usage.credits == 0.0  # nothing billed
+    assert result.forms is None  # forms are not detected (documented), never invented
 
 
 @pytest.mark.parametrize("expand", sorted(CONTENT_EXPANDS))

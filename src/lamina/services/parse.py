@@ -333,6 +333,8 @@ class ParseService:
         row = self.get_row(project_id, job_id)
         body: dict[str, Any] = {"job": job_to_wire(row)}
         wanted = set(expand)
+        if "usage" in wanted:  # nothing is billed; the credits are recorded as 0
+            body["job"]["usage"] = {"credits": 0.0}
         if "raw_parameters" in wanted:
             body["raw_parameters"] = row["raw_parameters"] or {}
         if "job_metadata" in wanted:
