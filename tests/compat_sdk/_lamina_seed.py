@@ -107,6 +107,12 @@ def make_configuration() -> str:
     return str(_ok(_http.post("/api/v1/beta/configurations", json=body))["id"])
 
 
+def make_parse_configuration() -> str:
+    """A parse_v2 configuration the jobs use (apart from the one the Configurations tests
+    rewrite into a classify_v2 one)."""
+    return make_configuration()
+
+
 def make_classify_configuration() -> str:
     params = {"product_type": "classify_v2", "rules": RULES}
     body = {"name": "seed-classify", "parameters": params}
@@ -124,9 +130,9 @@ def make_webhook_config() -> str:
     return str(_ok(_http.post("/api/v1/beta/webhook-configs", json=body))["id"])
 
 
-def make_batch() -> str:
+def make_batch(directory_id: str | None = None) -> str:
     body = {
-        "source_directory_id": shared("directory"),
+        "source_directory_id": directory_id or shared("directory"),
         "config": {"job": {"type": "parse_v2", "configuration_id": "cfg-PARSE_FAST"}},
     }
     return str(_ok(_http.post("/api/v2/batches", json=body))["id"])
@@ -139,6 +145,7 @@ MAKERS = {
     "classify_job": make_classify_job,
     "directory": make_directory,
     "configuration": make_configuration,
+    "parse_configuration": make_parse_configuration,
     "classify_configuration": make_classify_configuration,
     "extract_configuration": make_extract_configuration,
     "webhook_config": make_webhook_config,
@@ -160,32 +167,32 @@ def shared(kind: str) -> str:
 # (test file stem, placeholder) → kind; then placeholder alone.
 _BY_FILE = {
     ("test_parsing", "job_id"): "parse_job",
-    ("test_parsing", "configuration_id"): "configuration",
+    ("test_parsing", "configuration_id"): "parse_configuration",
     ("test_extract", "job_id"): "extract_job",
     ("test_extract", "configuration_id"): "extract_configuration",
     ("test_extract", "cfg"): "extract_configuration",
-    ("test_extract", "parse_config_id"): "configuration",
+    ("test_extract", "parse_config_id"): "parse_configuration",
     ("test_classify", "job_id"): "classify_job",
     ("test_classify", "configuration_id"): "classify_configuration",
     ("test_classify", "cfg"): "classify_configuration",
     ("test_configurations", "config_id"): "configuration",
     ("test_webhook_configs", "config_id"): "webhook_config",
     ("test_batches", "batch_id"): "batch",
-    ("test_batches", "configuration_id"): "configuration",
+    ("test_batches", "configuration_id"): "parse_configuration",
 }
 _BY_NAME = {
     "file_id": "file",
     "dfl": "file",
     "pjb": "parse_job",
-    "cfg": "configuration",
+    "cfg": "parse_configuration",
     "whc": "webhook_config",
     "dir": "directory",
     "directory_id": "directory",
     "source_directory_id": "directory",
     "target_directory_id": "directory",
     "directory_file_id": "directory_file",
-    "parse_config_id": "configuration",
-    "configuration_id": "configuration",
+    "parse_config_id": "parse_configuration",
+    "configuration_id": "parse_configuration",
 }
 
 
@@ -237,6 +244,11 @@ def _fresh(kind: str, mine: dict[str, str]) -> str:
         if "directory" not in mine:
             mine["directory"] = make_directory()
         return make_directory_file(mine["directory"])
+    if kind == "batch":  # content no batch has seen, so its item is not skipped as processed
+        directory = make_directory()
+        files = {"upload_file": ("fresh.txt", f"Fresh {time.time_ns()}".encode(), "text/plain")}
+        _ok(_http.post(f"/api/v1/beta/directories/{directory}/files/upload", files=files))
+        return make_batch(directory)
     return MAKERS[kind]()
 
 
