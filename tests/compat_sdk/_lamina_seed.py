@@ -1,4 +1,5 @@
-"""Real ids for the SDK's generated tests (copied into the unpacked suite as ``tests/_lamina_seed.py``).
+"""Real ids for the SDK's generated tests (copied into the unpacked suite as
+``tests/_lamina_seed.py``).
 
 The SDK's ``tests/api_resources`` pass placeholder strings (``job_id="job_id"``,
 ``"dfl-aaaaaaaa-…"``); the rewrite in ``test_sdk_suite.py`` turns each into
@@ -208,7 +209,7 @@ def _destructive(node: str) -> bool:
     return "delete" in name or "cancel" in name
 
 
-def id(placeholder: str) -> str:  # noqa: A001 - the name the rewritten tests call
+def id(placeholder: str) -> str:
     stem, node = _current()
     kind = _BY_FILE.get((stem, placeholder)) or _BY_NAME.get(placeholder)
     if kind is None:
@@ -237,7 +238,7 @@ _OWNED = {
 
 
 def _fresh(kind: str, mine: dict[str, str]) -> str:
-    stem, node = _current()
+    _stem, node = _current()
     if kind == "extract_job" and "delete" in node.rsplit("::", 1)[-1] and _pools.get(kind):
         return _pools[kind].pop()
     if kind == "directory_file":

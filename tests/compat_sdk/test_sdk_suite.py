@@ -67,7 +67,7 @@ PLACEHOLDER_IDS = {
     "whc-...": "whc",
 }
 UUID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
-CONFTEST_HOOKS = '''
+CONFTEST_HOOKS = """
 
 # --- added by Lamina's test_sdk_suite.py: real ids before the run, blocker released after ---
 def pytest_sessionstart(session):
@@ -80,7 +80,7 @@ def pytest_sessionfinish(session, exitstatus):
     from tests import _lamina_seed
 
     _lamina_seed.release()
-'''
+"""
 PYTEST_INI = """[pytest]
 asyncio_mode = auto
 asyncio_default_fixture_loop_scope = session
@@ -198,6 +198,23 @@ def outcomes(junit: Path) -> dict[str, tuple[str, str]]:
     return result
 
 
+def excluded_by(node: str, exclusions: list[tuple[str, str]]) -> str | None:
+    """The reason ``node`` is excluded (patterns match every client variant of a test)."""
+    test = re.sub(r"\[[^\]]*\]$", "", node)
+    return next((why for pattern, why in exclusions if fnmatch.fnmatchcase(test, pattern)), None)
+
+
+def summary(results: dict[str, tuple[str, str]], exclusions: list[tuple[str, str]]) -> str:
+    counts = {s: sum(1 for v in results.values() if v[0] == s) for s in ("passed", "failed")}
+    excluded = sum(
+        1 for n, (s, _) in results.items() if s == "failed" and excluded_by(n, exclusions)
+    )
+    return (
+        f"SDK suite (llama-cloud 2.19.0 tests/api_resources): {len(results)} tests, "
+        f"{counts['passed']} passed, {counts['failed']} failed, of which {excluded} excluded"
+    )
+
+
 def test_sdk_generated_suite(
     server: LiveServer, trickle: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -207,9 +224,9 @@ def test_sdk_generated_suite(
     env.pop("PYTHONPATH", None)
     env.update(TEST_API_BASE_URL=server.base_url, LAMINA_SEED_TRICKLE_URL=trickle)
     paths = [f"tests/api_resources/{r}" for r in RESOURCES]
+    options = ["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--timeout", "60"]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x" if False else "-q"]
-        + ["--junitxml", str(junit), "-o", "addopts=", "--timeout", "60", *paths],
+        [sys.executable, "-m", "pytest", *options, "--junitxml", str(junit), *paths],
         cwd=root,
         env=env,
         capture_output=True,
@@ -219,21 +236,19 @@ def test_sdk_generated_suite(
     assert junit.exists(), run.stdout[-5000:] + run.stderr[-5000:]
     results = outcomes(junit)
     exclusions = load_exclusions()
-
-    def excluded(node: str) -> str | None:
-        test = re.sub(r"\[[^\]]*\]$", "", node)  # patterns cover every client variant
-        return next((why for pattern, why in exclusions if fnmatch.fnmatchcase(test, pattern)), None)
-
-    failed = {n: m for n, (s, m) in results.items() if s == "failed" and not excluded(n)}
-    fixed = sorted(n for n, (s, _) in results.items() if s == "passed" and excluded(n))
-    counts = {s: sum(1 for v in results.values() if v[0] == s) for s in ("passed", "failed", "skipped")}
-    report = (
-        f"SDK suite: {counts} of {len(results)}; excluded failures: "
-        f"{sum(1 for n, (s, _) in results.items() if s == 'failed' and excluded(n))}"
-    )
+    report = summary(results, exclusions)
     print(report)
-    (Path(os.environ.get("LAMINA_SDK_SUITE_REPORT", root / "report.txt"))).write_text(
-        report + "\n" + "\n".join(f"{n}\t{s}\t{m}" for n, (s, m) in sorted(results.items()))
+    target = os.environ.get("LAMINA_SDK_SUITE_REPORT")
+    if target:
+        lines = [f"{n}\t{s}\t{m}" for n, (s, m) in sorted(results.items())]
+        Path(target).write_text("\n".join([report, *lines]) + "\n")
+    failed = {
+        n: m for n, (s, m) in results.items() if s == "failed" and not excluded_by(n, exclusions)
+    }
+    fixed = sorted(
+        n for n, (s, _) in results.items() if s == "passed" and excluded_by(n, exclusions)
     )
     assert not failed, report + "\n" + "\n".join(f"{n}: {m}" for n, m in sorted(failed.items()))
-    assert not fixed, "excluded tests now pass; remove them from exclusions.txt:\n" + "\n".join(fixed)
+    assert not fixed, "excluded tests pass now; update exclusions.txt:\n" + "\n".join(fixed)
+    unused = [p for p, _ in exclusions if not any(excluded_by(n, [(p, "")]) for n in results)]
+    assert not unused, f"exclusions that match no test: {unused}"
