@@ -52,9 +52,19 @@ def classic_error_code(row: Row) -> str | None:
     if row["status"] != "FAILED":
         return None
     message = (row.get("error_message") or "").lower()
-    if "no pages" in message or "out of range" in message or "beyond" in message:
+    if "selects no page" in message:  # the classic client stops paging on this code
         return NO_DATA_ERROR
     return "PARSE_FAILED"
+
+
+def classic_error_message(row: Row) -> str | None:
+    """The job's error, noting the classic 0-based ``target_pages`` when the error names the
+    translated (1-based) selection."""
+    message = row.get("error_message")
+    sent = (row.get("raw_parameters") or {}).get("target_pages")
+    if message and sent and "target_pages" in message:
+        return f"{message} (classic target_pages {sent!r} is 0-based)"
+    return message
 
 
 def status_body(row: Row) -> dict[str, Any]:
@@ -63,7 +73,7 @@ def status_body(row: Row) -> dict[str, Any]:
         "id": row["id"],
         "status": CLASSIC_STATUS.get(row["status"], "ERROR"),
         "error_code": classic_error_code(row),
-        "error_message": row.get("error_message"),
+        "error_message": classic_error_message(row),
     }
 
 
