@@ -109,6 +109,12 @@ def scenario_options() -> Any:
     return docs_out(p.load_data(str(DOCS / "multipage.pdf")))
 
 
+def scenario_partitioned() -> Any:
+    """``partition_pages``: one job per 2 pages, 0-based target ranges, joined by the client."""
+    p = parser(result_type="markdown", partition_pages=2, split_by_page=False)
+    return docs_out(p.load_data(str(DOCS / "multipage.pdf")))
+
+
 def scenario_refused(ignore_errors: bool) -> Any:
     p = parser(parsing_instruction="Summarise every page", ignore_errors=ignore_errors)
     return docs_out(p.load_data(str(DOCS / "multipage.pdf")))
@@ -142,6 +148,7 @@ SCENARIOS = {
     "images": lambda: scenario_images(OUT.parent / "downloaded"),
     "job_result": scenario_job_result,
     "options": scenario_options,
+    "partitioned": scenario_partitioned,
     "refused_raise": lambda: scenario_refused(False),
     "refused_default": lambda: scenario_refused(True),
     "failed_raise": lambda: scenario_failed(False),

@@ -202,6 +202,12 @@ def test_target_pages_and_separator(results: Any, v2: Any) -> None:
     assert document["text"] == pages[0] + "\n<<3>>\n" + pages[2]  # 0-based 0,2 → pages 1, 3
 
 
+def test_partition_pages(results: Any, v2: Any) -> None:
+    """Two jobs (target pages 0-1 and 2-3, the second clamped to the last page), joined."""
+    (document,) = ok(results, "partitioned")
+    assert document["text"] == CLASSIC_SEPARATOR.join(page_markdown(v2("multipage.pdf")))
+
+
 def test_refused_option_raises_with_the_reason(results: Any) -> None:
     entry = results["refused_raise"]
     assert not entry["ok"]
