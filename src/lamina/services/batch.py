@@ -179,12 +179,11 @@ class BatchService:
             else:
                 job_config = v2_configuration(job)
             self._check_tier(str(job_config.get("tier")), ["body", "config", "job"])
-        ids = body.get("webhook_configuration_ids")
-        saved_hooks = (
-            self.configurations.webhooks_for(project_id, ids, ["body", "webhook_configuration_ids"])
-            if ids and self.configurations is not None
-            else []
-        )
+        inline, ids = body.get("webhook_configurations"), body.get("webhook_configuration_ids")
+        if self.configurations is not None:
+            webhooks = self.configurations.job_webhooks(project_id, inline, ids, ["body"])
+        else:
+            webhooks = resolve_webhooks(inline)
         return self._store(
             project_id,
             api="v2",
@@ -193,7 +192,7 @@ class BatchService:
             parse_config=job_config,
             classify=None,
             spec=job_config,
-            webhooks=resolve_webhooks(body.get("webhook_configurations"), saved_hooks),
+            webhooks=webhooks,
             directory_id=str(body["source_directory_id"]),
             item_ids=None,
             max_concurrency=body.get("max_concurrency"),

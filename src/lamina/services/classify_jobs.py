@@ -210,12 +210,14 @@ class ClassifyService:
         return self.to_wire(self.get_row(project_id, row["id"]))
 
     def _webhooks(self, project_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        from lamina.services.webhooks import resolve_webhooks
-
-        saved = self.configurations.webhooks_for(
-            project_id, body.get("webhook_configuration_ids"), ["body", "webhook_configuration_ids"]
+        return list(
+            self.configurations.job_webhooks(
+                project_id,
+                body.get("webhook_configurations"),
+                body.get("webhook_configuration_ids"),
+                ["body"],
+            )
         )
-        return resolve_webhooks(body.get("webhook_configurations"), saved)
 
     def _resolve_input(
         self, project_id: str, body: Mapping[str, Any]

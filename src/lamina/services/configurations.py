@@ -423,6 +423,17 @@ class ConfigurationService:
             )
         return page.to_wire(webhook_to_wire)
 
+    def job_webhooks(
+        self, project_id: str, inline: Any, ids: Sequence[str] | None, prefix: Sequence[str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Every endpoint a job notifies: its inline ``webhook_configurations`` and the saved
+        ``webhook_configuration_ids`` (``prefix`` locates both fields in the request), once
+        each. The one place a job's webhooks are resolved."""
+        from lamina.services.webhooks import resolve_webhooks
+
+        saved = self.webhooks_for(project_id, ids, [*prefix, "webhook_configuration_ids"])
+        return resolve_webhooks(inline, saved)
+
     def webhooks_for(
         self, project_id: str, ids: Sequence[str] | None, loc: Sequence[str | int]
     ) -> builtins.list[dict[str, Any]]:

@@ -234,14 +234,16 @@ class ExtractService:
     def _webhooks(
         self, project_id: str, request: ExtractCreateRequest, raw: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        from lamina.services.webhooks import resolve_webhooks
-
-        saved = []
-        if request.webhook_configuration_ids:
-            saved = self.configurations.webhooks_for(
-                project_id, request.webhook_configuration_ids, _loc("webhook_configuration_ids")
+        if self.configurations is None:
+            return []
+        return list(
+            self.configurations.job_webhooks(
+                project_id,
+                raw.get("webhook_configurations"),
+                request.webhook_configuration_ids,
+                ["body"],
             )
-        return resolve_webhooks(raw.get("webhook_configurations"), saved)
+        )
 
     def _resolve_input(self, project_id: str, file_input: str) -> Row | None:
         """The file behind ``file_input``; a parse job must exist here and be COMPLETED."""

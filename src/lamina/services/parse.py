@@ -245,15 +245,14 @@ class ParseService:
         return created
 
     def _webhooks(self, project_id: str, request: ParseCreateRequest) -> list[dict[str, Any]]:
-        from lamina.services.webhooks import resolve_webhooks
-
+        if self.configurations is None:
+            return []
         inline = [w.model_dump(exclude_none=True) for w in request.webhook_configurations or ()]
-        saved = []
-        if request.webhook_configuration_ids and self.configurations is not None:
-            saved = self.configurations.webhooks_for(
-                project_id, request.webhook_configuration_ids, ["body", "webhook_configuration_ids"]
+        return list(
+            self.configurations.job_webhooks(
+                project_id, inline, request.webhook_configuration_ids, ["body"]
             )
-        return resolve_webhooks(inline, saved)
+        )
 
     def _resolve_input(
         self, project_id: str, request: ParseCreateRequest, uploaded: Row | None
