@@ -206,8 +206,9 @@ class ClassifyService:
             conn.execute(jobs_table.insert().values(**row))
         if webhooks and self.watch is not None:
             self.watch(row, webhooks)
+        created = self.to_wire(self.get_row(project_id, row["id"]))  # before a worker claims it
         self.notify()
-        return self.to_wire(self.get_row(project_id, row["id"]))
+        return created
 
     def _webhooks(self, project_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         return list(
