@@ -12,7 +12,7 @@ from lamina.server.openapi import errors
 from lamina.services.container import Services
 from lamina.services.parse import split_csv
 
-router = APIRouter(prefix="/api/v2/classify", tags=["classify"], responses=errors(401, 422))
+router = APIRouter(prefix="/api/v2/classify", tags=["classify"], responses=errors(400, 401, 422))
 
 
 @router.post("", responses=errors(400, 404))

@@ -13,7 +13,7 @@ from lamina.server.openapi import errors
 from lamina.services.container import Services
 from lamina.services.parse import split_csv
 
-router = APIRouter(tags=["configurations"], responses=errors(401, 422))
+router = APIRouter(tags=["configurations"], responses=errors(400, 401, 422))
 
 _CONFIGS = "/api/v1/beta/configurations"
 _WEBHOOKS = "/api/v1/beta/webhook-configs"

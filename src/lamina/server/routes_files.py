@@ -82,7 +82,7 @@ def list_files(
     return {"items": items, "next_page_token": token, "total_size": total}
 
 
-@router.post("/query", response_model=None, responses=ok(PaginatedList[FileModel]))
+@router.post("/query", response_model=None, responses=ok(PaginatedList[FileModel], 400))
 def query_files(
     body: dict[str, Any] | None = Body(None),
     project_id: str = Depends(get_project),
