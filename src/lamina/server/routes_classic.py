@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from lamina.server.deps import get_project, services_dep
-from lamina.server.openapi import errors
+from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import read_upload
 from lamina.services.classic import ClassicParseService
 from lamina.services.classic_options import ClassicOptionError, translate_upload
 from lamina.services.container import Services
+from lamina.types import ClassicParsingJob
 
 PREFIXES = ("/api/parsing", "/api/v1/parsing")
 IGNORED_HEADER = "X-Lamina-Ignored-Options"
@@ -146,8 +147,12 @@ def not_produced(
 
 
 for _prefix in PREFIXES:
-    router.add_api_route(f"{_prefix}/upload", upload, methods=["POST"])
-    router.add_api_route(f"{_prefix}/job/{{job_id}}", job_status, methods=["GET"])
+    router.add_api_route(
+        f"{_prefix}/upload", upload, methods=["POST"], responses=ok(ClassicParsingJob, 413)
+    )
+    router.add_api_route(
+        f"{_prefix}/job/{{job_id}}", job_status, methods=["GET"], responses=ok(ClassicParsingJob)
+    )
     router.add_api_route(
         f"{_prefix}/job/{{job_id}}/result/markdown", result_markdown, methods=["GET"]
     )

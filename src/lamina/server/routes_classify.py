@@ -5,26 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Depends, Query
 
 from lamina.server.deps import get_project, services_dep
-from lamina.server.openapi import errors
+from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
 from lamina.services.parse import split_csv
+from lamina.types import ClassifyCreateRequest, ClassifyJob, JobDeleted, PaginatedList
 
 router = APIRouter(prefix="/api/v2/classify", tags=["classify"], responses=errors(400, 401, 422))
 
 
-@router.post("", responses=errors(400, 404))
+@router.post("", response_model=None, responses=ok(ClassifyJob, 404))
 def create_classify_job(
-    body: dict[str, Any] = Body(...),
+    body: ClassifyCreateRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
-    return services.classify.create(project_id, body)
+    return services.classify.create(project_id, body.model_dump(exclude_unset=True))
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(PaginatedList[ClassifyJob]))
 def list_classify_jobs(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -48,7 +49,7 @@ def list_classify_jobs(
     )
 
 
-@router.get("/{job_id}", responses=errors(404))
+@router.get("/{job_id}", response_model=None, responses=ok(ClassifyJob, 404))
 def get_classify_job(
     job_id: str,
     expand: list[str] | None = Query(None),
@@ -58,7 +59,7 @@ def get_classify_job(
     return services.classify.get(project_id, job_id, split_csv(expand))
 
 
-@router.post("/{job_id}/cancel", responses=errors(400, 404))
+@router.post("/{job_id}/cancel", response_model=None, responses=ok(ClassifyJob, 404))
 def cancel_classify_job(
     job_id: str,
     project_id: str = Depends(get_project),
@@ -67,7 +68,7 @@ def cancel_classify_job(
     return services.classify.cancel(project_id, job_id)
 
 
-@router.delete("/{job_id}", responses=errors(404))
+@router.delete("/{job_id}", response_model=None, responses=ok(JobDeleted, 404))
 def delete_classify_job(
     job_id: str,
     project_id: str = Depends(get_project),

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from lamina.server.deps import get_project, services_dep
-from lamina.server.openapi import errors
+from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
 from lamina.services.parse import split_csv
+from lamina.types import (
+    ConfigurationRequest,
+    PaginatedList,
+    SavedConfiguration,
+    WebhookConfig,
+    WebhookConfigRequest,
+)
 
 router = APIRouter(tags=["configurations"], responses=errors(400, 401, 422))
 
@@ -19,16 +26,16 @@ _CONFIGS = "/api/v1/beta/configurations"
 _WEBHOOKS = "/api/v1/beta/webhook-configs"
 
 
-@router.post(_CONFIGS)
+@router.post(_CONFIGS, response_model=None, responses=ok(SavedConfiguration))
 def create_configuration(
-    body: dict[str, Any] = Body(...),
+    body: ConfigurationRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
-    return services.configurations.create(project_id, body.get("name"), body.get("parameters"))
+    return services.configurations.create(project_id, body.name, body.parameters)
 
 
-@router.get(_CONFIGS)
+@router.get(_CONFIGS, response_model=None, responses=ok(PaginatedList[SavedConfiguration]))
 def list_configurations(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -48,7 +55,7 @@ def list_configurations(
     )
 
 
-@router.get(_CONFIGS + "/{config_id}", responses=errors(404))
+@router.get(_CONFIGS + "/{config_id}", response_model=None, responses=ok(SavedConfiguration, 404))
 def get_configuration(
     config_id: str,
     project_id: str = Depends(get_project),
@@ -57,16 +64,14 @@ def get_configuration(
     return services.configurations.get(project_id, config_id)
 
 
-@router.put(_CONFIGS + "/{config_id}", responses=errors(404))
+@router.put(_CONFIGS + "/{config_id}", response_model=None, responses=ok(SavedConfiguration, 404))
 def update_configuration(
     config_id: str,
-    body: dict[str, Any] = Body(...),
+    body: ConfigurationRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
-    return services.configurations.update(
-        project_id, config_id, body.get("name"), body.get("parameters")
-    )
+    return services.configurations.update(project_id, config_id, body.name, body.parameters)
 
 
 @router.delete(_CONFIGS + "/{config_id}", status_code=204, responses=errors(404))
@@ -79,16 +84,16 @@ def delete_configuration(
     return Response(status_code=204)
 
 
-@router.post(_WEBHOOKS)
+@router.post(_WEBHOOKS, response_model=None, responses=ok(WebhookConfig))
 def create_webhook_config(
-    body: dict[str, Any] = Body(...),
+    body: WebhookConfigRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
-    return services.configurations.create_webhook(project_id, body)
+    return services.configurations.create_webhook(project_id, body.model_dump(exclude_unset=True))
 
 
-@router.get(_WEBHOOKS)
+@router.get(_WEBHOOKS, response_model=None, responses=ok(list[WebhookConfig]))
 def list_webhook_configs(
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
@@ -98,7 +103,9 @@ def list_webhook_configs(
     return items
 
 
-@router.get("/api/v2/webhook-configs")
+@router.get(
+    "/api/v2/webhook-configs", response_model=None, responses=ok(PaginatedList[WebhookConfig])
+)
 def list_webhook_configs_paginated(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -111,7 +118,7 @@ def list_webhook_configs_paginated(
     )
 
 
-@router.get(_WEBHOOKS + "/{config_id}", responses=errors(404))
+@router.get(_WEBHOOKS + "/{config_id}", response_model=None, responses=ok(WebhookConfig, 404))
 def get_webhook_config(
     config_id: str,
     project_id: str = Depends(get_project),
@@ -120,14 +127,16 @@ def get_webhook_config(
     return services.configurations.get_webhook(project_id, config_id)
 
 
-@router.put(_WEBHOOKS + "/{config_id}", responses=errors(404))
+@router.put(_WEBHOOKS + "/{config_id}", response_model=None, responses=ok(WebhookConfig, 404))
 def update_webhook_config(
     config_id: str,
-    body: dict[str, Any] = Body(...),
+    body: WebhookConfigRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
-    return services.configurations.update_webhook(project_id, config_id, body)
+    return services.configurations.update_webhook(
+        project_id, config_id, body.model_dump(exclude_unset=True)
+    )
 
 
 @router.delete(_WEBHOOKS + "/{config_id}", status_code=204, responses=errors(404))
