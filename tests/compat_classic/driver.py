@@ -20,7 +20,8 @@ from typing import Any
 
 warnings.simplefilter("ignore")
 
-from llama_cloud_services import LlamaParse  # noqa: E402
+from llama_cloud import ExtractConfig  # noqa: E402
+from llama_cloud_services import LlamaExtract, LlamaParse, SourceText  # noqa: E402
 from llama_index.readers.llama_parse import LlamaParse as ReaderLlamaParse  # noqa: E402
 
 BASE, KEY, DOCS, OUT = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
@@ -132,6 +133,62 @@ def scenario_reader() -> Any:
     return docs_out(reader.load_data(str(DOCS / "headings.pdf")))
 
 
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "invoice_number": {"type": "string", "description": "Invoice identifier"},
+        "total": {"type": "number", "description": "Amount due"},
+    },
+}
+
+
+def extractor() -> LlamaExtract:
+    return LlamaExtract(api_key=KEY, base_url=BASE, show_progress=False, check_interval=1)
+
+
+def scenario_extract_agent() -> Any:
+    """An agent: create, extract from a file, find it again, list runs, delete run and agent."""
+    ex = extractor()
+    config = ExtractConfig(extraction_mode="BALANCED", confidence_scores=True)
+    agent = ex.create_agent("invoices", SCHEMA, config=config)
+    run = agent.extract(str(DOCS / "invoice.pdf"))
+    again = ex.get_agent(name="invoices")
+    runs = again.list_extraction_runs()
+    job = again.get_extraction_job(run.job_id)
+    out = {
+        "data": run.data,
+        "status": str(run.status.value),
+        "has_metadata": bool(run.extraction_metadata),
+        "agent_id_matches": again.id == agent.id,
+        "agents": [a.name for a in ex.list_agents()],
+        "runs_total": runs.total,
+        "job_status": str(job.status.value),
+        "file_name": run.file.name if run.file else None,
+    }
+    again.delete_extraction_run(run.id)
+    out["runs_after_delete"] = again.list_extraction_runs().total
+    ex.delete_agent(agent.id)
+    out["agents_after_delete"] = [a.name for a in ex.list_agents()]
+    return out
+
+
+def scenario_extract_stateless() -> Any:
+    run = extractor().extract(
+        SCHEMA, ExtractConfig(extraction_mode="FAST"), str(DOCS / "invoice.pdf")
+    )
+    text_run = extractor().extract(
+        SCHEMA,
+        ExtractConfig(extraction_mode="FAST"),
+        SourceText(text_content="Invoice number: INV-77\nTotal: 12.00", filename="note.txt"),
+    )
+    return {"data": run.data, "text_data": text_run.data}
+
+
+def scenario_extract_default_mode() -> Any:
+    """The client's default config asks for MULTIMODAL: a model; this server has none."""
+    return extractor().create_agent("needs-model", SCHEMA).id
+
+
 SCENARIOS = {
     "markdown_split_sync": lambda: scenario_load("markdown", True, "sync"),
     "markdown_whole_sync": lambda: scenario_load("markdown", False, "sync"),
@@ -153,6 +210,9 @@ SCENARIOS = {
     "refused_default": lambda: scenario_refused(True),
     "failed_raise": lambda: scenario_failed(False),
     "reader_package": scenario_reader,
+    "extract_agent": scenario_extract_agent,
+    "extract_stateless": scenario_extract_stateless,
+    "extract_default_mode": scenario_extract_default_mode,
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.business import INVOICE, make_invoice_pdf
 from tests.fixtures.documents import make_corrupt_pdf, make_headings_lists_pdf, make_multipage_pdf
 from tests.fixtures.images import make_pdf_with_picture
 from tests.fixtures.server import LiveServer, serve
@@ -45,6 +46,7 @@ def docs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_headings_lists_pdf(folder).rename(folder / "headings.pdf")
     make_pdf_with_picture(folder).rename(folder / "picture.pdf")
     make_corrupt_pdf(folder).rename(folder / "corrupt.pdf")
+    make_invoice_pdf(folder)
     return folder
 
 
@@ -233,3 +235,29 @@ def test_failed_job_raises_job_failed(results: Any) -> None:
 def test_llama_index_reader_package(results: Any, v2: Any) -> None:
     documents = ok(results, "reader_package")
     assert [d["text"] for d in documents] == page_markdown(v2("headings.pdf"))
+
+
+# --- LlamaExtract (the classic extraction API) -----------------------------------------------
+
+
+def test_extraction_agent_lifecycle(results: Any) -> None:
+    value = ok(results, "extract_agent")
+    assert value["data"] == {"invoice_number": INVOICE["invoice_number"], "total": INVOICE["total"]}
+    assert value["status"] == "SUCCESS" and value["job_status"] == "SUCCESS"
+    assert value["has_metadata"]  # confidence_scores asked for
+    assert value["agent_id_matches"] and value["agents"] == ["invoices"]
+    assert value["runs_total"] == 1 and value["runs_after_delete"] == 0
+    assert value["file_name"] == "invoice.pdf"
+    assert value["agents_after_delete"] == []
+
+
+def test_stateless_extraction_from_file_and_text(results: Any) -> None:
+    value = ok(results, "extract_stateless")
+    assert value["data"] == {"invoice_number": INVOICE["invoice_number"], "total": INVOICE["total"]}
+    assert value["text_data"] == {"invoice_number": "INV-77", "total": 12.0}
+
+
+def test_model_mode_without_a_model_raises_with_the_way_out(results: Any) -> None:
+    entry = results["extract_default_mode"]
+    assert not entry["ok"]
+    assert "LAMINA_MODEL_URL" in entry["error"]

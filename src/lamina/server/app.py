@@ -12,6 +12,7 @@ from lamina._version import __version__
 from lamina.server import (
     routes_batch,
     routes_classic,
+    routes_classic_extract,
     routes_classify,
     routes_configurations,
     routes_directories,
@@ -62,6 +63,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(routes_batch.router)
     app.include_router(routes_batch.router_v2)
     app.include_router(routes_classic.router)
+    app.include_router(routes_classic_extract.router)
     app.include_router(routes_classify.router)
     app.include_router(routes_configurations.router)
 

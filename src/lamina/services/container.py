@@ -8,7 +8,8 @@ from typing import Any
 from lamina.extract.llm import ChatClient, ModelEndpoint
 from lamina.services.batch_system import BatchSystem  # registers the batch tables too
 from lamina.services.batch_wire import BatchLimits
-from lamina.services.classify_jobs import ClassifyService  # registers job_links too
+from lamina.services.classic_extract import agents_table  # noqa: F401 - registers the table
+from lamina.services.classify_jobs import ClassifyService
 from lamina.services.configurations import ConfigurationService  # and its tables
 from lamina.services.db import Database, Row
 from lamina.services.extract import ExtractService
