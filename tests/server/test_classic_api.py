@@ -189,3 +189,67 @@ def test_failures_and_refusals_in_the_classic_shape(client: TestClient, pdf: byt
     status = _wait(client, broken["id"])
     assert (status["status"], status["error_code"]) == ("ERROR", "PARSE_FAILED")
     assert status["error_message"]
+
+
+# --- the classic extraction API ------------------------------------------------------------------
+
+SCHEMA = {"type": "object", "properties": {"invoice_number": {"type": "string"}}}
+AGENTS = "/api/v1/extraction/extraction-agents"
+
+
+def test_classic_extraction_refusals(client: TestClient) -> None:
+    config = {"extraction_mode": "BALANCED", "chunk_mode": "PAGE", "use_reasoning": True}
+    created = client.post(AGENTS, json={"name": "a", "data_schema": SCHEMA, "config": config})
+    assert created.status_code == 200, created.text
+    assert created.headers["X-Lamina-Ignored-Options"] == "chunk_mode,use_reasoning"
+    duplicate = client.post(AGENTS, json={"name": "a", "data_schema": SCHEMA, "config": config})
+    assert duplicate.status_code == 422 and "already exists" in duplicate.text
+    bad_mode = client.post(
+        AGENTS, json={"name": "b", "data_schema": SCHEMA, "config": {"extraction_mode": "TURBO"}}
+    )
+    assert bad_mode.status_code == 422
+    bad_schema = client.post(AGENTS, json={"name": "c", "data_schema": {"type": "nope"}})
+    assert bad_schema.status_code == 422
+    assert client.get(f"{AGENTS}/eag-missing").status_code == 404
+    assert client.get(f"{AGENTS}/by-name/missing").status_code == 404
+    two_sources = client.post(
+        "/api/v1/extraction/run",
+        json={"data_schema": SCHEMA, "config": {}, "text": "x", "file_id": "dfl-x"},
+    )
+    assert two_sources.status_code == 422
+    bad_base64 = client.post(
+        "/api/v1/extraction/run",
+        json={
+            "data_schema": SCHEMA,
+            "config": {},
+            "file": {"data": "@@@", "mime_type": "text/plain"},
+        },
+    )
+    assert bad_base64.status_code == 422 and "base64" in bad_base64.text
+    assert client.get("/api/v1/extraction/jobs/exj-missing").status_code == 404
+    parse_job = client.post(
+        "/api/v2/parse", json={"source_url": "https://x.test/a.pdf", "tier": "fast"}
+    )
+    assert client.get(f"/api/v1/extraction/jobs/{parse_job.json()['id']}").status_code == 404
+
+
+def test_classic_stateless_text_run(client: TestClient) -> None:
+    job = client.post(
+        "/api/v1/extraction/run",
+        json={
+            "data_schema": SCHEMA,
+            "config": {"extraction_mode": "FAST"},
+            "text": "Invoice number: INV-9",
+        },
+    ).json()
+    assert job["status"] == "PENDING" and job["extraction_agent"]["name"] == "stateless"
+    for _ in range(600):
+        status = client.get(f"/api/v1/extraction/jobs/{job['id']}").json()["status"]
+        if status != "PENDING":
+            break
+        time.sleep(0.05)
+    run = client.get(f"/api/v1/extraction/runs/by-job/{job['id']}").json()
+    assert (run["status"], run["data"]) == ("SUCCESS", {"invoice_number": "INV-9"})
+    assert client.get(f"/api/v1/extraction/runs/{run['id']}").json()["job_id"] == job["id"]
+    v2 = client.get(f"/api/v2/extract/{job['id']}").json()  # an Extract v2 job underneath
+    assert v2["extract_result"] == {"invoice_number": "INV-9"}
