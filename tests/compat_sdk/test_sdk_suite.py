@@ -95,6 +95,11 @@ def rewrite(source: str) -> str:
     # The Files tests name their file by a UUID (organization_id/project_id use the same one
     # and stay: a key has one project, those parameters are accepted and ignored).
     source = source.replace(f'file_id="{UUID}"', 'file_id=_lamina_seed.id("file_id")')
+    # Extract names one placeholder for a saved extract and a saved parse configuration.
+    cfg = next(k for k, v in PLACEHOLDER_IDS.items() if v == "cfg")
+    source = source.replace(
+        f'"parse_config_id": "{cfg}"', '"parse_config_id": _lamina_seed.id("parse_config_id")'
+    )
     for literal, kind in PLACEHOLDER_IDS.items():
         source = source.replace(f'"{literal}"', f'_lamina_seed.id("{kind}")')
     return source.replace(
