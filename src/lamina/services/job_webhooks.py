@@ -85,18 +85,21 @@ class JobWebhookWatcher(BackgroundThread):
         *,
         wake_delivery: Callable[[], None],
         interval: float = 0.5,
+        idle_interval: float = 30.0,
     ) -> None:
         super().__init__()
         self.db = db
         self.to_wire = to_wire
         self.wake_delivery = wake_delivery
         self.interval = interval
+        self.idle_interval = idle_interval
 
     def _run(self) -> None:
         import logging
 
         log = logging.getLogger("lamina.webhooks")
         while not self._stop.is_set():
+            self._wake.clear()  # before the pass: a wake during it is not lost
             try:
                 delay = self.step()
             except Exception:  # a bad row must not stop the loop; retried next pass
@@ -104,7 +107,6 @@ class JobWebhookWatcher(BackgroundThread):
                 delay = self.interval * 4
             if delay:
                 self._wake.wait(delay)
-                self._wake.clear()
 
     def step(self) -> float:
         """One pass; returns the seconds to wait before the next."""
@@ -121,7 +123,15 @@ class JobWebhookWatcher(BackgroundThread):
             sent += self._announce(job_id, kind, webhooks, announced, status)
         if sent:
             self.wake_delivery()
-        return 0.0 if len(rows) == 200 else self.interval
+        if len(rows) == 200:
+            return 0.0
+        if not rows and not self._watching():
+            return self.idle_interval  # nothing registered: ``register`` wakes the loop
+        return self.interval
+
+    def _watching(self) -> bool:
+        with self.db.begin() as conn:
+            return conn.execute(sa.select(job_webhooks_table.c.job_id).limit(1)).first() is not None
 
     def _announce(
         self,
