@@ -425,3 +425,23 @@ def test_directory_file_update_and_files_query(client: TestClient) -> None:
         ]
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "announced", "status", "events"),
+    [
+        ("parse", None, "PENDING", ["parse.pending"]),
+        ("parse", None, "COMPLETED", ["parse.pending", "parse.success"]),
+        ("parse", "PENDING", "RUNNING", ["parse.running"]),
+        ("parse", "RUNNING", "FAILED", ["parse.error"]),
+        ("classify", "PENDING", "CANCELLED", ["classify.cancelled"]),
+        ("extract", "PENDING", "RUNNING", []),  # the SDK lists no extract.running
+        ("extract", None, "COMPLETED", ["extract.pending", "extract.success"]),
+    ],
+)
+def test_job_webhook_events(
+    kind: str, announced: str | None, status: str, events: list[str]
+) -> None:
+    from lamina.services.job_webhooks import events_between
+
+    assert events_between(kind, announced, status) == events
