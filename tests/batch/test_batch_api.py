@@ -249,8 +249,14 @@ def test_v2_batches_as_the_sdk_sees_them(client: Any) -> None:
     listed = client.get("/api/v2/batches", params={"source_directory_id": directory_id}).json()
     assert [b["id"] for b in listed["items"]] == [batch.id]
     assert client.post(f"/api/v2/batches/{batch.id}/cancel").status_code == 400
-    bad = client.post(
+    unknown = client.post(
         "/api/v2/batches",
         json={**body, "config": {"job": {"type": "parse_v2", "configuration_id": "cfg-x"}}},
+    )
+    assert unknown.status_code == 404  # neither a preset nor a saved configuration here
+    assert "cfg-x" in unknown.json()["detail"]
+    bad = client.post(
+        "/api/v2/batches",
+        json={**body, "config": {"job": {"type": "split_v1", "configuration_id": "cfg-x"}}},
     )
     assert bad.status_code == 422

@@ -29,10 +29,12 @@ _DATA = Path(tempfile.mkdtemp(prefix="lamina-fuzz-"))
 # No lifespan under schemathesis' ASGI client: requests are served, no job is run, so the
 # fuzzer exercises the HTTP layer and the services without waiting on the engine.
 app = create_app(ServerSettings(data_dir=_DATA, workers=0, max_upload_bytes=256 * 1024))
-# Files, Parse v2, Extract v2, directories, batch processing (v1 beta), batches (v2), health.
+# Files, Parse v2, Extract v2, Classify v2, directories, batch processing (v1 beta), batches
+# (v2), saved and webhook configurations, the classic parse and extract APIs, health.
 schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(
-    path_regex=r"^/(health$|api/v2/(parse|extract|batches)|api/v1/beta/"
-    r"(files|directories|batch-processing))"
+    path_regex=r"^/(health$|api/v2/(parse|extract|batches|classify|webhook-configs)|api/v1/beta/"
+    r"(files|directories|batch-processing|configurations|webhook-configs)|api/(v1/)?parsing/"
+    r"|api/v1/(files|extraction))"
 )
 
 CHECKS = [

@@ -167,10 +167,15 @@ def test_batch_over_a_directory(sdk: LlamaCloud, other_sdk: LlamaCloud) -> None:
     assert cancelled.status == "CANCELLED"
     assert sdk.batches.get(second.id).status == "CANCELLED"
 
-    with pytest.raises(UnprocessableEntityError):
+    with pytest.raises(NotFoundError):  # neither a preset nor a saved configuration
         sdk.batches.create(
             source_directory_id=directory_id,
             config={"job": {"type": "parse_v2", "configuration_id": "cfg-unknown"}},
+        )
+    with pytest.raises(UnprocessableEntityError):
+        sdk.batches.create(
+            source_directory_id=directory_id,
+            config={"job": {"type": "split_v1", "configuration_id": "cfg-unknown"}},  # type: ignore[typeddict-item]
         )
     with pytest.raises(NotFoundError):
         sdk.batches.create(source_directory_id="dir-missing", config=config)

@@ -93,6 +93,8 @@ def test_get_job_and_raw_parameters(sdk: LlamaCloud, done_job: str, expand: str)
 def test_sdk_only_expands_are_accepted(sdk: LlamaCloud, done_job: str) -> None:
     result = _get(sdk, done_job, "usage", "forms")
     assert result.job.id == done_job
+    assert result.job.usage is not None and result.job.usage.credits == 0.0  # nothing billed
+    assert result.forms is None  # forms are not detected (documented), never invented
 
 
 @pytest.mark.parametrize("expand", sorted(CONTENT_EXPANDS))
@@ -189,13 +191,11 @@ def test_upload_parse_list_cancel_delete(
 
 
 def test_list_versions(sdk: LlamaCloud) -> None:
-    # The SDK types each tier's versions as a closed Literal of LlamaCloud's release dates, so
-    # our engine version cannot validate strictly; the shape and every field are checked.
+    # The SDK types each tier's versions as a closed Literal of LlamaCloud's release dates: the
+    # server advertises exactly those (all mapped to our engine), so strict validation passes.
     raw = sdk.parsing.with_raw_response.list_versions()
     body = raw.json()
-    assert isinstance(body, dict)
-    versions = raw.parse()
-    assert isinstance(versions, ParsingListVersionsResponse)
+    versions = conforms(ParsingListVersionsResponse, body)
     present(versions.latest, "fast", "cost_effective", "agentic", "agentic_plus")
     for tier in ("fast", "cost_effective", "agentic", "agentic_plus"):
         assert body[tier] and all(isinstance(v, str) for v in body[tier])

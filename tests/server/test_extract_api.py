@@ -216,7 +216,6 @@ def test_target_pages_limits_the_pages(client: TestClient, pdfs: dict[str, bytes
             {"file_input": "abc", "configuration": {"data_schema": SCHEMA}},
             ["body", "file_input"],
         ),
-        ({"file_input": "dfl-x", "configuration_id": "cfg-1"}, ["body", "configuration_id"]),
     ],
 )
 def test_invalid_requests_are_422_with_detail(
@@ -230,6 +229,10 @@ def test_invalid_requests_are_422_with_detail(
 
 
 def test_unknown_ids_are_404(client: TestClient) -> None:
+    saved = client.post(
+        "/api/v2/extract", json={"file_input": "dfl-x", "configuration_id": "cfg-1"}
+    )
+    assert saved.status_code == 404 and "cfg-1" in saved.json()["detail"]
     body = {"file_input": "dfl-missing", "configuration": {"data_schema": SCHEMA}}
     assert client.post("/api/v2/extract", json=body).status_code == 404
     body["file_input"] = "pjb-missing"

@@ -11,6 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from lamina._version import __version__
 from lamina.server import (
     routes_batch,
+    routes_classic,
+    routes_classic_extract,
+    routes_classify,
+    routes_configurations,
     routes_directories,
     routes_downloads,
     routes_extract,
@@ -58,6 +62,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(routes_directories.router)
     app.include_router(routes_batch.router)
     app.include_router(routes_batch.router_v2)
+    app.include_router(routes_classic.router)
+    app.include_router(routes_classic_extract.router)
+    app.include_router(routes_classify.router)
+    app.include_router(routes_configurations.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

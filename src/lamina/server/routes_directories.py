@@ -202,6 +202,30 @@ def get_directory_file(
     return directory_file_to_wire(directories.get_file(project_id, directory_id, directory_file_id))
 
 
+@router.patch(
+    "/{directory_id}/files/{directory_file_id}",
+    response_model=None,
+    responses=ok(DirectoryFile, 400, 404),
+)
+def update_directory_file(
+    directory_id: str,
+    directory_file_id: str,
+    body: dict[str, Any] = Body(...),
+    project_id: str = Depends(get_project),
+    directories: DirectoryService = Depends(_directories),
+) -> dict[str, Any]:
+    row = directories.update_file(
+        project_id,
+        directory_id,
+        directory_file_id,
+        display_name=body.get("display_name"),
+        unique_id=body.get("unique_id"),
+        metadata=body.get("metadata"),
+        target_directory_id=body.get("target_directory_id"),
+    )
+    return directory_file_to_wire(row)
+
+
 @router.delete("/{directory_id}/files/{directory_file_id}", status_code=204, responses=_DELETED)
 def delete_directory_file(
     directory_id: str,

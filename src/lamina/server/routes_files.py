@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from lamina.server.deps import get_base_url, get_project, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
-from lamina.services.errors import PayloadTooLargeError
+from lamina.services.errors import PayloadTooLargeError, ValidationFailed
 from lamina.services.parse import split_csv
 from lamina.types import File as FileModel
 from lamina.types import PaginatedList, PresignedURL
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1/beta/files", tags=["files"], responses=errors
 _CHUNK = 1024 * 1024
 
 
-async def read_upload(upload: UploadFile, limit: int) -> bytes:
+async def read_upload(upload: StarletteUploadFile, limit: int) -> bytes:
     """The upload's bytes, refusing more than ``limit``."""
     chunks, size = [], 0
     while chunk := await upload.read(_CHUNK):
@@ -78,6 +79,35 @@ def list_files(
     )
     with_url = "download_url" in split_csv(expand)
     items = [services.files.to_wire(r, base_url=base_url if with_url else None) for r in rows]
+    return {"items": items, "next_page_token": token, "total_size": total}
+
+
+@router.post("/query", response_model=None, responses=ok(PaginatedList[FileModel], 400))
+def query_files(
+    body: dict[str, Any] | None = Body(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(services_dep),
+) -> dict[str, Any]:
+    """The SDK's deprecated ``files.query``: the list filters in a JSON body (``filter``
+    ``{file_name, external_file_id, file_ids, data_source_id, only_manually_uploaded}``,
+    ``order_by``, ``page_size``, ``page_token``). Every file here was uploaded by hand, so a
+    ``data_source_id`` matches none."""
+    body = body or {}
+    filters = body.get("filter") or {}
+    if not isinstance(filters, dict):
+        raise ValidationFailed.single(["body", "filter"], "filter must be an object", input=filters)
+    if filters.get("data_source_id"):
+        return {"items": [], "next_page_token": None, "total_size": 0}
+    rows, token, total = services.files.list(
+        project_id,
+        file_name=filters.get("file_name"),
+        external_file_id=filters.get("external_file_id"),
+        file_ids=filters.get("file_ids") or None,
+        order_by=body.get("order_by"),
+        page_size=body.get("page_size"),
+        page_token=body.get("page_token"),
+    )
+    items = [services.files.to_wire(r) for r in rows]
     return {"items": items, "next_page_token": token, "total_size": total}
 
 

@@ -49,6 +49,7 @@ from lamina.services.batch_wire import (
     batch_to_wire,
     counts_of,
     event_name,
+    is_preset,
     item_to_wire,
     one_based_pages,
     parameters_hash,
@@ -86,6 +87,11 @@ class BatchService:
         self.db = db
         self.storage = storage
         self.limits = limits
+        self.configurations: Any = None
+        """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
+        container."""
+        self.validate_extract: Callable[[Mapping[str, Any]], None] | None = None
+        """Checks an extract configuration as ``POST /api/v2/extract`` does."""
         self.notify: Callable[[], None] = lambda: None
         """Called after a change the dispatcher should act on."""
 
@@ -137,45 +143,87 @@ class BatchService:
         )
 
     def create_v2(self, project_id: str, body: Mapping[str, Any]) -> Row:
-        """``POST /api/v2/batches``: a parse_v2 job per file of ``source_directory_id``."""
+        """``POST /api/v2/batches``: a parse_v2 or extract_v2 job per file of
+        ``source_directory_id``. ``configuration_id`` is a built-in parse preset or a saved
+        configuration of the job's type; ``webhook_configuration_ids`` name saved webhooks."""
         config = body.get("config")
         job = config.get("job") if isinstance(config, Mapping) else None
         if not isinstance(job, Mapping):
             raise ValidationFailed.single(
                 ["body", "config", "job"], "Field required", input=config, type="missing"
             )
-        if job.get("type") != "parse_v2":
+        job_kind = job.get("type")
+        if job_kind not in ("parse_v2", "extract_v2"):
             raise ValidationFailed.single(
                 ["body", "config", "job", "type"],
-                "Only parse_v2 batches are supported (extract_v2 needs saved extract "
-                "configurations, which this server does not have yet)",
-                input=job.get("type"),
+                "config.job.type must be parse_v2 or extract_v2",
+                input=job_kind,
             )
         if not body.get("source_directory_id"):
             raise ValidationFailed.single(
                 ["body", "source_directory_id"], "Field required", input=None, type="missing"
             )
-        parse_config = v2_configuration(job)
-        self._check_tier(str(parse_config.get("tier")), ["body", "config", "job"])
-        if body.get("webhook_configuration_ids"):
-            raise ValidationFailed.single(
-                ["body", "webhook_configuration_ids"],
-                "Saved webhook configurations are not supported; send webhook_configurations",
-                input=body.get("webhook_configuration_ids"),
-            )
+        loc: list[str | int] = ["body", "config", "job", "configuration_id"]
+        config_id = str(job.get("configuration_id") or "")
+        saved = None
+        if config_id and not is_preset(config_id) and self.configurations is not None:
+            product = str(job_kind)
+            saved = self.configurations.parameters_for(project_id, config_id, product, loc)
+        if job_kind == "extract_v2":
+            job_type = "extract"
+            job_config = self._extract_config(project_id, job, saved)
+        else:
+            job_type = "parse"
+            if saved:
+                job_config = {**saved, "version": saved.get("version", "latest")}
+            else:
+                job_config = v2_configuration(job)
+            self._check_tier(str(job_config.get("tier")), ["body", "config", "job"])
+        inline, ids = body.get("webhook_configurations"), body.get("webhook_configuration_ids")
+        if self.configurations is not None:
+            webhooks = self.configurations.job_webhooks(project_id, inline, ids, ["body"])
+        else:
+            webhooks = resolve_webhooks(inline)
         return self._store(
             project_id,
             api="v2",
-            job_type="parse",
+            job_type=job_type,
             job_config={"config": {"job": dict(job)}},
-            parse_config=parse_config,
+            parse_config=job_config,
             classify=None,
-            spec=parse_config,
-            webhooks=resolve_webhooks(body.get("webhook_configurations")),
+            spec=job_config,
+            webhooks=webhooks,
             directory_id=str(body["source_directory_id"]),
             item_ids=None,
             max_concurrency=body.get("max_concurrency"),
         )
+
+    def _extract_config(
+        self, project_id: str, job: Mapping[str, Any], saved: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The extract configuration of an extract_v2 batch (saved, then inline on top)."""
+        from lamina.services.configurations import merged
+
+        inline = job.get("configuration") if isinstance(job.get("configuration"), Mapping) else {}
+        config = merged(saved or {}, inline or {})
+        if not isinstance(config.get("data_schema"), Mapping):
+            raise ValidationFailed.single(
+                ["body", "config", "job", "configuration_id"],
+                "An extract_v2 batch needs a saved extract_v2 configuration (configuration_id) "
+                "or an inline configuration with a data_schema",
+                input=job.get("configuration_id"),
+            )
+        if self.validate_extract is not None:
+            self.validate_extract(config)
+        if config.get("parse_config_id") and self.configurations is not None:
+            # Resolved now, as a single extract job does: each item's job reads this copy.
+            config["resolved_parse_configuration"] = self.configurations.parameters_for(
+                project_id,
+                str(config["parse_config_id"]),
+                "parse_v2",
+                ["body", "config", "job", "configuration_id"],
+            )
+        return config
 
     def _check_tier(self, tier: str, loc: list[str | int]) -> None:
         if tier not in TIERS:
@@ -472,7 +520,8 @@ class BatchService:
             for item_id, job_id, status, skip_reason, error in rows:
                 result: dict[str, Any] = {"source_directory_file_id": item_id}
                 if job_id:
-                    result["job_reference"] = {"id": job_id, "type": "parse_v2"}
+                    kind = "extract_v2" if job_id.startswith("exj-") else "parse_v2"
+                    result["job_reference"] = {"id": job_id, "type": kind}
                 if status == "skipped" and not job_id:
                     result["error_message"] = f"Skipped: {skip_reason}"
                 elif status == "failed" and not job_id:

@@ -181,6 +181,9 @@ class BatchDispatcher(BackgroundThread):
                 "confidence": classification.get("confidence"),
                 "parse_job_id": item["job_id"],
             }
+        elif batch["job_type"] == "extract":
+            output_path = self.storage.result_dir(item["job_id"]).as_uri()
+            output_metadata = {"extract_job_id": item["job_id"]}
         else:
             output_path = self.storage.result_dir(item["job_id"]).as_uri()
             output_metadata = {"parse_job_id": item["job_id"]}
@@ -357,16 +360,18 @@ class BatchDispatcher(BackgroundThread):
         else:
             config = batch["parse_configuration"]
         now = utcnow()
-        job_id = new_id("pjb")
+        extract = batch["job_type"] == "extract"  # an extract_v2 job per item
+        job_id = new_id("exj" if extract else "pjb")
         job_row: Row = {
             "id": job_id,
             "project_id": batch["project_id"],
-            "kind": "parse",
+            "kind": "extract" if extract else "parse",
+            "file_input": item["file_id"] if extract else None,
             "file_id": item["file_id"],
             "source_url": None,
             "http_proxy": None,
             "status": "PENDING",
-            "tier": config["tier"],
+            "tier": config.get("tier") or "cost_effective",
             "name": item["item_name"],
             "configuration": config,
             "raw_parameters": {**config, "file_id": item["file_id"]},

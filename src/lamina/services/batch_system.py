@@ -28,7 +28,7 @@ def make_classifier(chat: ChatClient | None) -> Classifier:
         if spec["mode"] == "MULTIMODAL":
             if chat is None:
                 raise RuntimeError("no model endpoint is configured")
-            return _classify_with_model(chat, text, spec["rules"])
+            return classify_with_model(chat, text, spec["rules"])
         result = classify_text(text, spec["rules"]).to_dict()
         result["mode"] = "FAST"
         return result
@@ -36,9 +36,7 @@ def make_classifier(chat: ChatClient | None) -> Classifier:
     return classify
 
 
-def _classify_with_model(
-    chat: ChatClient, text: str, rules: list[dict[str, str]]
-) -> dict[str, Any]:
+def classify_with_model(chat: ChatClient, text: str, rules: list[dict[str, str]]) -> dict[str, Any]:
     types = [r["type"] for r in rules]
     listing = "\n".join(f"- {r['type']}: {r['description']}" for r in rules)
     schema = {

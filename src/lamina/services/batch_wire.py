@@ -151,6 +151,13 @@ def parse_configuration_from_parameters(params: Mapping[str, Any]) -> dict[str, 
     return config
 
 
+def is_preset(configuration_id: str) -> bool:
+    """A built-in parse preset (a tier, or ``cfg-PARSE_<TIER>``) rather than a saved id."""
+    preset = configuration_id.strip()
+    tier = preset.lower().removeprefix("cfg-").removeprefix("parse_").removeprefix("parse-")
+    return tier in TIERS
+
+
 def v2_configuration(job: Mapping[str, Any]) -> dict[str, Any]:
     """A v2 batch's ``config.job`` → a Parse v2 configuration.
 
@@ -166,7 +173,7 @@ def v2_configuration(job: Mapping[str, Any]) -> dict[str, Any]:
     if tier not in TIERS:
         raise ValidationFailed.single(
             ["body", "config", "job", "configuration_id"],
-            f"Unknown configuration_id: {preset}. Saved configurations are not supported; use a "
+            f"Unknown configuration_id: {preset}. Use a saved parse_v2 configuration or a "
             f"built-in preset: one of {', '.join(TIERS)} (or cfg-PARSE_<TIER>)",
             input=preset,
         )
@@ -275,7 +282,7 @@ def batch_v2_to_wire(row: Row, results: list[dict[str, Any]] | None = None) -> d
             "job": {
                 "type": job.get("type", "parse_v2"),
                 "configuration_id": job.get("configuration_id")
-                or row["parse_configuration"]["tier"],
+                or (row["parse_configuration"] or {}).get("tier"),
             }
         },
         "project_id": row["project_id"],

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from lamina.extract.llm import ChatClient, ModelEndpoint
 from lamina.services.batch_system import BatchSystem  # registers the batch tables too
 from lamina.services.batch_wire import BatchLimits
-from lamina.services.db import Database
+from lamina.services.classic_extract import agents_table  # noqa: F401 - registers the table
+from lamina.services.classify_jobs import ClassifyService
+from lamina.services.configurations import ConfigurationService  # and its tables
+from lamina.services.db import Database, Row
 from lamina.services.extract import ExtractService
 from lamina.services.files import FileService
+from lamina.services.job_webhooks import JobWebhookWatcher, register
 from lamina.services.keys import KeyStore  # also registers the api_keys table before create_all
 from lamina.services.parse import ParseService
 from lamina.services.settings import ServerSettings
@@ -32,6 +37,9 @@ class Services:
     runner: JobRunner
     keys: KeyStore | None = None
     batch: BatchSystem | None = None
+    classify: ClassifyService = field(init=False)
+    configurations: ConfigurationService = field(init=False)
+    job_webhooks: JobWebhookWatcher | None = None
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Services:
@@ -59,17 +67,53 @@ class Services:
         batch_limits = BatchLimits(
             settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
         )
+        services.configurations = ConfigurationService(db)
+        classify = ClassifyService(db, storage, model_url=settings.model_url)
+        classify.configurations = services.configurations
+        classify.notify = runner.wake
+        services.classify = classify
         services.batch = BatchSystem.open(
             db, storage, files, batch_limits, chat=extract.chat, wake_workers=runner.wake
         )
+        services.batch.batches.configurations = services.configurations
+        services.batch.batches.validate_extract = extract.check_configuration
+        services._wire_job_webhooks()
         return services
+
+    def _wire_job_webhooks(self) -> None:
+        """Single jobs' webhooks: registered at create, announced by one watcher thread."""
+        from lamina.services.parse import job_to_wire
+
+        assert self.batch is not None
+        watcher = JobWebhookWatcher(
+            self.db,
+            {
+                "parse": job_to_wire,
+                "extract": lambda row: self.extract.to_wire(row, set()),
+                "classify": self.classify.to_wire,
+            },
+            wake_delivery=self.batch.webhooks.wake,
+        )
+
+        def watch(row: Row, webhooks: list[dict[str, Any]]) -> None:
+            register(self.db, row, webhooks)
+            watcher.wake()
+
+        for service in (self.parse, self.extract, self.classify):
+            service.configurations = self.configurations
+            service.watch = watch
+        self.job_webhooks = watcher
 
     def start(self) -> None:
         self.runner.start()
         if self.batch is not None:
             self.batch.start()
+        if self.job_webhooks is not None:
+            self.job_webhooks.start()
 
     def stop(self) -> None:
+        if self.job_webhooks is not None:
+            self.job_webhooks.stop()
         if self.batch is not None:
             self.batch.stop()
         self.runner.stop()

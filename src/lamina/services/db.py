@@ -79,7 +79,7 @@ jobs_table = sa.Table(
 
 Row = dict[str, Any]
 
-JOB_KINDS = ("parse", "extract")
+JOB_KINDS = ("parse", "extract", "classify")
 # Columns added after the first release: (name, DDL) added to an existing table on start.
 _ADDED_JOB_COLUMNS = (
     ("kind", "VARCHAR(16) NOT NULL DEFAULT 'parse'"),

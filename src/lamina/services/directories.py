@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from lamina.services.batch_db import directories_table, directory_files_table
 from lamina.services.db import Database, Page, Row, aware, new_id, paginate, utcnow
-from lamina.services.errors import NotFoundError, ValidationFailed
+from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.files import FileService
 
 DIRECTORY_ID_PREFIX = "dir"
@@ -256,6 +256,62 @@ class DirectoryService:
         if found is None:
             raise NotFoundError(f"Directory file not found: {entry_id}")
         return dict(found._mapping)
+
+    def update_file(
+        self,
+        project_id: str,
+        directory_id: str,
+        entry_id: str,
+        *,
+        display_name: str | None = None,
+        unique_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        target_directory_id: str | None = None,
+    ) -> Row:
+        """Rename, re-key, replace the metadata of, or move a directory file (PATCH).
+
+        ``metadata`` replaces the entry's metadata; a ``unique_id`` another live entry of the
+        (target) directory already holds → 400, so no entry is lost silently.
+        """
+        current = self.get_file(project_id, directory_id, entry_id)
+        target = target_directory_id or directory_id
+        if target != directory_id:
+            self.get(project_id, target)
+        values: dict[str, Any] = {"updated_at": utcnow(), "directory_id": target}
+        if display_name is not None:
+            if not str(display_name).strip():
+                raise ValidationFailed.single(
+                    ["body", "display_name"], "display_name must not be empty", input=display_name
+                )
+            values["display_name"] = str(display_name)
+        if metadata is not None:
+            if not isinstance(metadata, Mapping):
+                raise ValidationFailed.single(
+                    ["body", "metadata"], "metadata must be an object", input=metadata
+                )
+            values["metadata"] = dict(metadata) or None
+        unique = current["unique_id"] if unique_id is None else str(unique_id)
+        if not unique.strip():
+            raise ValidationFailed.single(
+                ["body", "unique_id"], "unique_id must not be empty", input=unique_id
+            )
+        values["unique_id"] = unique
+        c = directory_files_table.c
+        with self.db.begin() as conn:
+            clash = conn.execute(
+                sa.select(c.id).where(
+                    c.directory_id == target,
+                    c.unique_id == unique,
+                    c.deleted_at.is_(None),
+                    c.id != entry_id,
+                )
+            ).first()
+            if clash is not None:
+                raise InvalidRequestError(
+                    f"Directory {target} already has a file with unique_id {unique!r} ({clash[0]})"
+                )
+            conn.execute(directory_files_table.update().where(c.id == entry_id).values(values))
+        return self.get_file(project_id, target, entry_id)
 
     def delete_file(self, project_id: str, directory_id: str, entry_id: str) -> None:
         self.get_file(project_id, directory_id, entry_id)

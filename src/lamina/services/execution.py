@@ -1,7 +1,8 @@
 """Running one claimed job: load its input, call the engine, write the result files.
 
 Parse jobs run here; extract jobs (``kind == "extract"``) are handed to
-:func:`lamina.services.extract.run_extract_job`, which reuses :func:`load_input` and
+:func:`lamina.services.extract.run_extract_job` and classify jobs (``kind == "classify"``) to
+:func:`lamina.services.classify_jobs.run_classify_job`, which reuse :func:`load_input` and
 :func:`items_pages`.
 
 Shared by worker processes and inline mode. Every failure becomes a FAILED status with a message
@@ -165,6 +166,10 @@ def _execute(
         from lamina.services.extract import run_extract_job
 
         return run_extract_job(row, storage, limits)
+    if row.get("kind") == "classify":
+        from lamina.services.classify_jobs import run_classify_job
+
+        return run_classify_job(row, storage, limits)
     started = time.monotonic()
     try:
         from lamina.engine import EngineError, parse_document

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -73,8 +73,23 @@ class ExtractService:
         self.chat: ChatClient | None = None
         """Set by the container when a model endpoint is configured (schema generation)."""
         self.notify: Callable[[], None] = lambda: None
+        self.configurations: Any = None
+        """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
+        container."""
+        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
+        """Registers a new job's webhooks with the job webhook watcher."""
 
     # create -----------------------------------------------------------------------------------
+
+    def check_configuration(self, config: Mapping[str, Any]) -> None:
+        """A configuration given as JSON (an extract_v2 batch's), checked as create does."""
+        try:
+            parsed = ExtractConfiguration.model_validate(config)
+        except ValidationError as exc:
+            from lamina.services.parse import validation_errors
+
+            raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
+        self.validate_configuration(parsed)
 
     def validate_configuration(self, config: ExtractConfiguration) -> None:
         """Checks beyond the model: schema, tier, target, version, pages, model endpoint."""
@@ -124,12 +139,6 @@ class ExtractService:
                 f"Parse tier {parse_tier} needs a model endpoint. {NO_MODEL_HINT}",
                 input=parse_tier,
             )
-        if config.parse_config_id:
-            raise ValidationFailed.single(
-                _loc(*base, "parse_config_id"),
-                "Saved parse configurations are not supported by this server; use parse_tier.",
-                input=config.parse_config_id,
-            )
         if config.target_pages is not None:
             from lamina.engine.errors import InvalidOptionError
             from lamina.engine.pages import parse_target_pages
@@ -142,24 +151,50 @@ class ExtractService:
                 ) from exc
 
     def create(self, project_id: str, request: ExtractCreateRequest, raw: dict[str, Any]) -> Row:
-        """Validate and store a PENDING extract job, then wake the workers."""
-        if request.configuration_id is not None:
-            raise ValidationFailed.single(
-                _loc("configuration_id"),
-                "Saved configurations are not supported by this server; send configuration inline.",
-                input=request.configuration_id,
+        """Validate and store a PENDING extract job, then wake the workers.
+
+        ``configuration_id``: a saved extract_v2 configuration, under the inline fields;
+        ``parse_config_id``: a saved parse_v2 configuration for the document parse, resolved
+        now (the job keeps a copy, so a later edit of the saved one does not change it).
+        """
+        inline = raw.get("configuration") if isinstance(raw.get("configuration"), dict) else {}
+        if request.configuration_id:
+            from lamina.services.configurations import merged
+
+            saved = self.configurations.parameters_for(
+                project_id, request.configuration_id, "extract_v2", _loc("configuration_id")
             )
-        if request.configuration is None:
+            try:
+                config = ExtractConfiguration.model_validate(merged(saved, inline or {}))
+            except ValidationError as exc:
+                from lamina.services.parse import validation_errors
+
+                raise ValidationFailed(validation_errors(exc, _loc("configuration"))) from exc
+        elif request.configuration is not None:
+            config = request.configuration
+        else:
             raise ValidationFailed.single(
                 _loc("configuration"),
                 "One of configuration or configuration_id is required",
                 input=None,
                 type="missing",
             )
-        config = request.configuration
         self.validate_configuration(config)
+        resolved_parse = None
+        if config.parse_config_id:
+            resolved_parse = self.configurations.parameters_for(
+                project_id,
+                config.parse_config_id,
+                "parse_v2",
+                _loc("configuration", "parse_config_id"),
+            )
+            self._check_parse_tier(str(resolved_parse.get("tier") or DEFAULT_PARSE_TIER))
+        webhooks = self._webhooks(project_id, request, raw)
         file_row = self._resolve_input(project_id, request.file_input)
         now = utcnow()
+        stored_raw = dict(raw)
+        if resolved_parse is not None:
+            stored_raw["resolved_parse_configuration"] = resolved_parse
         row: Row = {
             "id": new_id(JOB_ID_PREFIX),
             "project_id": project_id,
@@ -170,16 +205,45 @@ class ExtractService:
             "tier": config.tier or DEFAULT_TIER,
             "name": file_row["name"] if file_row else None,
             "configuration": config.model_dump(mode="json", exclude_none=True),
-            "raw_parameters": raw,
+            "raw_parameters": stored_raw,
             "error_message": None,
             "created_at": now,
             "updated_at": now,
             "attempts": 0,
         }
         self.db.insert_job(row)
+        if request.configuration_id:
+            from lamina.services.configurations import link_configuration
+
+            link_configuration(self.db, row, request.configuration_id)
+        if webhooks and self.watch is not None:
+            self.watch(row, webhooks)
         created = self.db.get_job(row["id"]) or row
         self.notify()
         return created
+
+    def _check_parse_tier(self, tier: str) -> None:
+        if tier in PARSE_MODEL_TIERS and not self.model_url:
+            raise ValidationFailed.single(
+                _loc("configuration", "parse_config_id"),
+                f"The saved parse configuration asks for tier {tier}, which needs a model "
+                f"endpoint. {NO_MODEL_HINT}",
+                input=tier,
+            )
+
+    def _webhooks(
+        self, project_id: str, request: ExtractCreateRequest, raw: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        if self.configurations is None:
+            return []
+        return list(
+            self.configurations.job_webhooks(
+                project_id,
+                raw.get("webhook_configurations"),
+                request.webhook_configuration_ids,
+                ["body"],
+            )
+        )
 
     def _resolve_input(self, project_id: str, file_input: str) -> Row | None:
         """The file behind ``file_input``; a parse job must exist here and be COMPLETED."""
@@ -233,8 +297,13 @@ class ExtractService:
     ) -> dict[str, Any]:
         """One page of jobs, newest first (``ExtractV2JobQueryResponse``)."""
         wanted = _check_expand(expand)
-        if configuration_id is not None:  # no saved configurations: nothing can match
-            return {"items": [], "next_page_token": None, "total_size": 0}
+        if configuration_id is not None:
+            from lamina.services.configurations import jobs_of_configuration
+
+            linked = jobs_of_configuration(self.db, project_id, KIND, configuration_id)
+            job_ids = [j for j in job_ids if j in linked] if job_ids else sorted(linked)
+            if not job_ids:
+                return {"items": [], "next_page_token": None, "total_size": 0}
         page = self.db.list_jobs(
             project_id,
             kind=KIND,
@@ -258,7 +327,7 @@ class ExtractService:
             "status": row["status"],
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
-            "configuration_id": None,
+            "configuration_id": (row["raw_parameters"] or {}).get("configuration_id"),
             "error_message": row["error_message"],
         }
         if "configuration" in expand:
@@ -489,11 +558,23 @@ def _load_pages(
     parse_tier = config.parse_tier or DEFAULT_PARSE_TIER
     data = load_input(row, storage, limits)
     # Cell boxes, so values read from tables cite their cell rather than the row band.
-    parse_config = ParseConfiguration(
-        tier=parse_tier,
-        page_ranges=ranges,
-        output_options=OutputOptions(granular_bboxes=["cell"]),
-    )
+    saved = (row["raw_parameters"] or {}).get("resolved_parse_configuration")
+    if saved:  # a saved parse configuration (parse_config_id): its options, our page range
+        parse_tier = str(saved.get("tier") or parse_tier)
+        base = ParseConfiguration.model_validate({**saved, "tier": parse_tier})
+        output = base.output_options or OutputOptions()
+        parse_config = base.model_copy(
+            update={
+                "page_ranges": ranges,
+                "output_options": output.model_copy(update={"granular_bboxes": ["cell"]}),
+            }
+        )
+    else:
+        parse_config = ParseConfiguration(
+            tier=parse_tier,
+            page_ranges=ranges,
+            output_options=OutputOptions(granular_bboxes=["cell"]),
+        )
     result = parse_document(data, filename=row["name"], config=parse_config)
     return list(items_pages(result)), None, parse_tier
 

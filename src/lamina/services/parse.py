@@ -122,6 +122,11 @@ class ParseService:
         self.model_url = model_url
         self.notify: Callable[[], None] = lambda: None
         """Called after a job is created; the server points it at the worker supervisor."""
+        self.configurations: Any = None
+        """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
+        container."""
+        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
+        """Registers a new job's webhooks with the job webhook watcher."""
 
     # create -----------------------------------------------------------------------------------
 
@@ -187,8 +192,24 @@ class ParseService:
         *,
         uploaded_file: Row | None = None,
     ) -> Row:
-        """Validate and store a PENDING job, then wake the workers."""
+        """Validate and store a PENDING job, then wake the workers.
+
+        ``configuration_id`` names a saved parse_v2 configuration: its parameters are the base
+        and the fields of the request win. Webhooks (inline and ``webhook_configuration_ids``)
+        are registered with the job webhook watcher.
+        """
+        if request.configuration_id and self.configurations is not None:
+            from lamina.services.configurations import merged
+
+            saved = self.configurations.parameters_for(
+                project_id, request.configuration_id, "parse_v2", ["body", "configuration_id"]
+            )
+            try:
+                request = ParseCreateRequest.model_validate(merged(saved, raw_parameters))
+            except ValidationError as exc:
+                raise ValidationFailed(validation_errors(exc, ["body"])) from exc
         self.validate_options(request)
+        webhooks = self._webhooks(project_id, request)
         file_row, source_url = self._resolve_input(project_id, request, uploaded_file)
         now = utcnow()
         configuration = request.model_dump(
@@ -214,8 +235,24 @@ class ParseService:
         }
         self.db.insert_job(row)
         created = self.db.get_job(row["id"]) or row  # as stored, before a worker can claim it
+        if request.configuration_id and self.configurations is not None:
+            from lamina.services.configurations import link_configuration
+
+            link_configuration(self.db, {**row, "kind": "parse"}, request.configuration_id)
+        if webhooks and self.watch is not None:
+            self.watch({**row, "kind": "parse"}, webhooks)
         self.notify()
         return created
+
+    def _webhooks(self, project_id: str, request: ParseCreateRequest) -> list[dict[str, Any]]:
+        if self.configurations is None:
+            return []
+        inline = [w.model_dump(exclude_none=True) for w in request.webhook_configurations or ()]
+        return list(
+            self.configurations.job_webhooks(
+                project_id, inline, request.webhook_configuration_ids, ["body"]
+            )
+        )
 
     def _resolve_input(
         self, project_id: str, request: ParseCreateRequest, uploaded: Row | None
@@ -295,6 +332,8 @@ class ParseService:
         row = self.get_row(project_id, job_id)
         body: dict[str, Any] = {"job": job_to_wire(row)}
         wanted = set(expand)
+        if "usage" in wanted:  # nothing is billed; the credits are recorded as 0
+            body["job"]["usage"] = {"credits": 0.0}
         if "raw_parameters" in wanted:
             body["raw_parameters"] = row["raw_parameters"] or {}
         if "job_metadata" in wanted:
@@ -403,9 +442,12 @@ class ParseService:
 
 
 def versions() -> dict[str, Any]:
-    """``GET /api/v2/parse/versions``: the versions each tier accepts and what latest means."""
-    body: dict[str, Any] = {tier: [PARSE_VERSION] for tier in TIERS}
-    body["latest"] = dict.fromkeys(TIERS, PARSE_VERSION)
+    """``GET /api/v2/parse/versions``: the dated versions each tier accepts (the ones the SDK
+    knows, :mod:`lamina.services.versions`) and what latest means; all run ``ENGINE_VERSION``."""
+    from lamina.services.versions import KNOWN_VERSIONS, LATEST
+
+    body: dict[str, Any] = {tier: list(KNOWN_VERSIONS.get(tier, ())) for tier in TIERS}
+    body["latest"] = {tier: LATEST.get(tier, PARSE_VERSION) for tier in TIERS}
     return body
 
 

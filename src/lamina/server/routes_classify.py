@@ -1,0 +1,77 @@
+"""Classify v2 routes (``/api/v2/classify``): thin wrappers over :class:`ClassifyService`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from lamina.server.deps import get_project, services_dep
+from lamina.server.openapi import errors, ok
+from lamina.services.container import Services
+from lamina.services.parse import split_csv
+from lamina.types import ClassifyCreateRequest, ClassifyJob, JobDeleted, PaginatedList
+
+router = APIRouter(prefix="/api/v2/classify", tags=["classify"], responses=errors(400, 401, 422))
+
+
+@router.post("", response_model=None, responses=ok(ClassifyJob, 404))
+def create_classify_job(
+    body: ClassifyCreateRequest,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(services_dep),
+) -> dict[str, Any]:
+    return services.classify.create(project_id, body.model_dump(exclude_unset=True))
+
+
+@router.get("", response_model=None, responses=ok(PaginatedList[ClassifyJob]))
+def list_classify_jobs(
+    page_size: int | None = Query(None),
+    page_token: str | None = Query(None),
+    status: str | None = Query(None),
+    job_ids: list[str] | None = Query(None),
+    configuration_id: str | None = Query(None),
+    created_at_on_or_after: datetime | None = Query(None),
+    created_at_on_or_before: datetime | None = Query(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(services_dep),
+) -> dict[str, Any]:
+    return services.classify.list(
+        project_id,
+        status=status,
+        job_ids=split_csv(job_ids),
+        configuration_id=configuration_id,
+        created_after=created_at_on_or_after,
+        created_before=created_at_on_or_before,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+@router.get("/{job_id}", response_model=None, responses=ok(ClassifyJob, 404))
+def get_classify_job(
+    job_id: str,
+    expand: list[str] | None = Query(None),
+    project_id: str = Depends(get_project),
+    services: Services = Depends(services_dep),
+) -> dict[str, Any]:
+    return services.classify.get(project_id, job_id, split_csv(expand))
+
+
+@router.post("/{job_id}/cancel", response_model=None, responses=ok(ClassifyJob, 404))
+def cancel_classify_job(
+    job_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(services_dep),
+) -> dict[str, Any]:
+    return services.classify.cancel(project_id, job_id)
+
+
+@router.delete("/{job_id}", response_model=None, responses=ok(JobDeleted, 404))
+def delete_classify_job(
+    job_id: str,
+    project_id: str = Depends(get_project),
+    services: Services = Depends(services_dep),
+) -> dict[str, Any]:
+    return services.classify.delete(project_id, job_id)

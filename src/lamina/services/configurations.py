@@ -1,0 +1,466 @@
+"""Saved configurations (``/api/v1/beta/configurations``) and saved webhook configurations
+(``/api/v1/beta/webhook-configs``, ``/api/v2/webhook-configs``), per project.
+
+A saved configuration is a named ``parameters`` object tagged by ``product_type``
+(``parse_v2``, ``extract_v2``, ``classify_v2``; ``split_v1``, ``spreadsheet_v1`` and
+``unknown`` are stored but no Lamina job runs them). Parameters of the three products Lamina
+runs are validated when saved, with the same rules as a job's inline configuration, so a saved
+configuration that was accepted can always run. Each update bumps ``version``.
+
+Jobs name them with one rule everywhere (parse, extract, classify, v2 batches):
+``configuration_id`` = the saved parameters are the base and fields sent inline win;
+``parse_config_id`` (extract) = the saved parse configuration of the document parse;
+``webhook_configuration_ids`` = saved webhook endpoints, added to inline
+``webhook_configurations``. An id that is not in the caller's project → 404; one of another
+product → 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from lamina.services.db import Database, Row, aware, metadata, new_id, paginate, utcnow
+from lamina.services.errors import NotFoundError, ValidationFailed
+
+CONFIG_ID_PREFIX = "cfg"
+WEBHOOK_ID_PREFIX = "whc"
+PRODUCT_TYPES = ("classify_v2", "extract_v2", "parse_v2", "split_v1", "spreadsheet_v1", "unknown")
+RUNNABLE = ("parse_v2", "extract_v2", "classify_v2")
+WEBHOOK_OUTPUT_FORMATS = ("json", "string")
+WEBHOOK_EVENTS = frozenset(
+    f"{product}.{state}"
+    for product, states in {
+        "batch": ("cancelled", "error", "pending", "running", "success"),
+        "classify": ("cancelled", "error", "partial_success", "pending", "running", "success"),
+        "extract": ("cancelled", "error", "partial_success", "pending", "success"),
+        "parse": ("cancelled", "error", "partial_success", "pending", "running", "success"),
+        "sheets": ("cancelled", "error", "partial_success", "pending", "success"),
+        "split": ("cancelled", "error", "pending", "processing", "success"),
+        "verify": ("cancelled", "error", "pending", "running", "success"),
+    }.items()
+    for state in states
+) | {"unmapped_event", "extract.running"}
+
+configurations_table = sa.Table(
+    "saved_configurations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(128), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("product_type", sa.String(32), nullable=False),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+webhook_configs_table = sa.Table(
+    "webhook_configs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(128), nullable=False, index=True),
+    sa.Column("webhook_url", sa.Text, nullable=False),
+    sa.Column("webhook_events", sa.JSON),
+    sa.Column("webhook_headers", sa.JSON),
+    sa.Column("webhook_output_format", sa.String(16)),
+    sa.Column("webhook_signing_secret", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+
+job_links_table = sa.Table(
+    "job_links",
+    metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("configuration_id", sa.String(64), index=True),
+    sa.Column("transaction_id", sa.String(256)),
+    sa.Index("ix_job_links_transaction", "project_id", "kind", "transaction_id", unique=True),
+)
+"""Which saved configuration a job was created from (list filters), and its idempotency key."""
+
+
+def link_configuration(db: Database, job: Row, configuration_id: str) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            job_links_table.insert().values(
+                job_id=job["id"],
+                project_id=job["project_id"],
+                kind=job["kind"],
+                configuration_id=configuration_id,
+            )
+        )
+
+
+def jobs_of_configuration(
+    db: Database, project_id: str, kind: str, configuration_id: str
+) -> set[str]:
+    c = job_links_table.c
+    with db.begin() as conn:
+        rows = conn.execute(
+            sa.select(c.job_id).where(
+                c.project_id == project_id, c.kind == kind, c.configuration_id == configuration_id
+            )
+        )
+        return {r[0] for r in rows}
+
+
+def _iso(value: Any) -> str | None:
+    stamp = aware(value)
+    return stamp.isoformat() if stamp else None
+
+
+def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFailed:
+    from lamina.services.parse import validation_errors
+
+    return ValidationFailed(validation_errors(exc, list(prefix)))
+
+
+def check_parameters(
+    params: Any, loc: Sequence[str | int] = ("body", "parameters")
+) -> dict[str, Any]:
+    """Validate saved ``parameters`` for their product; returns them as stored."""
+    if not isinstance(params, Mapping):
+        raise ValidationFailed.single(list(loc), "parameters must be an object", input=params)
+    product = params.get("product_type")
+    if product not in PRODUCT_TYPES:
+        raise ValidationFailed.single(
+            [*loc, "product_type"],
+            f"product_type must be one of: {', '.join(PRODUCT_TYPES)}",
+            input=product,
+        )
+    body = {k: v for k, v in params.items() if k != "product_type"}
+    if product == "parse_v2":
+        from lamina.types import ParseConfiguration
+
+        body.setdefault("version", "latest")
+        try:
+            ParseConfiguration.model_validate(body)
+        except ValidationError as exc:
+            raise _errors(exc, loc) from exc
+    elif product == "extract_v2":
+        if not isinstance(body.get("data_schema"), Mapping):
+            raise ValidationFailed.single(
+                [*loc, "data_schema"], "data_schema is required (a JSON Schema object)", input=None
+            )
+    elif product == "classify_v2":
+        from lamina.services.classify_jobs import check_classify_configuration
+
+        body = check_classify_configuration(body, loc)
+    return {"product_type": product, **body}
+
+
+def config_to_wire(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "parameters": row["parameters"],
+        "product_type": row["product_type"],
+        "version": str(row["version"]),
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+    }
+
+
+def webhook_to_wire(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "has_secret": bool(row["webhook_signing_secret"]),
+        "tenant_id": row["project_id"],
+        "tenant_type": "project",
+        "webhook_url": row["webhook_url"],
+        "webhook_events": row["webhook_events"],
+        "webhook_headers": row["webhook_headers"],
+        "webhook_output_format": row["webhook_output_format"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+    }
+
+
+def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """The stored columns of a webhook configuration body (422 naming a bad field)."""
+    out: dict[str, Any] = {}
+    url = body.get("webhook_url")
+    if url is not None or not partial:
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            raise ValidationFailed.single(
+                ["body", "webhook_url"], "webhook_url must be an http(s) URL", input=url
+            )
+        out["webhook_url"] = url
+    if "webhook_events" in body:
+        events = body["webhook_events"]
+        if events is not None and (
+            not isinstance(events, list) or any(e not in WEBHOOK_EVENTS for e in events)
+        ):
+            raise ValidationFailed.single(
+                ["body", "webhook_events"],
+                "webhook_events must be a list of event names such as parse.success",
+                input=events,
+            )
+        out["webhook_events"] = events
+    if "webhook_headers" in body:
+        headers = body["webhook_headers"]
+        if headers is not None and (
+            not isinstance(headers, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        ):
+            raise ValidationFailed.single(
+                ["body", "webhook_headers"],
+                "webhook_headers must map strings to strings",
+                input=headers,
+            )
+        out["webhook_headers"] = dict(headers) if headers else None
+    if "webhook_output_format" in body:
+        fmt = body["webhook_output_format"]
+        if fmt is not None and fmt not in WEBHOOK_OUTPUT_FORMATS:
+            raise ValidationFailed.single(
+                ["body", "webhook_output_format"],
+                "webhook_output_format must be json or string",
+                input=fmt,
+            )
+        out["webhook_output_format"] = fmt
+    if "webhook_signing_secret" in body:
+        secret = body["webhook_signing_secret"]
+        if secret is not None and not isinstance(secret, str):
+            raise ValidationFailed.single(
+                ["body", "webhook_signing_secret"],
+                "webhook_signing_secret must be a string",
+                input=None,
+            )
+        out["webhook_signing_secret"] = secret or None
+    return out
+
+
+class ConfigurationService:
+    """Saved configurations and webhook configurations of each project."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # saved configurations -------------------------------------------------------------------
+
+    def create(self, project_id: str, name: Any, parameters: Any) -> dict[str, Any]:
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationFailed.single(["body", "name"], "name is required", input=name)
+        params = check_parameters(parameters)
+        now = utcnow()
+        row = {
+            "id": new_id(CONFIG_ID_PREFIX),
+            "project_id": project_id,
+            "name": name,
+            "product_type": params["product_type"],
+            "parameters": params,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.db.begin() as conn:
+            conn.execute(configurations_table.insert().values(**row))
+        return config_to_wire(row)
+
+    def _row(self, project_id: str, config_id: str) -> Row:
+        c = configurations_table.c
+        with self.db.begin() as conn:
+            found = conn.execute(
+                sa.select(configurations_table).where(c.id == config_id, c.project_id == project_id)
+            ).first()
+        if found is None:
+            raise NotFoundError(f"Configuration not found: {config_id}")
+        return dict(found._mapping)
+
+    def get(self, project_id: str, config_id: str) -> dict[str, Any]:
+        return config_to_wire(self._row(project_id, config_id))
+
+    def update(self, project_id: str, config_id: str, name: Any, parameters: Any) -> dict[str, Any]:
+        row = self._row(project_id, config_id)
+        values: dict[str, Any] = {"updated_at": utcnow(), "version": row["version"] + 1}
+        if name is not None:
+            if not isinstance(name, str) or not name.strip():
+                raise ValidationFailed.single(
+                    ["body", "name"], "name must not be empty", input=name
+                )
+            values["name"] = name
+        if parameters is not None:
+            params = check_parameters(parameters)
+            values["parameters"] = params
+            values["product_type"] = params["product_type"]
+        c = configurations_table.c
+        with self.db.begin() as conn:
+            conn.execute(
+                configurations_table.update()
+                .where(c.id == config_id, c.project_id == project_id)
+                .values(**values)
+            )
+        return config_to_wire({**row, **values})
+
+    def delete(self, project_id: str, config_id: str) -> None:
+        c = configurations_table.c
+        with self.db.begin() as conn:
+            gone = conn.execute(
+                configurations_table.delete().where(c.id == config_id, c.project_id == project_id)
+            ).rowcount
+        if gone != 1:
+            raise NotFoundError(f"Configuration not found: {config_id}")
+
+    def list(
+        self,
+        project_id: str,
+        *,
+        name: str | None,
+        product_types: Sequence[str] | None,
+        page_size: int | None,
+        page_token: str | None,
+    ) -> dict[str, Any]:
+        c = configurations_table.c
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        if name:
+            where.append(c.name == name)
+        if product_types:
+            where.append(c.product_type.in_(list(product_types)))
+        with self.db.begin() as conn:
+            page = paginate(
+                conn,
+                configurations_table,
+                where,
+                sort="created_at",
+                descending=True,
+                page_size=50 if page_size is None else page_size,
+                page_token=page_token,
+            )
+        return page.to_wire(config_to_wire)
+
+    def parameters_for(
+        self, project_id: str, config_id: str, product: str, loc: Sequence[str | int]
+    ) -> dict[str, Any]:
+        """The saved parameters (without ``product_type``) of a ``product`` configuration."""
+        row = self._row(project_id, config_id)
+        if row["product_type"] != product:
+            raise ValidationFailed.single(
+                list(loc),
+                f"Configuration {config_id} is a {row['product_type']} configuration; "
+                f"a {product} configuration is needed here",
+                input=config_id,
+            )
+        return {k: v for k, v in row["parameters"].items() if k != "product_type"}
+
+    # webhook configurations ------------------------------------------------------------------
+
+    def create_webhook(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        values = check_webhook(body, partial=False)
+        now = utcnow()
+        row = {
+            "id": new_id(WEBHOOK_ID_PREFIX),
+            "project_id": project_id,
+            "webhook_events": None,
+            "webhook_headers": None,
+            "webhook_output_format": None,
+            "webhook_signing_secret": None,
+            **values,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.db.begin() as conn:
+            conn.execute(webhook_configs_table.insert().values(**row))
+        return webhook_to_wire(row)
+
+    def _webhook_row(self, project_id: str, config_id: str) -> Row:
+        c = webhook_configs_table.c
+        with self.db.begin() as conn:
+            found = conn.execute(
+                sa.select(webhook_configs_table).where(
+                    c.id == config_id, c.project_id == project_id
+                )
+            ).first()
+        if found is None:
+            raise NotFoundError(f"Webhook configuration not found: {config_id}")
+        return dict(found._mapping)
+
+    def get_webhook(self, project_id: str, config_id: str) -> dict[str, Any]:
+        return webhook_to_wire(self._webhook_row(project_id, config_id))
+
+    def update_webhook(
+        self, project_id: str, config_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        row = self._webhook_row(project_id, config_id)
+        values = {**check_webhook(body, partial=True), "updated_at": utcnow()}
+        c = webhook_configs_table.c
+        with self.db.begin() as conn:
+            conn.execute(
+                webhook_configs_table.update()
+                .where(c.id == config_id, c.project_id == project_id)
+                .values(**values)
+            )
+        return webhook_to_wire({**row, **values})
+
+    def delete_webhook(self, project_id: str, config_id: str) -> None:
+        c = webhook_configs_table.c
+        with self.db.begin() as conn:
+            gone = conn.execute(
+                webhook_configs_table.delete().where(c.id == config_id, c.project_id == project_id)
+            ).rowcount
+        if gone != 1:
+            raise NotFoundError(f"Webhook configuration not found: {config_id}")
+
+    def list_webhooks(
+        self, project_id: str, *, page_size: int | None = None, page_token: str | None = None
+    ) -> dict[str, Any]:
+        with self.db.begin() as conn:
+            page = paginate(
+                conn,
+                webhook_configs_table,
+                [webhook_configs_table.c.project_id == project_id],
+                sort="created_at",
+                descending=True,
+                page_size=1000 if page_size is None else page_size,
+                page_token=page_token,
+            )
+        return page.to_wire(webhook_to_wire)
+
+    def job_webhooks(
+        self, project_id: str, inline: Any, ids: Sequence[str] | None, prefix: Sequence[str]
+    ) -> builtins.list[dict[str, Any]]:
+        """Every endpoint a job notifies: its inline ``webhook_configurations`` and the saved
+        ``webhook_configuration_ids`` (``prefix`` locates both fields in the request), once
+        each. The one place a job's webhooks are resolved."""
+        from lamina.services.webhooks import resolve_webhooks
+
+        saved = self.webhooks_for(project_id, ids, [*prefix, "webhook_configuration_ids"])
+        return resolve_webhooks(inline, saved)
+
+    def webhooks_for(
+        self, project_id: str, ids: Sequence[str] | None, loc: Sequence[str | int]
+    ) -> builtins.list[dict[str, Any]]:
+        """Saved webhook configurations by id, in the inline ``webhook_configurations`` shape."""
+        out = []
+        for config_id in ids or ():
+            if not isinstance(config_id, str):
+                raise ValidationFailed.single(list(loc), "ids must be strings", input=config_id)
+            row = self._webhook_row(project_id, config_id)
+            out.append(
+                {
+                    "webhook_url": row["webhook_url"],
+                    "webhook_events": row["webhook_events"],
+                    "webhook_headers": row["webhook_headers"] or {},
+                    "webhook_output_format": row["webhook_output_format"] or "string",
+                    "webhook_signing_secret": row["webhook_signing_secret"],
+                }
+            )
+        return out
+
+
+def merged(saved: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:
+    """Saved parameters with the inline fields on top (objects merged key by key)."""
+    out = dict(saved)
+    for key, value in inline.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
