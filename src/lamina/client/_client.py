@@ -84,6 +84,7 @@ class Client(BaseClient):
                 transport=transport, timeout=config.timeout, follow_redirects=True
             )
         self._http = http_client
+        self._transport = transport
         self.files = Files(self)
         self.parsing = Parsing(self)
         self.extract = Extract(self)
@@ -200,6 +201,7 @@ class AsyncClient(BaseClient):
                 transport=transport, timeout=config.timeout, follow_redirects=True
             )
         self._http = http_client
+        self._transport = transport
         self.files = AsyncFiles(self)
         self.parsing = AsyncParsing(self)
         self.extract = AsyncExtract(self)

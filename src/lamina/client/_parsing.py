@@ -103,7 +103,14 @@ class Parsing:
         :class:`~lamina.JobFailedError`, :class:`~lamina.JobCancelledError`, or
         :class:`~lamina.JobTimeoutError` after ``timeout`` seconds (``None``: wait forever).
         """
-        return wait_for(lambda: self.get(job_id).job, ops.job_done, job_id, timeout, poll_interval)
+        return wait_for(
+            lambda: self.get(job_id).job,
+            ops.job_done,
+            job_id,
+            timeout,
+            poll_interval,
+            self._client._changes,
+        )
 
     def download(self, url: str | PresignedURL) -> bytes:
         """Fetch a presigned result URL (e.g. from ``*_content_metadata``) through this client."""
@@ -196,7 +203,9 @@ class AsyncParsing:
         async def fetch() -> ParseJob:
             return (await self.get(job_id)).job
 
-        return await await_for(fetch, ops.job_done, job_id, timeout, poll_interval)
+        return await await_for(
+            fetch, ops.job_done, job_id, timeout, poll_interval, self._client._changes
+        )
 
     async def download(self, url: str | PresignedURL) -> bytes:
         """Fetch a presigned result URL (e.g. from ``*_content_metadata``) through this client."""

@@ -36,7 +36,7 @@ class Services:
     @classmethod
     def open(cls, settings: ServerSettings) -> Services:
         """Create the data dir layout and schema (idempotent); the runner is not started."""
-        storage = Storage(settings.data_dir)
+        storage = Storage(settings.data_dir, durable=settings.durable_writes)
         db = Database(settings.resolved_database_url)
         db.create_schema()
         signer = Signer(load_or_create_secret(settings.data_dir))

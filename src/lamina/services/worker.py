@@ -12,7 +12,11 @@ Workers are started with ``subprocess.Popen([sys.executable, "-m", ...])``, not 
 so the user's ``__main__`` is never re-imported. Everything crossing the boundary is JSON. The
 database is the queue: a worker that dies loses its lease and the job is claimed again, up to
 ``max_attempts`` claims; then it fails with a message. ``workers == 0`` (inline mode) runs the
-same loop in a thread of the server process.
+same loop in a thread of the server process: the embedded engine's default, since it starts in
+no time; a job over its time limit is failed there, but its thread cannot be killed.
+
+Runners tell listeners (``add_listener``) when a job is claimed and done, so an in-process
+caller waiting for a job wakes at once instead of polling.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import IO, Any, Protocol
 from lamina.services.db import Database, Row
 from lamina.services.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
 from lamina.services.settings import ServerSettings
-from lamina.services.storage import Storage
+from lamina.services.storage import Storage, progress_text, set_durable_writes
 
 log = logging.getLogger("lamina.worker")
 
@@ -65,6 +69,7 @@ class WorkerConfig:
     model_timeout_seconds: float = 120.0
     max_pages_per_job: int | None = None
     max_image_pixels: int | None = None
+    durable_writes: bool = True
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -83,6 +88,7 @@ class WorkerConfig:
             model_timeout_seconds=settings.model_timeout_seconds,
             max_pages_per_job=settings.max_pages_per_job,
             max_image_pixels=settings.max_image_pixels,
+            durable_writes=settings.durable_writes,
         )
 
     @property
@@ -171,6 +177,21 @@ class LeaseKeeper:
                 return
 
 
+class ProgressWriter:
+    """Writes a job's pages done to storage, at most every ``interval`` seconds (a short job
+    writes nothing), so ``job_metadata`` can show a long job moving."""
+
+    def __init__(self, storage: Storage, job_id: str, interval: float = 0.5) -> None:
+        self._storage, self._job_id, self._interval = storage, job_id, interval
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._storage.write_progress(self._job_id, done, total)
+
+
 class WorkerLoop:
     """Claim a job, run it, record the outcome; sleep until woken or the poll interval ends."""
 
@@ -185,13 +206,14 @@ class WorkerLoop:
         self.config = config
         self.owner = owner
         self.db = Database(config.database_url)
-        self.storage = Storage(Path(config.data_dir))
+        self.storage = Storage(Path(config.data_dir), durable=config.durable_writes)
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._on_event = on_event
         self._on_lease_lost = on_lease_lost
 
     def run(self) -> None:
+        set_durable_writes(self.config.durable_writes)  # for this thread's result files
         while not self.stop.is_set():
             try:
                 worked = self.run_once()
@@ -219,10 +241,16 @@ class WorkerLoop:
     def _run_claimed(self, row: Row) -> None:
         job_id = row["id"]
         log.info("job %s: started (attempt %d)", job_id, row["attempts"])
-        with LeaseKeeper(
-            self.db, job_id, self.owner, self.config.lease_seconds, self._on_lease_lost
+        from lamina.engine.progress import reporting
+
+        with (
+            LeaseKeeper(
+                self.db, job_id, self.owner, self.config.lease_seconds, self._on_lease_lost
+            ),
+            reporting(ProgressWriter(self.storage, job_id)),
         ):
             outcome = execute(row, self.storage, self.config.limits, cache=self.db)
+        self.storage.clear_progress(job_id)
         recorded = self.db.finish_job(
             job_id,
             self.owner,
@@ -234,7 +262,7 @@ class WorkerLoop:
         if not recorded:  # cancelled or deleted meanwhile: drop what we wrote
             log.info("job %s: no longer ours (cancelled or deleted); discarding", job_id)
             current = self.db.get_job(job_id)
-            if current is None or current["status"] == "CANCELLED":
+            if current is None or current["status"] in ("CANCELLED", "FAILED"):
                 self.storage.delete_results(job_id)
         else:
             log.info("job %s: %s", job_id, outcome.status)
@@ -249,15 +277,43 @@ class JobRunner(Protocol):
     def start(self) -> None: ...
     def wake(self) -> None: ...
     def stop(self) -> None: ...
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None: ...
 
 
-class InlineRunner:
-    """``workers=0``: one worker loop in a daemon thread of this process (no timeouts)."""
+class _Listeners:
+    """Callbacks told about ``claimed`` / ``done`` events; a failing one is logged, not fatal."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
+
+    def _tell(self, event: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("job event listener failed")
+
+
+class InlineRunner(_Listeners):
+    """``workers=0``: one worker loop in a daemon thread of this process.
+
+    The same claim, limits and error capture as a worker process. A job over its time limit
+    is marked FAILED when the limit passes (its result, if it ever comes, is discarded); the
+    thread itself cannot be stopped, so it stays busy until the engine returns.
+    """
 
     def __init__(self, settings: ServerSettings, db: Database) -> None:
+        super().__init__()
         self._db = db
-        self._loop = WorkerLoop(WorkerConfig.from_settings(settings), make_owner("inline"))
+        self._loop = WorkerLoop(
+            WorkerConfig.from_settings(settings), make_owner("inline"), on_event=self._on_event
+        )
         self._thread: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+        self._timer_lock = threading.Lock()
 
     def start(self) -> None:
         recover_orphans(self._db)
@@ -270,10 +326,42 @@ class InlineRunner:
     def stop(self) -> None:
         self._loop.stop.set()
         self._loop.wake.set()
+        self._cancel_timer()
         if self._thread is not None:
             self._thread.join(timeout=30)
         self._db.release_owner(self._loop.owner)
         self._loop.db.dispose()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "claimed":
+            timeout = float(event.get("timeout") or 0)
+            if timeout > 0:
+                what = "Extract" if event.get("kind") == "extract" else "Parse"
+                timer = threading.Timer(
+                    timeout, self._time_out, args=(str(event["job_id"]), what, timeout)
+                )
+                timer.daemon = True
+                with self._timer_lock:
+                    self._timer = timer
+                timer.start()
+        elif event.get("event") == "done":
+            self._cancel_timer()
+        self._tell(event)
+
+    def _cancel_timer(self) -> None:
+        with self._timer_lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _time_out(self, job_id: str, what: str, limit: float) -> None:
+        log.warning("job %s exceeded its time limit of %s s; failing it", job_id, limit)
+        message = f"{what} job timed out after {limit:g} s"
+        progress = self._loop.storage.read_progress(job_id)
+        if progress is not None:
+            message += f" ({progress_text(progress)})"
+        if self._db.finish_job(job_id, self._loop.owner, status="FAILED", error_message=message):
+            self._tell({"event": "done", "job_id": job_id})
 
 
 @dataclass
@@ -289,10 +377,11 @@ class _Handle:
     reader: threading.Thread | None = None
 
 
-class Supervisor:
+class Supervisor(_Listeners):
     """Starts ``settings.workers`` worker processes and keeps them healthy."""
 
     def __init__(self, settings: ServerSettings, db: Database) -> None:
+        super().__init__()
         self.settings = settings
         self.db = db
         self._config = WorkerConfig.from_settings(settings)
@@ -393,6 +482,8 @@ class Supervisor:
                     handle.job_kind = str(event.get("kind") or "parse")
                 elif kind == "done":
                     handle.job_id = None
+            if kind in ("claimed", "done"):
+                self._tell(event)
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.2):
@@ -437,14 +528,15 @@ class Supervisor:
         handle.proc.kill()
         handle.proc.wait()
         if job_id and owner:
-            self.db.finish_job(
-                job_id,
-                owner,
-                status="FAILED",
-                error_message=f"{what} job timed out after {limit:g} s",
-            )
+            message = f"{what} job timed out after {limit:g} s"
+            progress = Storage(self.settings.data_dir).read_progress(job_id)
+            if progress is not None:
+                message += f" ({progress_text(progress)})"
+            self.db.finish_job(job_id, owner, status="FAILED", error_message=message)
         with self._lock:
             handle.job_id = None
+        if job_id:
+            self._tell({"event": "done", "job_id": job_id})
 
 
 def make_runner(settings: ServerSettings, db: Database) -> JobRunner:
