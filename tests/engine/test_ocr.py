@@ -8,12 +8,14 @@ by module-scoped fixtures.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lamina._install import install_command
 from lamina.engine import ParseResult, parse_document
 from lamina.types import HeadingItem, ParseConfiguration, TextItem
 from tests.fixtures import images as fx
@@ -137,7 +139,7 @@ def test_unsupported_languages_are_recorded(tmp_path: Path) -> None:
 def test_missing_extra_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ocr, "_ENGINE", None)
     monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
-    with pytest.raises(ocr.OcrUnavailableError, match=r"pip install 'lamina\[ocr\]'"):
+    with pytest.raises(ocr.OcrUnavailableError, match=re.escape(install_command("ocr"))):
         ocr.get_engine()
     data = fx.image_bytes(fx.text_image(), "PNG")
     with pytest.raises(ocr.OcrUnavailableError, match="OCR needs the 'ocr' extra"):
