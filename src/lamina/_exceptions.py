@@ -321,7 +321,8 @@ class JobTimeoutError(JobError):
             f"Job {job_id} did not finish within {timeout:g}s{detail}", job_id=job_id, job=job
         )
         self.timeout = timeout
-        self.pages_done, self.pages_total = pages if pages is not None else (None, None)
+        self.pages_done: int | None = pages[0] if pages is not None else None
+        self.pages_total: int | None = pages[1] if pages is not None else None
 
 
 # --- extraction ---------------------------------------------------------------------------------

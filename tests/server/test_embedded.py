@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 import lamina
-
 from lamina.server.embedded import (
     EMBEDDED_BASE_URL,
     AsyncEmbeddedTransport,
@@ -130,7 +129,9 @@ def test_fast_lane_answers_as_the_app_does(server: EmbeddedServer, docs: dict[st
     the app is not even built for them."""
     with httpx.Client(transport=EmbeddedTransport(server), base_url=EMBEDDED_BASE_URL) as client:
         file = client.post(
-            "/api/v1/beta/files", files={"file": ("a.pdf", docs["simple"])}, data={"purpose": "parse"}
+            "/api/v1/beta/files",
+            files={"file": ("a.pdf", docs["simple"])},
+            data={"purpose": "parse"},
         ).json()
         job = client.post(
             "/api/v2/parse",
@@ -196,7 +197,7 @@ def test_jobs_run_in_a_thread_by_default_and_waits_wake_at_once(tmp_path: Path) 
                 client.parse(f"note {n}".encode(), filename="n.txt", expand=["text_full"])
             # Polls start 0.1 s apart: five jobs woken by their end take far less than that.
             assert time.monotonic() - started < 0.5 * 5
-            assert embedded.changes.mark() >= 10  # claimed + done per job
+            assert embedded.changes.mark() >= 5  # one per finished job
     finally:
         embedded.stop()
 

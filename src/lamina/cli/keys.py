@@ -41,9 +41,7 @@ def register(subparsers: Any) -> None:
     listing = actions.add_parser(
         "list", parents=[common], help="List keys, revoked ones too, and whether auth is on."
     )
-    listing.add_argument(
-        "--active", action="store_true", help="Only keys that are not revoked."
-    )
+    listing.add_argument("--active", action="store_true", help="Only keys that are not revoked.")
     listing.add_argument("--all", action="store_true", help=argparse.SUPPRESS)  # the default now
     listing.set_defaults(run=_list)
 

@@ -121,6 +121,28 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 # --- running ------------------------------------------------------------------------------------
 
 
+class _NoBar:
+    """What the progress code talks to when no bar is shown (tqdm is not even imported)."""
+
+    total: int | None = None
+    n = 0
+
+    def refresh(self) -> None:
+        pass
+
+    def update(self, _n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, _text: str) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+
 @dataclass
 class Outcome:
     """What became of one file: its rendered output or the error, and what to tell the user
@@ -138,23 +160,23 @@ async def _parse_all(args: argparse.Namespace) -> list[Outcome]:
     pages of the latest one) for several."""
     import asyncio
 
-    from tqdm import tqdm
-
     from lamina.client import AsyncClient
 
     names = output_names(args.files, EXTENSIONS[args.format])
     limit = asyncio.Semaphore(args.concurrency)
     single = len(args.files) == 1
-    show = not args.no_progress and sys.stderr.isatty()
-    bar = tqdm(
-        total=None if single else len(args.files),
-        file=sys.stderr,
-        unit="page" if single else "file",
-        desc=args.files[0].name if single else None,
-        delay=0.5,  # a quick parse shows no bar at all
-        disable=not show,
-        leave=False,
-    )
+    bar: Any = _NoBar()
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=None if single else len(args.files),
+            file=sys.stderr,
+            unit="page" if single else "file",
+            desc=args.files[0].name if single else None,
+            delay=0.5,  # a quick parse shows no bar at all
+            leave=False,
+        )
     with bar:
         async with AsyncClient(base_url=args.base_url, api_key=args.api_key) as client:
 
@@ -222,15 +244,18 @@ async def _check_pages(client: AsyncClient, result: ParseResponse, tier: str) ->
     """Notes about failed pages and pages that show pixels but gave no text, from the job's
     metadata. Missing pages, or a document that yielded no text at all, make the file count
     as incomplete (exit status 1): an empty output is never a silent success."""
+    from lamina.types import FailedPage
+
     outcome = Outcome()
     meta = result.job_metadata or {}
-    stats = meta.get("stats") if isinstance(meta.get("stats"), dict) else {}
+    found = meta.get("stats")
+    stats: dict[str, Any] = found if isinstance(found, dict) else {}
     failed = [n for n in meta.get("failed_pages") or [] if isinstance(n, int)]
     if failed:
         outcome.incomplete = True
         detail = await client.parsing.get(result.job.id, expand=("markdown",))
         pages = detail.markdown.pages if detail.markdown is not None else []
-        errors = {p.page_number: p.error for p in pages if isinstance(getattr(p, "error", None), str)}
+        errors = {p.page_number: p.error for p in pages if isinstance(p, FailedPage)}
         for number in failed:
             outcome.notes.append(f"page {number} failed: {errors.get(number, 'no details')}")
     blank = [n for n in stats.get("pages_without_text") or [] if isinstance(n, int)]

@@ -143,9 +143,7 @@ class Client(BaseClient):
             raise ValueError("expand must name at least one result, e.g. ('markdown',)")
         uploaded = self.files.create(file, filename=filename)
         job = self.parsing.create(uploaded.id, tier=tier, **options)
-        self.parsing.wait(
-            job.id, timeout=timeout, poll_interval=poll_interval, progress=progress
-        )
+        self.parsing.wait(job.id, timeout=timeout, poll_interval=poll_interval, progress=progress)
         return self.parsing.get(job.id, expand=expand)
 
     def close(self) -> None:

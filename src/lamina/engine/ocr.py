@@ -83,6 +83,7 @@ def install_hint() -> str:
 
     return f"OCR needs the 'ocr' extra, which is not installed: {install_command('ocr')}"
 
+
 _ORIENTATION_SAMPLES = 3  # lines recognised both ways round to tell up from down
 _MIN_SAMPLE_CHARS = 3
 

@@ -207,9 +207,7 @@ def run_sync(
                 outcome = window.popleft().result()
                 next_source = next(pending, None)
                 if next_source is not None:
-                    window.append(
-                        pool.submit(parse_source, client, next_source, options, pages)
-                    )
+                    window.append(pool.submit(parse_source, client, next_source, options, pages))
                 if progress:
                     progress(outcome)
                 yield outcome

@@ -52,7 +52,7 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class Changes:
-    """A counter bumped whenever a job is claimed or finishes; waiters sleep until it moves.
+    """A counter bumped whenever a job finishes; waiters sleep until it moves.
 
     ``mark()`` before reading a job's state, then ``wait(mark, timeout)``: a change between
     the two is never missed.
@@ -136,7 +136,7 @@ class EmbeddedServer:
             if self._services is None:
                 from lamina.services.container import Services
 
-                opened = Services.open(self.settings)
+                opened = Services.open(self.settings, batch=False)
                 opened.runner.add_listener(self.changes.bump)
                 opened.runner.start()
                 self._fast = FastLane(opened)
@@ -181,9 +181,8 @@ class EmbeddedServer:
                 return
             from lamina.server.app import create_app
 
+            services.open_batch().start()  # batches arrive through the app's routes
             app = create_app(services=services)
-            if services.batch is not None:
-                services.batch.start()  # batches arrive through the app's routes
             ready = threading.Event()
             self._app_error = None
             thread = threading.Thread(
@@ -471,7 +470,7 @@ class EmbeddedTransport(httpx.BaseTransport):
 
     @property
     def changes(self) -> Changes:
-        """Bumped when a job is claimed or finishes (the client's wait sleeps on it)."""
+        """Bumped when a job finishes (the client's wait sleeps on it)."""
         return self.server.changes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lamina.extract.llm import ChatClient, ModelEndpoint
-from lamina.services.batch_system import BatchSystem  # registers the batch tables too
-from lamina.services.batch_wire import BatchLimits
 from lamina.services.db import Database
 from lamina.services.extract import ExtractService
 from lamina.services.files import FileService
@@ -16,6 +15,9 @@ from lamina.services.settings import ServerSettings
 from lamina.services.signing import Signer, load_or_create_secret
 from lamina.services.storage import Storage
 from lamina.services.worker import JobRunner, make_runner
+
+if TYPE_CHECKING:
+    from lamina.services.batch_system import BatchSystem
 
 
 @dataclass
@@ -34,8 +36,12 @@ class Services:
     batch: BatchSystem | None = None
 
     @classmethod
-    def open(cls, settings: ServerSettings) -> Services:
-        """Create the data dir layout and schema (idempotent); the runner is not started."""
+    def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
+        """Create the data dir layout and schema (idempotent); the runner is not started.
+
+        ``batch=False`` leaves the directories and batch system closed (and their modules
+        unloaded) until :meth:`open_batch`: the embedded engine opens it with the app.
+        """
         storage = Storage(settings.data_dir, durable=settings.durable_writes)
         db = Database(settings.resolved_database_url)
         db.create_schema()
@@ -56,13 +62,30 @@ class Services:
         extract.notify = runner.wake
         services = cls(settings, db, storage, signer, files, parse, extract, runner)
         services.keys = KeyStore(db, settings.api_keys)  # start-up keys hashed here
-        batch_limits = BatchLimits(
-            settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
-        )
-        services.batch = BatchSystem.open(
-            db, storage, files, batch_limits, chat=extract.chat, wake_workers=runner.wake
-        )
+        if batch:
+            services.open_batch()
         return services
+
+    def open_batch(self) -> BatchSystem:
+        """The directories and batch system (its tables created if need be); idempotent."""
+        if self.batch is None:
+            from lamina.services.batch_system import BatchSystem  # registers the batch tables
+            from lamina.services.batch_wire import BatchLimits
+
+            self.db.create_schema()
+            settings = self.settings
+            limits = BatchLimits(
+                settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
+            )
+            self.batch = BatchSystem.open(
+                self.db,
+                self.storage,
+                self.files,
+                limits,
+                chat=self.extract.chat,
+                wake_workers=self.runner.wake,
+            )
+        return self.batch
 
     def start(self) -> None:
         self.runner.start()

@@ -15,8 +15,8 @@ database is the queue: a worker that dies loses its lease and the job is claimed
 same loop in a thread of the server process: the embedded engine's default, since it starts in
 no time; a job over its time limit is failed there, but its thread cannot be killed.
 
-Runners tell listeners (``add_listener``) when a job is claimed and done, so an in-process
-caller waiting for a job wakes at once instead of polling.
+Runners tell listeners (``add_listener``) when a job is done, so an in-process caller
+waiting for a job wakes at once instead of polling.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -140,41 +141,58 @@ def recover_orphans(db: Database) -> int:
 
 
 class LeaseKeeper:
-    """Renews a job's lease from a thread; calls ``on_lost`` if the job stops being ours."""
+    """Renews the lease of the job being run from one long-lived thread (started on first
+    use, so a job costs no thread start); calls ``on_lost`` if the job stops being ours."""
 
     def __init__(
-        self,
-        db: Database,
-        job_id: str,
-        owner: str,
-        lease_seconds: float,
-        on_lost: Callable[[], None],
+        self, db: Database, owner: str, lease_seconds: float, on_lost: Callable[[], None]
     ) -> None:
-        self._db, self._job_id, self._owner = db, job_id, owner
-        self._lease = lease_seconds
+        self._db, self._owner, self._lease = db, owner, lease_seconds
         self._on_lost = on_lost
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+        self._cond = threading.Condition()
+        self._job_id: str | None = None
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
+    @contextlib.contextmanager
+    def holding(self, job_id: str) -> Iterator[None]:
+        """Keep ``job_id``'s lease alive for the duration of the block."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lamina-lease", daemon=True)
+                self._thread.start()
+            self._job_id = job_id
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._job_id = None
+                self._cond.notify_all()
 
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def _moved_on(self, job_id: str) -> bool:
+        return self._job_id != job_id
 
     def _run(self) -> None:
         interval = max(self._lease / 3, 0.05)
-        while not self._stop.wait(interval):
+        while True:
+            with self._cond:
+                while self._job_id is None:
+                    self._cond.wait()
+                job_id = self._job_id
+                # Sleep one interval, unless the job ends (or another starts) meanwhile.
+                self._cond.wait_for(partial(self._moved_on, job_id), interval)
+                if self._job_id != job_id:
+                    continue
             try:
-                ok = self._db.renew_lease(self._job_id, self._owner, self._lease)
+                ok = self._db.renew_lease(job_id, self._owner, self._lease)
             except Exception:  # a transient database error: try again next tick
-                log.warning("could not renew the lease of %s", self._job_id, exc_info=True)
+                log.warning("could not renew the lease of %s", job_id, exc_info=True)
                 continue
             if not ok:
-                self._on_lost()
-                return
+                with self._cond:
+                    still_running = self._job_id == job_id
+                if still_running:
+                    self._on_lost()
 
 
 class ProgressWriter:
@@ -210,7 +228,7 @@ class WorkerLoop:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._on_event = on_event
-        self._on_lease_lost = on_lease_lost
+        self._lease = LeaseKeeper(self.db, owner, config.lease_seconds, on_lease_lost)
 
     def run(self) -> None:
         set_durable_writes(self.config.durable_writes)  # for this thread's result files
@@ -243,12 +261,7 @@ class WorkerLoop:
         log.info("job %s: started (attempt %d)", job_id, row["attempts"])
         from lamina.engine.progress import reporting
 
-        with (
-            LeaseKeeper(
-                self.db, job_id, self.owner, self.config.lease_seconds, self._on_lease_lost
-            ),
-            reporting(ProgressWriter(self.storage, job_id)),
-        ):
+        with self._lease.holding(job_id), reporting(ProgressWriter(self.storage, job_id)):
             outcome = execute(row, self.storage, self.config.limits, cache=self.db)
         self.storage.clear_progress(job_id)
         recorded = self.db.finish_job(
@@ -281,7 +294,7 @@ class JobRunner(Protocol):
 
 
 class _Listeners:
-    """Callbacks told about ``claimed`` / ``done`` events; a failing one is logged, not fatal."""
+    """Callbacks told about ``done`` events; a failing one is logged, not fatal."""
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -312,8 +325,9 @@ class InlineRunner(_Listeners):
             WorkerConfig.from_settings(settings), make_owner("inline"), on_event=self._on_event
         )
         self._thread: threading.Thread | None = None
-        self._timer: threading.Timer | None = None
-        self._timer_lock = threading.Lock()
+        self._watch = threading.Condition()
+        self._running: tuple[str, str, float, float] | None = None  # job, what, limit, deadline
+        self._watchdog: threading.Thread | None = None
 
     def start(self) -> None:
         recover_orphans(self._db)
@@ -326,33 +340,44 @@ class InlineRunner(_Listeners):
     def stop(self) -> None:
         self._loop.stop.set()
         self._loop.wake.set()
-        self._cancel_timer()
         if self._thread is not None:
             self._thread.join(timeout=30)
         self._db.release_owner(self._loop.owner)
         self._loop.db.dispose()
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        if event.get("event") == "claimed":
+        kind = event.get("event")
+        if kind == "claimed":
             timeout = float(event.get("timeout") or 0)
-            if timeout > 0:
-                what = "Extract" if event.get("kind") == "extract" else "Parse"
-                timer = threading.Timer(
-                    timeout, self._time_out, args=(str(event["job_id"]), what, timeout)
-                )
-                timer.daemon = True
-                with self._timer_lock:
-                    self._timer = timer
-                timer.start()
-        elif event.get("event") == "done":
-            self._cancel_timer()
-        self._tell(event)
+            what = "Extract" if event.get("kind") == "extract" else "Parse"
+            with self._watch:
+                if timeout > 0:
+                    deadline = time.monotonic() + timeout
+                    self._running = (str(event["job_id"]), what, timeout, deadline)
+                    if self._watchdog is None:
+                        self._watchdog = threading.Thread(
+                            target=self._watch_deadlines, name="lamina-deadline", daemon=True
+                        )
+                        self._watchdog.start()
+                self._watch.notify_all()
+        elif kind == "done":
+            with self._watch:
+                self._running = None
+                self._watch.notify_all()
+            self._tell(event)  # waiters care about the end of a job, not its start
 
-    def _cancel_timer(self) -> None:
-        with self._timer_lock:
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
+    def _watch_deadlines(self) -> None:
+        while True:
+            with self._watch:
+                while self._running is None:
+                    self._watch.wait()
+                running = self._running
+                left = running[3] - time.monotonic()
+                if left > 0:
+                    self._watch.wait(left)
+                    continue
+                self._running = None
+            self._time_out(*running[:3])
 
     def _time_out(self, job_id: str, what: str, limit: float) -> None:
         log.warning("job %s exceeded its time limit of %s s; failing it", job_id, limit)
@@ -482,7 +507,7 @@ class Supervisor(_Listeners):
                     handle.job_kind = str(event.get("kind") or "parse")
                 elif kind == "done":
                     handle.job_id = None
-            if kind in ("claimed", "done"):
+            if kind == "done":
                 self._tell(event)
 
     def _watch(self) -> None:
