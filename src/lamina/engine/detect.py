@@ -88,7 +88,7 @@ def detect_file_type(data: bytes, filename: str | None = None) -> str:
     if text is None:
         raise UnsupportedFileTypeError(
             "Unrecognised file type: the content is neither a PDF nor text "
-            f"(supported: {SUPPORTED_TYPES})."
+            f"(supported: {SUPPORTED_NAMES})."
         )
     ext = _extension(filename)
     if _HTML_START.match(text[:4096].lstrip("\ufeff")) or (
@@ -188,7 +188,7 @@ def _zip_kind(data: bytes) -> str:
     return "zip"
 
 
-SUPPORTED_TYPES = (
+SUPPORTED_NAMES = (
     "PDF, DOCX, PPTX, XLSX, HTML, CSV, TSV, plain text, markdown, "
     "images (PNG, JPEG, TIFF, GIF, BMP, WebP)"
 )
@@ -197,7 +197,7 @@ SUPPORTED_TYPES = (
 
 def _not_yet(kind: str) -> UnsupportedFileTypeError:
     return UnsupportedFileTypeError(
-        f"{kind} files are not supported yet (supported: {SUPPORTED_TYPES})."
+        f"{kind} files are not supported yet (supported: {SUPPORTED_NAMES})."
     )
 
 
