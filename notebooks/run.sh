@@ -4,9 +4,6 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# torch first and alone: 2.13.0 is the CPU build; letting pip pick a torch (for
-# sentence-transformers) would download a multi-GB CUDA build.
-python -m pip install --quiet torch==2.13.0
 python -m pip install --quiet -r notebooks/requirements.txt
 # The integrations the notebooks import (no dependency resolution: their deps are above).
 for package in llama-index-readers-lamina llama-index-node-parser-lamina llama-index-tools-lamina \
