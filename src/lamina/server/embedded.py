@@ -25,6 +25,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -238,6 +239,9 @@ def get_embedded_server(data_dir: str | Path | None = None, **settings: Any) -> 
             if not os.environ.get("LAMINA_WORKERS", "").strip():
                 overrides["workers"] = 0
             config = ServerSettings.from_env(**{**overrides, **settings})
+            level = os.environ.get("LAMINA_LOG_LEVEL", "").strip().upper()
+            if level:  # jobs run in this process: their log lines go to the "lamina" logger
+                logging.getLogger("lamina").setLevel(level)
             server = _servers[root] = EmbeddedServer(config)
         return server
 
