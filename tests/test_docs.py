@@ -14,7 +14,8 @@ def _read_in_code() -> set[str]:
     found: set[str] = set()
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*"):
-            if path.suffix in (".py", ".ipynb", ".sh") and ".venv" not in path.parts:
+            script = path.parent.name == "scripts" and not path.suffix
+            if (path.suffix in (".py", ".ipynb", ".sh") or script) and ".venv" not in path.parts:
                 found.update(VARIABLE.findall(path.read_text(encoding="utf-8", errors="replace")))
     return found
 

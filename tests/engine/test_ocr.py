@@ -99,7 +99,7 @@ def test_disable_ocr(scans: Path, options: dict[str, object]) -> None:
     assert result.pages[0].text == ""
 
 
-@pytest.mark.parametrize("angle", [90, 180])
+@pytest.mark.parametrize("angle", [90, pytest.param(180, marks=pytest.mark.heavy)])
 def test_rotated_scan_is_read_upright(scans: Path, angle: int) -> None:
     result = _parse(fx.make_scanned_pdf(scans, angle=angle))
     page = result.pages[0]
@@ -146,6 +146,7 @@ def test_missing_extra_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
         parse_document(data, config=ParseConfiguration(tier="cost_effective"))
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(not BENCH.is_dir(), reason="bench data not available")
 def test_bench_scans(capsys: pytest.CaptureFixture[str]) -> None:
     """The shared OCR bench: one sentence scanned upright and turned 90/180/270."""
