@@ -338,10 +338,12 @@ class InlineRunner(_Listeners):
         self._loop.wake.set()
 
     def stop(self) -> None:
+        """Stop taking jobs. A job still running is put back in the queue (it runs again on
+        the next start) rather than waited for: an interrupted script exits at once."""
         self._loop.stop.set()
         self._loop.wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=2)
         self._db.release_owner(self._loop.owner)
         self._loop.db.dispose()
 
