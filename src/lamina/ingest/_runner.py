@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import sys
 import threading
+import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -106,8 +107,9 @@ def parse_source(
             poll_interval=options.poll_interval,
             progress=_page_reporter(pages, source),
         )
-        outcome.response = client.parsing.get(job_id, expand=options.expand)
+        outcome.response = client.parsing.get(job_id, expand=(*options.expand, "job_metadata"))
         outcome.name = outcome.name or outcome.response.job.name
+        warn_textless_pages(outcome)
     except RECOVERABLE as exc:
         outcome.error = exc
     return outcome
@@ -150,11 +152,39 @@ async def aparse_source(
             poll_interval=options.poll_interval,
             progress=_page_reporter(pages, source),
         )
-        outcome.response = await client.parsing.get(job_id, expand=options.expand)
+        outcome.response = await client.parsing.get(
+            job_id, expand=(*options.expand, "job_metadata")
+        )
         outcome.name = outcome.name or outcome.response.job.name
+        warn_textless_pages(outcome)
     except RECOVERABLE as exc:
         outcome.error = exc
     return outcome
+
+
+class TextlessPagesWarning(UserWarning):
+    """Pages show images but gave no text because OCR did not run (tier ``fast``)."""
+
+
+def warn_textless_pages(outcome: Outcome) -> None:
+    """Warn when pages that show images came out empty because OCR was off: an empty page
+    must never pass for a success unnoticed. (Without the ``ocr`` extra such pages fail
+    instead, with the install command.)"""
+    response = outcome.response
+    meta = response.job_metadata if response is not None else None
+    stats = meta.get("stats") if isinstance(meta, dict) else None
+    if not isinstance(stats, dict) or "ocr_pages" in stats:
+        return
+    pages = [n for n in stats.get("pages_without_text") or [] if isinstance(n, int)]
+    if pages:
+        name = outcome.name or outcome.source.label
+        listed = ", ".join(str(n) for n in pages[:10]) + (" ..." if len(pages) > 10 else "")
+        warnings.warn(
+            f"{name}: page(s) {listed} show images but have no text layer, and this tier "
+            "does not read images: use tier='cost_effective' to OCR them",
+            TextlessPagesWarning,
+            stacklevel=2,
+        )
 
 
 PageCallback = Callable[[Source, int, int], None]
