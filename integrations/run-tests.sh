@@ -10,9 +10,7 @@ PACKAGES=(
     llama-index-tools-lamina
     langchain-lamina
 )
-for package in "${PACKAGES[@]}"; do
-    python -m pip install --quiet --no-deps -e "$package"
-done
+bash ../scripts/install-editable "${PACKAGES[@]}"  # skips those already installed from here
 status=0
 for package in "${PACKAGES[@]}"; do
     echo "=== $package"

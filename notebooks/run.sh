@@ -4,13 +4,14 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# torch first and alone: 2.13.0 is the CPU build; letting pip pick a torch (for
-# sentence-transformers) would download a multi-GB CUDA build.
-python -m pip install --quiet torch==2.13.0
-python -m pip install --quiet -r notebooks/requirements.txt
+# Skip pip when everything the notebooks import is there already (a no-op pip run costs
+# seconds); otherwise install the requirements.
+if ! python -c "import nbclient, nbformat, ipykernel, reportlab, PIL, llama_index.core, langchain_core" \
+    2>/dev/null; then
+    python -m pip install --quiet -r notebooks/requirements.txt
+fi
 # The integrations the notebooks import (no dependency resolution: their deps are above).
-for package in llama-index-readers-lamina llama-index-node-parser-lamina llama-index-tools-lamina \
-    langchain-lamina; do
-    python -m pip install --quiet --no-deps -e "integrations/$package"
-done
+bash scripts/install-editable integrations/llama-index-readers-lamina \
+    integrations/llama-index-node-parser-lamina integrations/llama-index-tools-lamina \
+    integrations/langchain-lamina
 python -m pytest -p no:cacheprovider notebooks "$@"

@@ -305,12 +305,24 @@ class JobCancelledError(JobError):
 class JobTimeoutError(JobError):
     """The job was still running after ``timeout`` seconds of waiting; it may still finish."""
 
-    def __init__(self, job_id: str, timeout: float, job: AnyJob | None = None) -> None:
-        status = f" (last status {job.status})" if job is not None else ""
+    def __init__(
+        self,
+        job_id: str,
+        timeout: float,
+        job: AnyJob | None = None,
+        *,
+        pages: tuple[int, int] | None = None,
+    ) -> None:
+        notes = [f"last status {job.status}"] if job is not None else []
+        if pages is not None:
+            notes.append(f"{pages[0]} of {pages[1]} pages done")
+        detail = f" ({', '.join(notes)})" if notes else ""
         super().__init__(
-            f"Job {job_id} did not finish within {timeout:g}s{status}", job_id=job_id, job=job
+            f"Job {job_id} did not finish within {timeout:g}s{detail}", job_id=job_id, job=job
         )
         self.timeout = timeout
+        self.pages_done: int | None = pages[0] if pages is not None else None
+        self.pages_total: int | None = pages[1] if pages is not None else None
 
 
 # --- extraction ---------------------------------------------------------------------------------

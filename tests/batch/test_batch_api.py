@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from llama_cloud.types import BatchGetResponse
 from llama_cloud.types.beta import DirectoryCreateResponse
 from llama_cloud.types.beta.directories import FileUploadResponse
@@ -69,6 +70,7 @@ def test_directories_crud_and_sdk_shapes(client: Any) -> None:
     assert missing.status_code == 404
 
 
+@pytest.mark.heavy
 def test_two_hundred_files_complete_with_exact_counts(client: Any) -> None:
     files = corpus(200, corrupt=5, pdfs=10)
     directory_id = make_directory(client, files)

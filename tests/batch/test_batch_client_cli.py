@@ -78,3 +78,32 @@ def test_cli_batch_parse_and_classify(
     assert lines["invoice.txt"].startswith("invoice\t")
     assert lines["resume.txt"].startswith("resume\t")
     assert main(["batch", str(tmp_path / "missing")]) == 2
+
+
+def test_cli_batch_writes_results_and_explains_skips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LAMINA_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("Quarterly notes\n\nRevenue grew in every region.")
+    (folder / "plan.md").write_text("# Plan\n\nShip the parser.")
+    out_dir = tmp_path / "out"
+    assert main(["batch", str(folder), "-o", str(out_dir), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["notes.md", "plan.md"]
+    assert "Revenue grew in every region." in (out_dir / "notes.md").read_text()
+    assert f"notes.txt -> {out_dir / 'notes.md'}" in err
+    assert f"2 results written to {out_dir}" in err
+
+    # A second run skips both as unchanged, says why and still writes their results.
+    json_dir = tmp_path / "json"
+    code = main(["batch", str(folder), "-o", str(json_dir), "--format", "json", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 0 and "0 completed, 0 failed, 2 skipped" in err
+    assert "notes.txt: skipped: unchanged since job pjb-" in err
+    body = json.loads((json_dir / "notes.json").read_text())
+    assert body["job"]["status"] == "COMPLETED" and body["markdown"]["pages"]
+
+    assert main(["batch", str(folder), "--no-progress"]) == 0
+    assert "add -o DIR" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.batch.conftest import (
     all_items,
@@ -19,6 +20,7 @@ from tests.batch.conftest import (
 from tests.server.conftest import LiveServer
 
 
+@pytest.mark.heavy
 def test_kill_mid_batch_and_restart_finishes_every_item_once(
     tmp_path: Path, start_server: Callable[..., LiveServer]
 ) -> None:

@@ -87,3 +87,48 @@ def test_against_a_server_matches_embedded(
     local = run_cli("parse", str(docs["two"]))
     assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
     assert remote.stdout == local.stdout
+
+
+# --- pages that show pixels but give no text: never a silent success ----------------------------
+
+_WITHOUT_OCR = (
+    "import sys; sys.modules['rapidocr_onnxruntime'] = None; "  # the 'ocr' extra is missing
+    "from lamina.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.fixture
+def scans(tmp_path: Path) -> dict[str, Path]:
+    from tests.fixtures import images as fx
+
+    image = tmp_path / "receipt.png"
+    image.write_bytes(fx.image_bytes(fx.text_image(), "PNG"))
+    return {"pdf": fx.make_scanned_pdf(tmp_path, name="scan.pdf"), "image": image}
+
+
+def test_missing_ocr_fails_loudly_for_scans_and_images_alike(
+    run_cli: Run, scans: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "LLAMA_"))}
+    env["LAMINA_HOME"] = str(tmp_path / "home")
+    for kind, path in scans.items():
+        done = subprocess.run(
+            [sys.executable, "-c", _WITHOUT_OCR, "parse", str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+        )
+        assert done.returncode == 1, (kind, done.stdout, done.stderr)
+        assert "OCR needs the 'ocr' extra" in done.stderr, (kind, done.stderr)
+        assert "pip install -e '" in done.stderr and "[ocr]'" in done.stderr  # editable checkout
+
+
+def test_fast_tier_says_scans_were_not_read(run_cli: Run, scans: dict[str, Path]) -> None:
+    for path in scans.values():
+        done = run_cli("parse", "--tier", "fast", str(path))
+        assert done.returncode == 1, done.stderr
+        assert "no text layer" in done.stderr and "--tier cost_effective" in done.stderr

@@ -22,7 +22,7 @@ def test_arguments_parse() -> None:
     )
     assert args.files == [Path("a.pdf"), Path("b.pdf")]
     assert args.expand == ["items", "text"] and args.output_dir == Path("out")
-    assert args.tier == "fast" and args.run is parse_cmd._run
+    assert args.tier == "cost_effective" and args.run is parse_cmd._run
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,14 @@ by module-scoped fixtures.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lamina._install import install_command
 from lamina.engine import ParseResult, parse_document
 from lamina.types import HeadingItem, ParseConfiguration, TextItem
 from tests.fixtures import images as fx
@@ -97,7 +99,7 @@ def test_disable_ocr(scans: Path, options: dict[str, object]) -> None:
     assert result.pages[0].text == ""
 
 
-@pytest.mark.parametrize("angle", [90, 180])
+@pytest.mark.parametrize("angle", [90, pytest.param(180, marks=pytest.mark.heavy)])
 def test_rotated_scan_is_read_upright(scans: Path, angle: int) -> None:
     result = _parse(fx.make_scanned_pdf(scans, angle=angle))
     page = result.pages[0]
@@ -137,13 +139,14 @@ def test_unsupported_languages_are_recorded(tmp_path: Path) -> None:
 def test_missing_extra_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ocr, "_ENGINE", None)
     monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
-    with pytest.raises(ocr.OcrUnavailableError, match=r"pip install 'lamina\[ocr\]'"):
+    with pytest.raises(ocr.OcrUnavailableError, match=re.escape(install_command("ocr"))):
         ocr.get_engine()
     data = fx.image_bytes(fx.text_image(), "PNG")
     with pytest.raises(ocr.OcrUnavailableError, match="OCR needs the 'ocr' extra"):
         parse_document(data, config=ParseConfiguration(tier="cost_effective"))
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(not BENCH.is_dir(), reason="bench data not available")
 def test_bench_scans(capsys: pytest.CaptureFixture[str]) -> None:
     """The shared OCR bench: one sentence scanned upright and turned 90/180/270."""

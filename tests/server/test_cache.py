@@ -258,3 +258,24 @@ def test_bad_cache_flag_is_422(app: TestClient, docs: dict[str, bytes]) -> None:
     response = app.post("/api/v2/parse", json=body, headers=K1)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "invalidate_cache"]
+
+
+def test_a_lowered_page_limit_is_not_bypassed_by_the_cache(
+    tmp_path: Path, docs: dict[str, bytes]
+) -> None:
+    """A result cached under a higher ``LAMINA_MAX_PAGES_PER_JOB`` is not served once the
+    limit is lower than its page count: the job fails as an uncached one would."""
+    data = tmp_path / "data"
+    with running_app(data) as client:
+        file_id = upload(client, docs["multipage"], name="three.pdf")["id"]
+        first = _parse(client, file_id, {})
+        assert _meta(client, first, {})["pages_done"] == 3
+    with running_app(data, max_pages_per_job=2) as client:
+        response = client.post("/api/v2/parse", json={"file_id": file_id, **BASE})
+        job = wait_for_job(client, response.json()["id"])
+        assert job["status"] == "FAILED" and "Too many pages" in job["error_message"]
+    with running_app(data, max_pages_per_job=3) as client:
+        response = client.post("/api/v2/parse", json={"file_id": file_id, **BASE})
+        job_id = response.json()["id"]
+        assert wait_for_job(client, job_id)["status"] == "COMPLETED"
+        assert _meta(client, job_id, {})["cache_hit"] is True

@@ -39,6 +39,7 @@ def _completed(http: httpx.Client) -> int:
     return int(body["total_size"])
 
 
+@pytest.mark.heavy
 def test_sigkill_during_100_jobs_then_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     documents = {n: _pdf(n) for n in range(JOBS)}

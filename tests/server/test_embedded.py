@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import lamina
 from lamina.server.embedded import (
     EMBEDDED_BASE_URL,
     AsyncEmbeddedTransport,
@@ -18,6 +25,7 @@ from lamina.server.embedded import (
     get_embedded_server,
 )
 from lamina.services.settings import ServerSettings
+from tests.fixtures.hostile import make_many_pages_pdf
 from tests.server.conftest import wait_for_job
 
 
@@ -99,3 +107,121 @@ def test_concurrent_first_use_starts_once(server: EmbeddedServer) -> None:
     for thread in threads:
         thread.join()
     assert results == [200] * 8
+
+
+# --- the fast lane, the job thread, waking waiters, progress --------------------------------------
+
+
+def _strip_queries(value: Any) -> Any:
+    """Presigned URLs carry an expiry that moves with the clock: compare them without it."""
+    if isinstance(value, dict):
+        return {k: _strip_queries(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_queries(v) for v in value]
+    if isinstance(value, str) and "?expires=" in value:
+        return value.split("?", 1)[0]
+    return value
+
+
+def test_fast_lane_answers_as_the_app_does(server: EmbeddedServer, docs: dict[str, bytes]) -> None:
+    """Upload, create and GET answered from the services equal the app's own answers, and
+    the app is not even built for them."""
+    with httpx.Client(transport=EmbeddedTransport(server), base_url=EMBEDDED_BASE_URL) as client:
+        file = client.post(
+            "/api/v1/beta/files",
+            files={"file": ("a.pdf", docs["simple"])},
+            data={"purpose": "parse"},
+        ).json()
+        job = client.post(
+            "/api/v2/parse",
+            json={"file_id": file["id"], "tier": "cost_effective", "user_metadata": {"k": "v"}},
+        ).json()
+        assert wait_for_job(client, job["id"])["status"] == "COMPLETED"
+        assert not server.app_running
+        expands = [
+            "markdown,items,metadata,text,job_metadata,raw_parameters",
+            "markdown_full,text_full",
+            "markdown_full_content_metadata,images_content_metadata",
+        ]
+        fast = [client.get(f"/api/v2/parse/{job['id']}", params={"expand": e}) for e in expands]
+        fast_file = client.get(f"/api/v1/beta/files/{file['id']}")  # not a fast-lane route
+        assert server.app_running and fast_file.json()["id"] == file["id"]
+        via_app = []
+        for response in fast:
+            status, headers, body = server.submit(response.request).result()
+            via_app.append(httpx.Response(status, headers=headers, content=body))
+        for ours, theirs in zip(fast, via_app, strict=True):
+            assert ours.status_code == theirs.status_code == 200
+            assert _strip_queries(ours.json()) == _strip_queries(theirs.json())
+            assert ours.headers["content-type"] == theirs.headers["content-type"]
+
+
+def test_errors_are_answered_by_the_app(server: EmbeddedServer, docs: dict[str, bytes]) -> None:
+    with httpx.Client(transport=EmbeddedTransport(server), base_url=EMBEDDED_BASE_URL) as client:
+        missing = client.get("/api/v2/parse/pjb-missing")
+        assert missing.status_code == 404 and missing.json()["detail"]
+        bad_tier = client.post("/api/v2/parse", json={"file_id": "x", "tier": "nope"})
+        assert bad_tier.status_code == 422 and bad_tier.json()["detail"][0]["loc"] == ["tier"]
+        bad_expand = client.get("/api/v2/parse/pjb-missing", params={"expand": "bogus"})
+        assert bad_expand.status_code == 422
+        no_file = client.post("/api/v1/beta/files", data={"purpose": "parse"})
+        assert no_file.status_code == 422
+
+
+def test_a_plain_parse_never_loads_fastapi(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import lamina
+        with lamina.Client(data_dir={str(tmp_path / "home")!r}) as client:
+            result = client.parse(b"# Notes\\n\\nhello", filename="n.md", expand=["markdown_full"])
+        assert "hello" in result.markdown_full
+        assert "fastapi" not in sys.modules and "starlette" not in sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=_env_without_lamina())
+
+
+def _env_without_lamina() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")}
+
+
+def test_jobs_run_in_a_thread_by_default_and_waits_wake_at_once(tmp_path: Path) -> None:
+    embedded = get_embedded_server(tmp_path / "h")
+    try:
+        assert embedded.settings.workers == 0 and not embedded.settings.durable_writes
+        with lamina.Client(transport=EmbeddedTransport(embedded)) as client:
+            mark = embedded.changes.mark()
+            uploaded = client.files.create(b"a note", filename="n.txt")
+            job = client.parsing.create(uploaded.id, tier="fast")
+            embedded.changes.wait(mark, 60)  # returns when the job ends, not after 60 s
+            assert embedded.changes.mark() > mark
+            assert client.parsing.get(job.id).job.status == "COMPLETED"
+            assert threading.current_thread() is threading.main_thread()
+            assert any(t.name == "lamina-inline" for t in threading.enumerate())
+    finally:
+        embedded.stop()
+
+
+def test_thread_jobs_report_progress_and_keep_their_time_limit(server: EmbeddedServer) -> None:
+    """A long job in the embedded thread shows its pages moving, fails at its time limit
+    saying how far it got, and leaves the thread free for the next job."""
+    seen: list[tuple[int, int]] = []
+    with lamina.Client(transport=EmbeddedTransport(server)) as client:
+        with pytest.raises(lamina.JobFailedError) as failed:
+            client.parse(
+                make_many_pages_pdf(5000),
+                filename="long.pdf",
+                tier="cost_effective",
+                processing_control={"timeouts": {"base_in_seconds": 1}},
+                progress=lambda done, total: seen.append((done, total)),
+            )
+        message = str(failed.value)
+        assert "Parse job timed out after 1 s" in message
+        # Progress is written every half second: once the client saw some, the time-limit
+        # message says how far the job got (on a very busy machine the limit may come first).
+        if seen:
+            assert re.search(r"timed out after 1 s \(\d+ of 5000 pages done\)", message)
+            assert {total for _, total in seen} == {5000}
+            assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+        assert "x" in client.parse(b"x", filename="x.txt", expand=["text_full"]).text_full

@@ -93,6 +93,7 @@ def _rss_mb(pid: int, field: str = "VmHWM") -> float:
     return 0.0
 
 
+@pytest.mark.heavy
 def test_hostile_corpus_fails_cleanly_while_good_jobs_complete(
     server: LiveServer, http: httpx.Client, tmp_path: Path, docs: dict[str, bytes]
 ) -> None:

@@ -82,6 +82,40 @@ def test_cli_keys_turn_auth_on_and_revoke(
     assert key_id in out
 
 
+def test_keys_say_when_auth_is_on_and_reset_opens_the_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lock-out of issue #16: after revoking the last key, list said "no keys" while the
+    server answered 401. Now every command says whether auth is on, and reset opens it."""
+    data = tmp_path / "data"
+    code, out = _cli(capsys, "keys", "list", "--data-dir", str(data))
+    assert code == 0 and out.startswith("auth: off") and "no keys" in out
+    assert cli_main(["keys", "create", "--data-dir", str(data)]) == 0
+    created = capsys.readouterr()
+    assert "auth: on" in created.err and "keys reset --yes" in created.err
+    assert "embedded engine" in created.err
+    key_id = created.out.split("id ")[1].split()[0]
+    assert cli_main(["keys", "revoke", "--data-dir", str(data), key_id]) == 0
+    assert "0 active, 1 revoked" in capsys.readouterr().err
+
+    code, out = _cli(capsys, "keys", "list", "--data-dir", str(data))
+    lines = out.splitlines()
+    assert lines[0].startswith("auth: on") and "revoked keys keep it on" in lines[0]
+    assert any(key_id in line and "revoked" in line for line in lines[1:])
+    assert _cli(capsys, "keys", "list", "--data-dir", str(data), "--active")[1].endswith(
+        "no active keys\n"
+    )
+    with running_app(data) as client:
+        assert client.get("/api/v2/parse").status_code == 401
+
+    assert cli_main(["keys", "reset", "--data-dir", str(data)]) == 2  # asks for --yes
+    assert "--yes" in capsys.readouterr().err
+    code, out = _cli(capsys, "keys", "reset", "--yes", "--data-dir", str(data))
+    assert code == 0 and "deleted 1 keys" in out and "auth: off" in out
+    with running_app(data) as client:
+        assert client.get("/api/v2/parse").status_code == 200
+
+
 def test_embedded_mode_needs_no_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
     assert _cli(capsys, "keys", "create", "--data-dir", str(data))[0] == 0

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 StartServer = Callable[..., LiveServer]
 
 
+@pytest.mark.heavy
 def test_sigkill_mid_job_then_restart_completes(
     start_server: StartServer, doc_server: str, tmp_path: Path
 ) -> None:

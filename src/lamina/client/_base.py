@@ -16,6 +16,7 @@ from lamina._version import __version__
 from lamina.client._config import ClientConfig
 from lamina.client._operations import RequestSpec
 from lamina.client._retry import retry_delay, should_retry_status
+from lamina.client._waiting import ChangeWaiter
 
 USER_AGENT = f"lamina-python/{__version__}"
 
@@ -42,6 +43,12 @@ class BaseClient:
     def embedded(self) -> bool:
         """True when the server runs in this process instead of across the network."""
         return self._config.embedded
+
+    @property
+    def _changes(self) -> ChangeWaiter | None:
+        """The embedded server's job-change signal, so waits end when a job finishes."""
+        changes = getattr(getattr(self, "_transport", None), "changes", None)
+        return changes if changes is not None and hasattr(changes, "await_change") else None
 
     @property
     def max_retries(self) -> int:

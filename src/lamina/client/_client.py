@@ -24,6 +24,7 @@ from lamina.client._parsing import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
     AsyncParsing,
+    PageProgress,
     Parsing,
 )
 from lamina.client._transport import async_embedded_transport, embedded_transport
@@ -84,6 +85,7 @@ class Client(BaseClient):
                 transport=transport, timeout=config.timeout, follow_redirects=True
             )
         self._http = http_client
+        self._transport = transport
         self.files = Files(self)
         self.parsing = Parsing(self)
         self.extract = Extract(self)
@@ -121,23 +123,27 @@ class Client(BaseClient):
         file: FileInput,
         *,
         filename: str | None = None,
-        tier: str = "fast",
+        tier: str = ops.DEFAULT_TIER,
         expand: Sequence[str] = ops.DEFAULT_EXPAND,
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        progress: PageProgress | None = None,
         **options: Any,
     ) -> ParseResponse:
         """Upload ``file``, parse it, wait, and return the results named in ``expand``.
 
-        ``timeout`` is how long to wait for the job (``None``: no limit), not the HTTP timeout.
-        ``options`` go to :meth:`Parsing.create` (``page_ranges={"max_pages": 3}``, ...).
-        Raises :class:`~lamina.JobFailedError` and friends like :meth:`Parsing.wait`.
+        ``tier`` defaults to ``cost_effective`` (tables, OCR of scanned pages); ``fast``
+        reads the text layer only. ``timeout`` is how long to wait for the job (``None``: no
+        limit), not the HTTP timeout. ``progress(pages_done, pages_total)`` is called as
+        pages finish. ``options`` go to :meth:`Parsing.create`
+        (``page_ranges={"max_pages": 3}``, ...). Raises :class:`~lamina.JobFailedError` and
+        friends like :meth:`Parsing.wait`.
         """
         if not expand:
             raise ValueError("expand must name at least one result, e.g. ('markdown',)")
         uploaded = self.files.create(file, filename=filename)
         job = self.parsing.create(uploaded.id, tier=tier, **options)
-        self.parsing.wait(job.id, timeout=timeout, poll_interval=poll_interval)
+        self.parsing.wait(job.id, timeout=timeout, poll_interval=poll_interval, progress=progress)
         return self.parsing.get(job.id, expand=expand)
 
     def close(self) -> None:
@@ -200,6 +206,7 @@ class AsyncClient(BaseClient):
                 transport=transport, timeout=config.timeout, follow_redirects=True
             )
         self._http = http_client
+        self._transport = transport
         self.files = AsyncFiles(self)
         self.parsing = AsyncParsing(self)
         self.extract = AsyncExtract(self)
@@ -236,10 +243,11 @@ class AsyncClient(BaseClient):
         file: FileInput,
         *,
         filename: str | None = None,
-        tier: str = "fast",
+        tier: str = ops.DEFAULT_TIER,
         expand: Sequence[str] = ops.DEFAULT_EXPAND,
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        progress: PageProgress | None = None,
         **options: Any,
     ) -> ParseResponse:
         """Upload ``file``, parse it, wait, and return the results named in ``expand``.
@@ -250,7 +258,9 @@ class AsyncClient(BaseClient):
             raise ValueError("expand must name at least one result, e.g. ('markdown',)")
         uploaded = await self.files.create(file, filename=filename)
         job = await self.parsing.create(uploaded.id, tier=tier, **options)
-        await self.parsing.wait(job.id, timeout=timeout, poll_interval=poll_interval)
+        await self.parsing.wait(
+            job.id, timeout=timeout, poll_interval=poll_interval, progress=progress
+        )
         return await self.parsing.get(job.id, expand=expand)
 
     async def close(self) -> None:

@@ -374,7 +374,14 @@ class Extract:
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
     ) -> ExtractV2Job:
         """Poll until the job completes and return it (see :meth:`Parsing.wait` for errors)."""
-        return wait_for(lambda: self.get(job_id), ops.job_done, job_id, timeout, poll_interval)
+        return wait_for(
+            lambda: self.get(job_id),
+            ops.job_done,
+            job_id,
+            timeout,
+            poll_interval,
+            self._client._changes,
+        )
 
 
 # --- async --------------------------------------------------------------------------------------
@@ -532,5 +539,10 @@ class AsyncExtract:
     ) -> ExtractV2Job:
         """Poll until the job completes and return it."""
         return await await_for(
-            lambda: self.get(job_id), ops.job_done, job_id, timeout, poll_interval
+            lambda: self.get(job_id),
+            ops.job_done,
+            job_id,
+            timeout,
+            poll_interval,
+            self._client._changes,
         )

@@ -39,6 +39,10 @@ FILES = "/api/v1/beta/files"
 PARSE = "/api/v2/parse"
 EXTRACT = "/api/v2/extract"
 
+DEFAULT_TIER = "cost_effective"
+"""The tier of every helper unless told otherwise: tables and OCR of scanned pages, loaded
+only when a page needs them (``fast`` skips both: one argument away)."""
+
 DEFAULT_EXPAND: tuple[str, ...] = ("markdown", "items", "metadata")
 """What :meth:`lamina.Client.parse` fetches unless told otherwise."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lamina._exceptions import JobTimeoutError
 from lamina.client import _operations as ops
 from lamina.client._inputs import FileInput
 from lamina.client._waiting import await_for, wait_for
@@ -30,7 +31,7 @@ class Parsing:
         upload_file: FileInput | None = None,
         filename: str | None = None,
         source_url: str | None = None,
-        tier: str = "fast",
+        tier: str = ops.DEFAULT_TIER,
         version: str = "latest",
         **options: Any,
     ) -> ParseJob:
@@ -96,14 +97,30 @@ class Parsing:
         *,
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        progress: PageProgress | None = None,
     ) -> ParseJob:
         """Poll until the job completes and return it.
 
         Polls start 0.1s apart and slow down to ``poll_interval``. Raises
         :class:`~lamina.JobFailedError`, :class:`~lamina.JobCancelledError`, or
-        :class:`~lamina.JobTimeoutError` after ``timeout`` seconds (``None``: wait forever).
+        :class:`~lamina.JobTimeoutError` after ``timeout`` seconds (``None``: wait forever;
+        the error says how many pages were done). ``progress(pages_done, pages_total)`` is
+        called as the job reports pages done (``job_metadata``; servers that do not report
+        them never call it).
         """
-        return wait_for(lambda: self.get(job_id).job, ops.job_done, job_id, timeout, poll_interval)
+        tracker = _ProgressTracker(progress)
+
+        def fetch() -> ParseJob:
+            if progress is None:
+                return self.get(job_id).job
+            return tracker.seen(self.get(job_id, expand=("job_metadata",)))
+
+        try:
+            return wait_for(
+                fetch, ops.job_done, job_id, timeout, poll_interval, self._client._changes
+            )
+        except JobTimeoutError as exc:
+            raise tracker.timeout_error(exc) from None
 
     def download(self, url: str | PresignedURL) -> bytes:
         """Fetch a presigned result URL (e.g. from ``*_content_metadata``) through this client."""
@@ -123,7 +140,7 @@ class AsyncParsing:
         upload_file: FileInput | None = None,
         filename: str | None = None,
         source_url: str | None = None,
-        tier: str = "fast",
+        tier: str = ops.DEFAULT_TIER,
         version: str = "latest",
         **options: Any,
     ) -> ParseJob:
@@ -190,14 +207,50 @@ class AsyncParsing:
         *,
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        progress: PageProgress | None = None,
     ) -> ParseJob:
         """Poll until the job completes and return it; see :meth:`Parsing.wait`."""
+        tracker = _ProgressTracker(progress)
 
         async def fetch() -> ParseJob:
-            return (await self.get(job_id)).job
+            if progress is None:
+                return (await self.get(job_id)).job
+            return tracker.seen(await self.get(job_id, expand=("job_metadata",)))
 
-        return await await_for(fetch, ops.job_done, job_id, timeout, poll_interval)
+        try:
+            return await await_for(
+                fetch, ops.job_done, job_id, timeout, poll_interval, self._client._changes
+            )
+        except JobTimeoutError as exc:
+            raise tracker.timeout_error(exc) from None
 
     async def download(self, url: str | PresignedURL) -> bytes:
         """Fetch a presigned result URL (e.g. from ``*_content_metadata``) through this client."""
         return await self._client.download(url)
+
+
+PageProgress = Callable[[int, int], None]
+"""``progress(pages_done, pages_total)``, called while a parse job runs."""
+
+
+class _ProgressTracker:
+    """Reads pages done from each poll's ``job_metadata`` and passes changes on."""
+
+    def __init__(self, callback: PageProgress | None) -> None:
+        self._callback = callback
+        self.last: tuple[int, int] | None = None
+
+    def seen(self, response: ParseResponse) -> ParseJob:
+        meta = response.job_metadata or {}
+        done, total = meta.get("pages_done"), meta.get("pages_total")
+        if isinstance(done, int) and isinstance(total, int) and total > 0:
+            if (done, total) != self.last and self._callback is not None:
+                self._callback(done, total)
+            self.last = (done, total)
+        return response.job
+
+    def timeout_error(self, exc: JobTimeoutError) -> JobTimeoutError:
+        """``exc`` with the pages done so far, when the job reported them."""
+        if self.last is None:
+            return exc
+        return JobTimeoutError(exc.job_id, exc.timeout, exc.job, pages=self.last)

@@ -2,7 +2,8 @@
 
 Polls start about 0.1 s apart and slow down to ``poll_interval``; the job's own state decides
 when to stop (``done`` returns True, or raises for a failed or cancelled job), and a deadline
-turns into :class:`~lamina.JobTimeoutError`.
+turns into :class:`~lamina.JobTimeoutError`. With a :class:`ChangeWaiter` (the embedded
+server's), the sleep between polls ends as soon as a job changes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from lamina._exceptions import JobTimeoutError
 from lamina.client._retry import poll_interval as next_poll_interval
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from lamina._exceptions import AnyJob
 
 J = TypeVar("J", bound="AnyJob")
+
+
+class ChangeWaiter(Protocol):
+    """Something that can tell when jobs change: ``mark()``, then sleep until it moves."""
+
+    def mark(self) -> int: ...
+    def wait(self, mark: int, timeout: float) -> None: ...
+    async def await_change(self, mark: int, timeout: float) -> None: ...
 
 
 class Deadline:
@@ -46,18 +55,23 @@ def wait_for(
     job_id: str,
     timeout: float | None,
     poll_interval: float,
+    changes: ChangeWaiter | None = None,
 ) -> J:
     """Call ``fetch`` until ``done`` says the job finished; return its last state."""
     deadline = Deadline(timeout)
     polls = 0
     while True:
+        mark = changes.mark() if changes is not None else 0
         job = fetch()
         if done(job):
             return job
         delay = deadline.sleep_for(polls, poll_interval)
         if delay is None:
             raise JobTimeoutError(job_id, timeout or 0.0, job)
-        time.sleep(delay)
+        if changes is not None:
+            changes.wait(mark, delay)
+        else:
+            time.sleep(delay)
         polls += 1
 
 
@@ -67,16 +81,21 @@ async def await_for(
     job_id: str,
     timeout: float | None,
     poll_interval: float,
+    changes: ChangeWaiter | None = None,
 ) -> J:
     """The asyncio form of :func:`wait_for`."""
     deadline = Deadline(timeout)
     polls = 0
     while True:
+        mark = changes.mark() if changes is not None else 0
         job = await fetch()
         if done(job):
             return job
         delay = deadline.sleep_for(polls, poll_interval)
         if delay is None:
             raise JobTimeoutError(job_id, timeout or 0.0, job)
-        await asyncio.sleep(delay)
+        if changes is not None:
+            await changes.await_change(mark, delay)
+        else:
+            await asyncio.sleep(delay)
         polls += 1

@@ -109,10 +109,27 @@ def _parse_document(
             "pages_parsed": sum(1 for p in pages if p.ok),
             "pages_failed": sum(1 for p in pages if not p.ok),
             "items": sum(len(p.items) for p in pages),
+            **_without_text(pages),
             **image_stats,
             "parse_seconds": round(time.perf_counter() - started, 4),
         },
     )
+
+
+def _without_text(pages: list[PageResult]) -> dict[str, list[int]]:
+    """``pages_without_text``: pages that show pixels (a scan, a photo) but gave no text,
+    so callers can say so instead of returning an empty page as a success. The backends
+    mark such pages with confidence 0 (no text layer over images, or OCR read nothing)."""
+    numbers = [
+        p.page_number
+        for p in pages
+        if p.ok
+        and not p.text.strip()
+        and p.metadata is not None
+        and p.metadata.confidence is not None
+        and p.metadata.confidence <= 0.0
+    ]
+    return {"pages_without_text": numbers} if numbers else {}
 
 
 # Image files: parsed by lamina.engine.images (OCR unless the tier is fast).

@@ -88,7 +88,7 @@ def detect_file_type(data: bytes, filename: str | None = None) -> str:
     if text is None:
         raise UnsupportedFileTypeError(
             "Unrecognised file type: the content is neither a PDF nor text "
-            "(supported: PDF, DOCX, PPTX, XLSX, HTML, CSV, plain text, markdown)."
+            f"(supported: {SUPPORTED_NAMES})."
         )
     ext = _extension(filename)
     if _HTML_START.match(text[:4096].lstrip("\ufeff")) or (
@@ -188,10 +188,16 @@ def _zip_kind(data: bytes) -> str:
     return "zip"
 
 
+SUPPORTED_NAMES = (
+    "PDF, DOCX, PPTX, XLSX, HTML, CSV, TSV, plain text, markdown, "
+    "images (PNG, JPEG, TIFF, GIF, BMP, WebP)"
+)
+"""What the engine reads, as error messages list it."""
+
+
 def _not_yet(kind: str) -> UnsupportedFileTypeError:
     return UnsupportedFileTypeError(
-        f"{kind} files are not supported yet "
-        "(supported: PDF, DOCX, PPTX, XLSX, HTML, CSV, plain text, markdown)."
+        f"{kind} files are not supported yet (supported: {SUPPORTED_NAMES})."
     )
 
 

@@ -358,7 +358,7 @@ def parse_image_file(
     filename: str | None = None,
 ) -> tuple[int, list[PageResult], list[ExtractedImage], dict[str, Any]]:
     """Parse an image file: (page count, pages, saved images, stats)."""
-    from lamina.engine import pdf
+    from lamina.engine import pdf, progress
     from lamina.engine.pages import select_pages
 
     options = ImageOptions.from_config(config)
@@ -366,7 +366,7 @@ def parse_image_file(
     frames = getattr(image, "n_frames", 1) if kind == "tiff" else 1
     raws: list[RawPage] = []
     extras: list[PageExtras | None] = []
-    for number in select_pages(frames, config.page_ranges):
+    for number in progress.tracked(select_pages(frames, config.page_ranges)):
         try:
             frame = load_frame(image, number - 1, kind)
         except InvalidDocumentError as exc:

@@ -76,6 +76,14 @@ SUPPORTED_LANGUAGES: Final = frozenset(
 )
 INSTALL_HINT: Final = "OCR needs the 'ocr' extra: pip install 'lamina[ocr]'"
 
+
+def install_hint() -> str:
+    """What to run to add OCR to this installation (editable checkout, directory or index)."""
+    from lamina._install import install_command
+
+    return f"OCR needs the 'ocr' extra, which is not installed: {install_command('ocr')}"
+
+
 _ORIENTATION_SAMPLES = 3  # lines recognised both ways round to tell up from down
 _MIN_SAMPLE_CHARS = 3
 
@@ -153,7 +161,7 @@ def get_engine() -> Any:
             try:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as exc:
-                raise OcrUnavailableError(INSTALL_HINT) from exc
+                raise OcrUnavailableError(install_hint()) from exc
             _ENGINE = RapidOCR(
                 max_side_len=MAX_OCR_SIDE,
                 det_limit_type="max",

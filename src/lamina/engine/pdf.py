@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lamina.engine import columns, furniture, layout, tables
+from lamina.engine import columns, furniture, layout, progress, tables
 from lamina.engine import markdown as mdr
 from lamina.engine.errors import EncryptedDocumentError, InvalidDocumentError
 from lamina.engine.layout import Line
@@ -133,7 +133,8 @@ def read_pages(
         pdf = open_pdf(data)
         try:
             count = len(pdf)
-            pages = [_read_page(pdf, n, tables, images) for n in select_pages(count, page_ranges)]
+            selected = progress.tracked(select_pages(count, page_ranges))
+            pages = [_read_page(pdf, n, tables, images) for n in selected]
             return count, pages
         finally:
             pdf.close()

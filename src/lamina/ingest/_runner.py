@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
+import threading
+import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +25,7 @@ DEFAULT_EXPAND: tuple[str, ...] = ("markdown", "items", "metadata")
 class JobOptions:
     """How each source is parsed: the tier, the create-body options and the waiting policy."""
 
-    tier: str = "fast"
+    tier: str = "cost_effective"
     expand: tuple[str, ...] = DEFAULT_EXPAND
     parse_options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = 600.0
@@ -70,8 +72,12 @@ def reference_identity(source: Source) -> str:
     return f"{source.kind}:{source.ref or source.path or source.name}"
 
 
-def parse_source(client: Client, source: Source, options: JobOptions) -> Outcome:
-    """Run ``source``'s parse job to the end on a blocking client; errors become data."""
+def parse_source(
+    client: Client, source: Source, options: JobOptions, pages: PageCallback | None = None
+) -> Outcome:
+    """Run ``source``'s parse job to the end on a blocking client; errors become data.
+
+    ``pages(source, pages_done, pages_total)`` follows a long job page by page."""
     outcome = Outcome(source=source, identity=reference_identity(source), name=source.name)
     try:
         if source.kind in ("path", "bytes"):
@@ -95,15 +101,23 @@ def parse_source(client: Client, source: Source, options: JobOptions) -> Outcome
             ).id
         else:
             job_id = source.ref or ""
-        client.parsing.wait(job_id, timeout=options.timeout, poll_interval=options.poll_interval)
-        outcome.response = client.parsing.get(job_id, expand=options.expand)
+        client.parsing.wait(
+            job_id,
+            timeout=options.timeout,
+            poll_interval=options.poll_interval,
+            progress=_page_reporter(pages, source),
+        )
+        outcome.response = client.parsing.get(job_id, expand=(*options.expand, "job_metadata"))
         outcome.name = outcome.name or outcome.response.job.name
+        warn_textless_pages(outcome)
     except RECOVERABLE as exc:
         outcome.error = exc
     return outcome
 
 
-async def aparse_source(client: AsyncClient, source: Source, options: JobOptions) -> Outcome:
+async def aparse_source(
+    client: AsyncClient, source: Source, options: JobOptions, pages: PageCallback | None = None
+) -> Outcome:
     """Run ``source``'s parse job to the end on an asyncio client; errors become data."""
     outcome = Outcome(source=source, identity=reference_identity(source), name=source.name)
     try:
@@ -133,13 +147,54 @@ async def aparse_source(client: AsyncClient, source: Source, options: JobOptions
         else:
             job_id = source.ref or ""
         await client.parsing.wait(
-            job_id, timeout=options.timeout, poll_interval=options.poll_interval
+            job_id,
+            timeout=options.timeout,
+            poll_interval=options.poll_interval,
+            progress=_page_reporter(pages, source),
         )
-        outcome.response = await client.parsing.get(job_id, expand=options.expand)
+        outcome.response = await client.parsing.get(
+            job_id, expand=(*options.expand, "job_metadata")
+        )
         outcome.name = outcome.name or outcome.response.job.name
+        warn_textless_pages(outcome)
     except RECOVERABLE as exc:
         outcome.error = exc
     return outcome
+
+
+class TextlessPagesWarning(UserWarning):
+    """Pages show images but gave no text because OCR did not run (tier ``fast``)."""
+
+
+def warn_textless_pages(outcome: Outcome) -> None:
+    """Warn when pages that show images came out empty because OCR was off: an empty page
+    must never pass for a success unnoticed. (Without the ``ocr`` extra such pages fail
+    instead, with the install command.)"""
+    response = outcome.response
+    meta = response.job_metadata if response is not None else None
+    stats = meta.get("stats") if isinstance(meta, dict) else None
+    if not isinstance(stats, dict) or "ocr_pages" in stats:
+        return
+    pages = [n for n in stats.get("pages_without_text") or [] if isinstance(n, int)]
+    if pages:
+        name = outcome.name or outcome.source.label
+        listed = ", ".join(str(n) for n in pages[:10]) + (" ..." if len(pages) > 10 else "")
+        warnings.warn(
+            f"{name}: page(s) {listed} show images but have no text layer, and this tier "
+            "does not read images: use tier='cost_effective' to OCR them",
+            TextlessPagesWarning,
+            stacklevel=2,
+        )
+
+
+PageCallback = Callable[[Source, int, int], None]
+"""``pages(source, pages_done, pages_total)`` while the source's job runs."""
+
+
+def _page_reporter(pages: PageCallback | None, source: Source) -> Callable[[int, int], None] | None:
+    if pages is None:
+        return None
+    return lambda done, total: pages(source, done, total)
 
 
 def _file_identity(info: Any, outcome: Outcome) -> tuple[str, str | None, str]:
@@ -159,11 +214,13 @@ def run_sync(
     """Parse ``sources`` with at most ``num_workers`` jobs in flight; yield in source order.
 
     A generator: nothing starts before the first ``next()``, and closing it early cancels the
-    jobs not yet started.
+    jobs not yet started. A ``progress`` with a ``pages(source, done, total)`` method (such as
+    :class:`Progress`) also hears the pages done of each running job.
     """
+    pages: PageCallback | None = getattr(progress, "pages", None)
     if num_workers <= 1:
         for source in sources:
-            outcome = parse_source(client, source, options)
+            outcome = parse_source(client, source, options, pages)
             if progress:
                 progress(outcome)
             yield outcome
@@ -173,14 +230,14 @@ def run_sync(
     with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="lamina") as pool:
         try:
             for source in pending:
-                window.append(pool.submit(parse_source, client, source, options))
+                window.append(pool.submit(parse_source, client, source, options, pages))
                 if len(window) >= num_workers:
                     break
             while window:
                 outcome = window.popleft().result()
                 next_source = next(pending, None)
                 if next_source is not None:
-                    window.append(pool.submit(parse_source, client, next_source, options))
+                    window.append(pool.submit(parse_source, client, next_source, options, pages))
                 if progress:
                     progress(outcome)
                 yield outcome
@@ -198,19 +255,22 @@ async def run_async(
     progress: Callable[[Outcome], None] | None = None,
 ) -> AsyncIterator[Outcome]:
     """The asyncio form of :func:`run_sync`: tasks on the running loop, no threads for I/O."""
+    pages: PageCallback | None = getattr(progress, "pages", None)
     pending = iter(sources)
     window: deque[asyncio.Task[Outcome]] = deque()
     limit = max(1, num_workers)
     try:
         for source in pending:
-            window.append(asyncio.ensure_future(aparse_source(client, source, options)))
+            window.append(asyncio.ensure_future(aparse_source(client, source, options, pages)))
             if len(window) >= limit:
                 break
         while window:
             outcome = await window.popleft()
             next_source = next(pending, None)
             if next_source is not None:
-                window.append(asyncio.ensure_future(aparse_source(client, next_source, options)))
+                window.append(
+                    asyncio.ensure_future(aparse_source(client, next_source, options, pages))
+                )
             if progress:
                 progress(outcome)
             yield outcome
@@ -282,10 +342,16 @@ def progress_enabled(show_progress: bool | None) -> bool:
 
 
 class Progress:
-    """A tqdm bar over files (a no-op when disabled); use as a context manager."""
+    """A tqdm bar (a no-op when disabled); use as a context manager.
+
+    It counts files, and shows the pages done of the latest running job beside them; for a
+    single file it counts that file's pages, so a long scan shows movement.
+    """
 
     def __init__(self, total: int, enabled: bool, desc: str = "Parsing") -> None:
         self._bar: Any = None
+        self._single = total == 1
+        self._lock = threading.Lock()
         if enabled:
             if "ipykernel" in sys.modules:
                 from tqdm.auto import tqdm
@@ -293,10 +359,29 @@ class Progress:
                 from tqdm import tqdm
             self._bar = tqdm(total=total, desc=desc, unit="file")
 
+    def pages(self, source: Source, done: int, total: int) -> None:
+        """A job reported ``done`` of ``total`` pages (from any thread)."""
+        bar = self._bar
+        if bar is None:
+            return
+        with self._lock:
+            if self._single:
+                bar.unit, bar.total, bar.n = "page", total, done
+                bar.refresh()
+            else:
+                bar.set_postfix_str(f"{source.label}: page {done}/{total}")
+
     def __call__(self, outcome: Outcome) -> None:
-        if self._bar is not None:
-            self._bar.set_postfix_str(outcome.name or outcome.source.label, refresh=False)
-            self._bar.update(1)
+        bar = self._bar
+        if bar is None:
+            return
+        with self._lock:
+            bar.set_postfix_str(outcome.name or outcome.source.label, refresh=False)
+            if bar.unit == "page":
+                bar.n = bar.total
+                bar.refresh()
+            else:
+                bar.update(1)
 
     def __enter__(self) -> Progress:
         return self

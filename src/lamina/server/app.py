@@ -27,23 +27,32 @@ from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None, *, services: Services | None = None
+) -> FastAPI:
     """Build the Lamina API app for ``settings`` (default: :meth:`ServerSettings.from_env`).
 
     The data dir and database schema are set up here; the lifespan starts the job workers and
     stops them on shutdown (so an app used without its lifespan serves requests but runs no
-    jobs).
+    jobs). Given ``services`` already open (the embedded server's), the app serves those and
+    its lifespan leaves starting and stopping them to their owner.
     """
-    settings = settings or ServerSettings.from_env()
-    services = Services.open(settings)
+    owned = services is None
+    if services is None:
+        settings = settings or ServerSettings.from_env()
+        services = Services.open(settings)
+    settings = services.settings
+    opened = services
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(services.start)
+        if owned:
+            await run_in_threadpool(opened.start)
         try:
             yield
         finally:
-            await run_in_threadpool(services.stop)
+            if owned:
+                await run_in_threadpool(opened.stop)
 
     app = FastAPI(
         title="Lamina",

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.extract.llm import ChatClient, ModelEndpoint
-from lamina.services.batch_system import BatchSystem  # registers the batch tables too
-from lamina.services.batch_wire import BatchLimits
-from lamina.services.classic_extract import agents_table  # noqa: F401 - registers the table
 from lamina.services.classify_jobs import ClassifyService
 from lamina.services.configurations import ConfigurationService  # and its tables
 from lamina.services.db import Database, Row
 from lamina.services.extract import ExtractService
 from lamina.services.files import FileService
-from lamina.services.job_webhooks import JobWebhookWatcher, register
 from lamina.services.keys import KeyStore  # also registers the api_keys table before create_all
 from lamina.services.parse import ParseService
 from lamina.services.settings import ServerSettings
 from lamina.services.signing import Signer, load_or_create_secret
 from lamina.services.storage import Storage
 from lamina.services.worker import JobRunner, make_runner
+
+if TYPE_CHECKING:
+    from lamina.services.batch_system import BatchSystem
+    from lamina.services.job_webhooks import JobWebhookWatcher
 
 
 @dataclass
@@ -42,9 +42,15 @@ class Services:
     job_webhooks: JobWebhookWatcher | None = None
 
     @classmethod
-    def open(cls, settings: ServerSettings) -> Services:
-        """Create the data dir layout and schema (idempotent); the runner is not started."""
-        storage = Storage(settings.data_dir)
+    def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
+        """Create the data dir layout and schema (idempotent); the runner is not started.
+
+        ``batch=False`` leaves the directories, the batch system and job webhook delivery
+        closed (and their modules unloaded) until :meth:`open_batch`: the embedded engine opens
+        them with the app. Saved configurations are always wired, so a ``configuration_id``
+        is honoured on every path.
+        """
+        storage = Storage(settings.data_dir, durable=settings.durable_writes)
         db = Database(settings.resolved_database_url)
         db.create_schema()
         signer = Signer(load_or_create_secret(settings.data_dir))
@@ -64,24 +70,52 @@ class Services:
         extract.notify = runner.wake
         services = cls(settings, db, storage, signer, files, parse, extract, runner)
         services.keys = KeyStore(db, settings.api_keys)  # start-up keys hashed here
-        batch_limits = BatchLimits(
-            settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
-        )
         services.configurations = ConfigurationService(db)
         classify = ClassifyService(db, storage, model_url=settings.model_url)
         classify.configurations = services.configurations
         classify.notify = runner.wake
         services.classify = classify
-        services.batch = BatchSystem.open(
-            db, storage, files, batch_limits, chat=extract.chat, wake_workers=runner.wake
-        )
-        services.batch.batches.configurations = services.configurations
-        services.batch.batches.validate_extract = extract.check_configuration
-        services._wire_job_webhooks()
+        for service in (parse, extract):
+            service.configurations = services.configurations
+        if batch:
+            services.open_batch()
         return services
+
+    def open_batch(self) -> BatchSystem:
+        """Directories, batches, classic extraction and job webhook delivery (their tables
+        created if need be); idempotent."""
+        if self.batch is None:
+            from lamina.services.batch_system import BatchSystem  # registers the batch tables
+            from lamina.services.batch_wire import BatchLimits
+            from lamina.services.classic_extract import agents_table  # noqa: F401 - its table
+
+            self.db.create_schema()
+            settings = self.settings
+            limits = BatchLimits(
+                settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
+            )
+            self.batch = BatchSystem.open(
+                self.db,
+                self.storage,
+                self.files,
+                limits,
+                chat=self.extract.chat,
+                wake_workers=self.runner.wake,
+            )
+            self.batch.batches.configurations = self.configurations
+            self.batch.batches.validate_extract = self.extract.check_configuration
+            self._wire_job_webhooks()
+        return self.batch
+
+    def start_batch(self) -> None:
+        """Open (if need be) and start the batch dispatcher and the webhook threads."""
+        self.open_batch().start()
+        if self.job_webhooks is not None:
+            self.job_webhooks.start()
 
     def _wire_job_webhooks(self) -> None:
         """Single jobs' webhooks: registered at create, announced by one watcher thread."""
+        from lamina.services.job_webhooks import JobWebhookWatcher, register
         from lamina.services.parse import job_to_wire
 
         assert self.batch is not None
@@ -100,7 +134,6 @@ class Services:
             watcher.wake()
 
         for service in (self.parse, self.extract, self.classify):
-            service.configurations = self.configurations
             service.watch = watch
         self.job_webhooks = watcher
 

@@ -188,7 +188,7 @@ def _execute(
                 extension=file_extension(row["name"]),
             )
             if policy.read:
-                reused = _reuse_cached(row, key, cache, storage, started)
+                reused = _reuse_cached(row, key, cache, storage, started, limits.max_pages)
                 if reused is not None:
                     return replace(reused, cache_key=key if policy.write else None)
         result = parse_document(data, filename=row["name"], config=config)
@@ -231,9 +231,17 @@ _SUMMARY_KEYS = (
 
 
 def _reuse_cached(
-    row: Row, key: str, cache: ResultCache, storage: Storage, started: float
+    row: Row,
+    key: str,
+    cache: ResultCache,
+    storage: Storage,
+    started: float,
+    max_pages: int | None = None,
 ) -> Outcome | None:
-    """Publish an earlier job's results as this job's; None when no usable entry exists."""
+    """Publish an earlier job's results as this job's; None when no usable entry exists.
+
+    An entry with more pages than ``max_pages`` (the page limit may have been lowered since)
+    is not reused: the engine runs and refuses the document as it would uncached."""
     for source_id in cache.cached_results(row["project_id"], key):
         if source_id == row["id"]:
             continue
@@ -241,6 +249,9 @@ def _reuse_cached(
         stored = storage.read_result_json(source_id, JOB_METADATA_FILE)
         if not isinstance(stored, dict) or not source.is_dir():
             continue  # deleted meanwhile: try the next one
+        selected = int(stored.get("pages_parsed") or 0) + len(stored.get("failed_pages") or [])
+        if max_pages is not None and selected > max_pages:
+            return None
         try:
             with storage.staged_results(row["id"]) as staging:
                 link_tree(source, staging, skip=frozenset({JOB_METADATA_FILE}))

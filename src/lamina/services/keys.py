@@ -114,6 +114,14 @@ class KeyStore:
         self._forget()
         return result.rowcount == 1
 
+    def reset(self) -> int:
+        """Delete every stored key, revoked ones included, so auth goes off again (unless
+        start-up keys are configured). Returns how many keys were deleted."""
+        with self.db.begin() as conn:
+            result = conn.execute(api_keys_table.delete())
+        self._forget()
+        return int(result.rowcount or 0)
+
     # authentication ---------------------------------------------------------------------------
 
     def any_keys(self) -> bool:

@@ -360,6 +360,11 @@ class ParseService:
 
     def _job_metadata(self, row: Row) -> dict[str, Any]:
         stored = self.storage.read_result_json(row["id"], JOB_METADATA_FILE) or {}
+        if row["status"] == "RUNNING":  # pages done so far, while a long job runs
+            stored = {**stored, **(self.storage.read_progress(row["id"]) or {})}
+        elif "pages_parsed" in stored:
+            done = int(stored["pages_parsed"]) + len(stored.get("failed_pages") or [])
+            stored = {**stored, "pages_done": done, "pages_total": done}
         bookkeeping = {
             "attempts": row["attempts"],
             "started_at": _iso(row["started_at"]),

@@ -71,6 +71,9 @@ class ServerSettings:
     max_image_pixels: int = 100_000_000
     auth: bool = True
     """False turns authentication off whatever keys exist (the embedded server)."""
+    durable_writes: bool = True
+    """False skips the disk sync after each upload and result file (the embedded server,
+    whose data dir is a local cache; renames still keep every file whole)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())

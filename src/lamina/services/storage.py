@@ -5,6 +5,7 @@ Layout::
     <data_dir>/files/<file_id>              uploaded content
     <data_dir>/results/<job_id>/            one file per expand (see RESULT_FILES), images/
     <data_dir>/tmp/                         staging for atomic writes
+    <data_dir>/progress/<job_id>.json       pages done of a running job (removed when it ends)
 
 Every write goes to a temporary path first and is renamed into place, so a reader never sees
 half a file and a worker killed mid-write leaves nothing behind but a temp file. A job's result
@@ -19,8 +20,10 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,19 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+_DURABLE: ContextVar[bool] = ContextVar("lamina_durable_writes", default=True)
+
+
+def set_durable_writes(durable: bool) -> None:
+    """Whether :func:`write_atomic` syncs to disk in this thread (default yes).
+
+    The embedded engine turns it off for its job thread: its data dir is a cache of this
+    machine, and a sync per result file costs more than a small job itself. The rename
+    still keeps every file whole.
+    """
+    _DURABLE.set(durable)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,8 +81,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if _DURABLE.get():
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -81,12 +98,14 @@ def dump_json(value: Any) -> bytes:
 class Storage:
     """Paths and atomic reads/writes for uploads and results."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
         self.root = Path(data_dir)
+        self.durable = durable
         self.files_dir = self.root / "files"
         self.results_dir = self.root / "results"
         self.tmp_dir = self.root / "tmp"
-        for folder in (self.files_dir, self.results_dir, self.tmp_dir):
+        self.progress_dir = self.root / "progress"
+        for folder in (self.files_dir, self.results_dir, self.tmp_dir, self.progress_dir):
             folder.mkdir(parents=True, exist_ok=True)
 
     # uploads ----------------------------------------------------------------------------------
@@ -97,7 +116,11 @@ class Storage:
         return self.files_dir / file_id
 
     def write_file(self, file_id: str, data: bytes) -> None:
-        write_atomic(self.file_path(file_id), data)
+        token = _DURABLE.set(self.durable and _DURABLE.get())
+        try:
+            write_atomic(self.file_path(file_id), data)
+        finally:
+            _DURABLE.reset(token)
 
     def read_file(self, file_id: str) -> bytes:
         return self.file_path(file_id).read_bytes()
@@ -153,10 +176,50 @@ class Storage:
             if target.exists():
                 shutil.rmtree(target, ignore_errors=True)
             os.replace(staging, target)
-            _fsync_dir(self.results_dir)
+            if self.durable and _DURABLE.get():
+                _fsync_dir(self.results_dir)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
 
     def delete_results(self, job_id: str) -> None:
         shutil.rmtree(self.result_dir(job_id), ignore_errors=True)
+
+    # progress of running jobs -----------------------------------------------------------------
+
+    def _progress_path(self, job_id: str) -> Path:
+        if not is_safe_name(job_id):
+            raise ValueError(f"bad job id {job_id!r}")
+        return self.progress_dir / f"{job_id}.json"
+
+    def write_progress(self, job_id: str, pages_done: int, pages_total: int) -> None:
+        """Record how many pages of a running job are done (rename into place, no fsync:
+        progress is a hint, not a result)."""
+        path = self._progress_path(job_id)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_bytes(dump_json({"pages_done": pages_done, "pages_total": pages_total}))
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def read_progress(self, job_id: str) -> dict[str, int] | None:
+        """``{"pages_done": n, "pages_total": m}`` of a running job, or None."""
+        try:
+            value = json.loads(self._progress_path(job_id).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(value, dict):
+            return None
+        return {k: int(v) for k, v in value.items() if k in ("pages_done", "pages_total")}
+
+    def clear_progress(self, job_id: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._progress_path(job_id).unlink()
+
+
+def progress_text(progress: dict[str, int]) -> str:
+    """``"12 of 40 pages done"``, for messages about a job that stopped part way."""
+    done, total = progress.get("pages_done", 0), progress.get("pages_total", 0)
+    return f"{done} of {total} pages done" if total else f"{done} pages done"

@@ -12,7 +12,11 @@ Workers are started with ``subprocess.Popen([sys.executable, "-m", ...])``, not 
 so the user's ``__main__`` is never re-imported. Everything crossing the boundary is JSON. The
 database is the queue: a worker that dies loses its lease and the job is claimed again, up to
 ``max_attempts`` claims; then it fails with a message. ``workers == 0`` (inline mode) runs the
-same loop in a thread of the server process.
+same loop in a thread of the server process: the embedded engine's default, since it starts in
+no time; a job over its time limit is failed there, but its thread cannot be killed.
+
+Runners tell listeners (``add_listener``) when a job is done, so an in-process caller
+waiting for a job wakes at once instead of polling.
 """
 
 from __future__ import annotations
@@ -28,15 +32,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from lamina.services.db import Database, Row
 from lamina.services.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
 from lamina.services.settings import ServerSettings
-from lamina.services.storage import Storage
+from lamina.services.storage import Storage, progress_text, set_durable_writes
 
 log = logging.getLogger("lamina.worker")
 
@@ -65,6 +70,7 @@ class WorkerConfig:
     model_timeout_seconds: float = 120.0
     max_pages_per_job: int | None = None
     max_image_pixels: int | None = None
+    durable_writes: bool = True
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -83,6 +89,7 @@ class WorkerConfig:
             model_timeout_seconds=settings.model_timeout_seconds,
             max_pages_per_job=settings.max_pages_per_job,
             max_image_pixels=settings.max_image_pixels,
+            durable_writes=settings.durable_writes,
         )
 
     @property
@@ -134,41 +141,73 @@ def recover_orphans(db: Database) -> int:
 
 
 class LeaseKeeper:
-    """Renews a job's lease from a thread; calls ``on_lost`` if the job stops being ours."""
+    """Renews the lease of the job being run from one long-lived thread (started on first
+    use, so a job costs no thread start); calls ``on_lost`` if the job stops being ours."""
 
     def __init__(
-        self,
-        db: Database,
-        job_id: str,
-        owner: str,
-        lease_seconds: float,
-        on_lost: Callable[[], None],
+        self, db: Database, owner: str, lease_seconds: float, on_lost: Callable[[], None]
     ) -> None:
-        self._db, self._job_id, self._owner = db, job_id, owner
-        self._lease = lease_seconds
+        self._db, self._owner, self._lease = db, owner, lease_seconds
         self._on_lost = on_lost
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+        self._cond = threading.Condition()
+        self._job_id: str | None = None
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
+    @contextlib.contextmanager
+    def holding(self, job_id: str) -> Iterator[None]:
+        """Keep ``job_id``'s lease alive for the duration of the block."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lamina-lease", daemon=True)
+                self._thread.start()
+            self._job_id = job_id
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._job_id = None
+                self._cond.notify_all()
 
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def _moved_on(self, job_id: str) -> bool:
+        return self._job_id != job_id
 
     def _run(self) -> None:
         interval = max(self._lease / 3, 0.05)
-        while not self._stop.wait(interval):
+        while True:
+            with self._cond:
+                while self._job_id is None:
+                    self._cond.wait()
+                job_id = self._job_id
+                # Sleep one interval, unless the job ends (or another starts) meanwhile.
+                self._cond.wait_for(partial(self._moved_on, job_id), interval)
+                if self._job_id != job_id:
+                    continue
             try:
-                ok = self._db.renew_lease(self._job_id, self._owner, self._lease)
+                ok = self._db.renew_lease(job_id, self._owner, self._lease)
             except Exception:  # a transient database error: try again next tick
-                log.warning("could not renew the lease of %s", self._job_id, exc_info=True)
+                log.warning("could not renew the lease of %s", job_id, exc_info=True)
                 continue
             if not ok:
-                self._on_lost()
-                return
+                with self._cond:
+                    still_running = self._job_id == job_id
+                if still_running:
+                    self._on_lost()
+
+
+class ProgressWriter:
+    """Writes a job's pages done to storage, at most every ``interval`` seconds (a short job
+    writes nothing), so ``job_metadata`` can show a long job moving."""
+
+    def __init__(self, storage: Storage, job_id: str, interval: float = 0.5) -> None:
+        self._storage, self._job_id, self._interval = storage, job_id, interval
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._storage.write_progress(self._job_id, done, total)
 
 
 class WorkerLoop:
@@ -185,13 +224,14 @@ class WorkerLoop:
         self.config = config
         self.owner = owner
         self.db = Database(config.database_url)
-        self.storage = Storage(Path(config.data_dir))
+        self.storage = Storage(Path(config.data_dir), durable=config.durable_writes)
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._on_event = on_event
-        self._on_lease_lost = on_lease_lost
+        self._lease = LeaseKeeper(self.db, owner, config.lease_seconds, on_lease_lost)
 
     def run(self) -> None:
+        set_durable_writes(self.config.durable_writes)  # for this thread's result files
         while not self.stop.is_set():
             try:
                 worked = self.run_once()
@@ -219,10 +259,11 @@ class WorkerLoop:
     def _run_claimed(self, row: Row) -> None:
         job_id = row["id"]
         log.info("job %s: started (attempt %d)", job_id, row["attempts"])
-        with LeaseKeeper(
-            self.db, job_id, self.owner, self.config.lease_seconds, self._on_lease_lost
-        ):
+        from lamina.engine.progress import reporting
+
+        with self._lease.holding(job_id), reporting(ProgressWriter(self.storage, job_id)):
             outcome = execute(row, self.storage, self.config.limits, cache=self.db)
+        self.storage.clear_progress(job_id)
         recorded = self.db.finish_job(
             job_id,
             self.owner,
@@ -234,7 +275,7 @@ class WorkerLoop:
         if not recorded:  # cancelled or deleted meanwhile: drop what we wrote
             log.info("job %s: no longer ours (cancelled or deleted); discarding", job_id)
             current = self.db.get_job(job_id)
-            if current is None or current["status"] == "CANCELLED":
+            if current is None or current["status"] in ("CANCELLED", "FAILED"):
                 self.storage.delete_results(job_id)
         else:
             log.info("job %s: %s", job_id, outcome.status)
@@ -249,15 +290,44 @@ class JobRunner(Protocol):
     def start(self) -> None: ...
     def wake(self) -> None: ...
     def stop(self) -> None: ...
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None: ...
 
 
-class InlineRunner:
-    """``workers=0``: one worker loop in a daemon thread of this process (no timeouts)."""
+class _Listeners:
+    """Callbacks told about ``done`` events; a failing one is logged, not fatal."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
+
+    def _tell(self, event: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("job event listener failed")
+
+
+class InlineRunner(_Listeners):
+    """``workers=0``: one worker loop in a daemon thread of this process.
+
+    The same claim, limits and error capture as a worker process. A job over its time limit
+    is marked FAILED when the limit passes (its result, if it ever comes, is discarded); the
+    thread itself cannot be stopped, so it stays busy until the engine returns.
+    """
 
     def __init__(self, settings: ServerSettings, db: Database) -> None:
+        super().__init__()
         self._db = db
-        self._loop = WorkerLoop(WorkerConfig.from_settings(settings), make_owner("inline"))
+        self._loop = WorkerLoop(
+            WorkerConfig.from_settings(settings), make_owner("inline"), on_event=self._on_event
+        )
         self._thread: threading.Thread | None = None
+        self._watch = threading.Condition()
+        self._running: tuple[str, str, float, float] | None = None  # job, what, limit, deadline
+        self._watchdog: threading.Thread | None = None
 
     def start(self) -> None:
         recover_orphans(self._db)
@@ -268,12 +338,57 @@ class InlineRunner:
         self._loop.wake.set()
 
     def stop(self) -> None:
+        """Stop taking jobs. A job still running is put back in the queue (it runs again on
+        the next start) rather than waited for: an interrupted script exits at once."""
         self._loop.stop.set()
         self._loop.wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=2)
         self._db.release_owner(self._loop.owner)
         self._loop.db.dispose()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "claimed":
+            timeout = float(event.get("timeout") or 0)
+            what = "Extract" if event.get("kind") == "extract" else "Parse"
+            with self._watch:
+                if timeout > 0:
+                    deadline = time.monotonic() + timeout
+                    self._running = (str(event["job_id"]), what, timeout, deadline)
+                    if self._watchdog is None:
+                        self._watchdog = threading.Thread(
+                            target=self._watch_deadlines, name="lamina-deadline", daemon=True
+                        )
+                        self._watchdog.start()
+                self._watch.notify_all()
+        elif kind == "done":
+            with self._watch:
+                self._running = None
+                self._watch.notify_all()
+            self._tell(event)  # waiters care about the end of a job, not its start
+
+    def _watch_deadlines(self) -> None:
+        while True:
+            with self._watch:
+                while self._running is None:
+                    self._watch.wait()
+                running = self._running
+                left = running[3] - time.monotonic()
+                if left > 0:
+                    self._watch.wait(left)
+                    continue
+                self._running = None
+            self._time_out(*running[:3])
+
+    def _time_out(self, job_id: str, what: str, limit: float) -> None:
+        log.warning("job %s exceeded its time limit of %s s; failing it", job_id, limit)
+        message = f"{what} job timed out after {limit:g} s"
+        progress = self._loop.storage.read_progress(job_id)
+        if progress is not None:
+            message += f" ({progress_text(progress)})"
+        if self._db.finish_job(job_id, self._loop.owner, status="FAILED", error_message=message):
+            self._tell({"event": "done", "job_id": job_id})
 
 
 @dataclass
@@ -289,10 +404,11 @@ class _Handle:
     reader: threading.Thread | None = None
 
 
-class Supervisor:
+class Supervisor(_Listeners):
     """Starts ``settings.workers`` worker processes and keeps them healthy."""
 
     def __init__(self, settings: ServerSettings, db: Database) -> None:
+        super().__init__()
         self.settings = settings
         self.db = db
         self._config = WorkerConfig.from_settings(settings)
@@ -393,6 +509,8 @@ class Supervisor:
                     handle.job_kind = str(event.get("kind") or "parse")
                 elif kind == "done":
                     handle.job_id = None
+            if kind == "done":
+                self._tell(event)
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.2):
@@ -437,14 +555,15 @@ class Supervisor:
         handle.proc.kill()
         handle.proc.wait()
         if job_id and owner:
-            self.db.finish_job(
-                job_id,
-                owner,
-                status="FAILED",
-                error_message=f"{what} job timed out after {limit:g} s",
-            )
+            message = f"{what} job timed out after {limit:g} s"
+            progress = Storage(self.settings.data_dir).read_progress(job_id)
+            if progress is not None:
+                message += f" ({progress_text(progress)})"
+            self.db.finish_job(job_id, owner, status="FAILED", error_message=message)
         with self._lock:
             handle.job_id = None
+        if job_id:
+            self._tell({"event": "done", "job_id": job_id})
 
 
 def make_runner(settings: ServerSettings, db: Database) -> JobRunner:

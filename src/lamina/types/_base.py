@@ -13,7 +13,7 @@ class WireModel(BaseModel):
     :func:`lamina.types.strict_validate`.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_json_dict(self) -> dict[str, object]:
         """The JSON-ready dict, without fields left at ``None``."""

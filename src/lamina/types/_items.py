@@ -131,6 +131,5 @@ ListEntry: TypeAlias = Annotated[
     Discriminator(_list_entry_tag),
 ]
 
-ListItem.model_rebuild()
-HeaderItem.model_rebuild()
-FooterItem.model_rebuild()
+# Models build on first use (``defer_build`` in WireModel), when ``ListEntry`` and ``Item``
+# above resolve; nothing is compiled at import.

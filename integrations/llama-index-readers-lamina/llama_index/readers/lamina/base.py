@@ -87,7 +87,11 @@ class LaminaReader(BasePydanticReader):
     granularity: Literal["document", "page", "item"] = Field(
         default="page", description="One Document per file, per page or per item."
     )
-    tier: str = Field(default="fast", description="fast, cost_effective, agentic, agentic_plus.")
+    tier: str = Field(
+        default="cost_effective",
+        description="cost_effective (tables, OCR of scans; the default), fast (text layer only), "
+        "agentic, agentic_plus.",
+    )
     parse_options: dict[str, Any] = Field(
         default_factory=dict,
         description="Other Parse v2 create-body fields (page_ranges, output_options, ...).",

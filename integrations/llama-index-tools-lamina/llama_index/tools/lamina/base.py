@@ -80,7 +80,7 @@ class LaminaToolSpec(BaseToolSpec):
         base_url: str | None = None,
         api_key: str | SecretStr | None = None,
         data_dir: str | None = None,
-        tier: str = "fast",
+        tier: str = "cost_effective",
         max_chars: int | None = 100_000,
         schema: ExtractionSchema | None = None,
         extract_tier: str = "cost_effective",
