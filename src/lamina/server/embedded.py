@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,18 @@ def get_embedded_server(data_dir: str | Path | None = None, **settings: Any) -> 
     """The process-wide embedded server for ``data_dir`` (``LAMINA_HOME`` or ``~/.cache/lamina``).
 
     Settings come from ``LAMINA_*`` variables and ``settings`` overrides; authentication is
-    always off in-process.
+    always off in-process. The caller is the operator here, so outbound requests may reach any
+    address unless ``LAMINA_OUTBOUND_ALLOW`` says otherwise.
     """
     root = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir().resolve()
     with _servers_lock:
         server = _servers.get(root)
         if server is None:
+            trusted: dict[str, Any] = {}
+            if not os.environ.get("LAMINA_OUTBOUND_ALLOW"):
+                trusted["outbound_allow"] = ("*",)
             config = ServerSettings.from_env(
-                **{**settings, "data_dir": root, "api_keys": {}, "auth": False}
+                **{**trusted, **settings, "data_dir": root, "api_keys": {}, "auth": False}
             )
             server = _servers[root] = EmbeddedServer(config)
         return server

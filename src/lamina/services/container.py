@@ -42,7 +42,14 @@ class Services:
         signer = Signer(load_or_create_secret(settings.data_dir))
         ttl = settings.presign_ttl_seconds
         files = FileService(db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl)
-        parse = ParseService(db, storage, signer, ttl=ttl, model_url=settings.model_url)
+        parse = ParseService(
+            db,
+            storage,
+            signer,
+            ttl=ttl,
+            model_url=settings.model_url,
+            outbound=settings.outbound_policy,
+        )
         extract = ExtractService(db, storage, model_url=settings.model_url)
         endpoint = ModelEndpoint.maybe(
             settings.model_url,

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from lamina._version import ENGINE_VERSION
 from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.outbound import OutboundPolicy, check_url_at_door
 from lamina.services.signing import Signer
 from lamina.services.storage import (
     IMAGES_DIR,
@@ -114,12 +115,14 @@ class ParseService:
         *,
         ttl: int,
         model_url: str | None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.db = db
         self.storage = storage
         self.signer = signer
         self.ttl = ttl
         self.model_url = model_url
+        self.outbound = outbound or OutboundPolicy()
         self.notify: Callable[[], None] = lambda: None
         """Called after a job is created; the server points it at the worker supervisor."""
 
@@ -232,17 +235,36 @@ class ParseService:
                 raise NotFoundError(f"File not found: {request.file_id}")
             return file_row, None
         if request.source_url:
-            scheme = urlsplit(request.source_url).scheme.lower()
-            if scheme not in ("http", "https"):
-                raise ValidationFailed.single(
-                    ["body", "source_url"],
-                    "source_url must be an http or https URL",
-                    input=request.source_url,
-                )
+            self._check_outbound(request)
             return None, request.source_url
         raise ValidationFailed.single(
             ["body"], "One of file_id or source_url is required", input=None, type="missing"
         )
+
+    def _check_outbound(self, request: ParseCreateRequest) -> None:
+        """``source_url`` and ``http_proxy`` against the outbound policy (literal addresses
+        now; names when the worker fetches)."""
+        assert request.source_url is not None
+        try:
+            check_url_at_door(request.source_url, self.outbound, what="source_url")
+        except ValueError as exc:
+            raise ValidationFailed.single(
+                ["body", "source_url"], str(exc), input=request.source_url
+            ) from exc
+        if request.http_proxy:
+            if not self.outbound.allow_caller_proxy:
+                raise ValidationFailed.single(
+                    ["body", "http_proxy"],
+                    "http_proxy is not allowed on this server (the operator can allow it with "
+                    "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY=true)",
+                    input=request.http_proxy,
+                )
+            try:
+                check_url_at_door(request.http_proxy, self.outbound, what="http_proxy")
+            except ValueError as exc:
+                raise ValidationFailed.single(
+                    ["body", "http_proxy"], str(exc), input=request.http_proxy
+                ) from exc
 
     # read -------------------------------------------------------------------------------------
 

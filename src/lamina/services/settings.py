@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lamina.services.outbound import OutboundPolicy
+
 DEFAULT_PROJECT_ID = "default"
 """The project every job and file belongs to when authentication is disabled."""
 
@@ -38,6 +40,21 @@ def parse_api_keys(specs: str | list[str] | tuple[str, ...]) -> dict[str, str]:
     return keys
 
 
+def parse_list(text: str) -> tuple[str, ...]:
+    """A comma-separated setting as a tuple of its non-empty parts."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_bool(name: str, text: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={text!r} is not a boolean (use true or false)")
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """How a Lamina server (or the embedded one) runs.
@@ -62,7 +79,19 @@ class ServerSettings:
     model_name: str | None = None
     model_api_key: str | None = field(default=None, repr=False)
     model_timeout_seconds: float = 120.0
-    source_fetch_timeout_seconds: float = 60.0
+    source_fetch_timeout_seconds: float = 120.0
+    """Total time for downloading a ``source_url`` (every redirect and read together)."""
+    outbound_allow: tuple[str, ...] = ()
+    """Non-public networks, addresses and host names outbound requests (``source_url``,
+    webhooks) may reach (``*`` = any); public addresses are always allowed."""
+    outbound_allow_caller_proxy: bool = False
+    """Whether a request's own ``http_proxy`` is used (refused by default)."""
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_concurrency: int = 16
+    """Webhook deliveries in flight at once (all projects)."""
+    webhook_project_concurrency: int = 4
+    """Webhook deliveries in flight at once for one project."""
     batch_max_concurrency: int = 16
     """Parse jobs one batch keeps in the queue at once (its window)."""
     batch_max_file_bytes: int | None = None
@@ -80,11 +109,20 @@ class ServerSettings:
             raise ValueError("max_attempts must be >= 1")
         if self.max_pages_per_job < 1 or self.max_image_pixels < 1 or self.max_upload_bytes < 1:
             raise ValueError("max_pages_per_job, max_image_pixels, max_upload_bytes must be >= 1")
+        object.__setattr__(self, "outbound_allow", tuple(self.outbound_allow))
+        self.outbound_policy  # noqa: B018  (an invalid allow-list entry fails here, at start)
+        if self.webhook_concurrency < 1 or self.webhook_project_concurrency < 1:
+            raise ValueError("webhook_concurrency and webhook_project_concurrency must be >= 1")
 
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``lamina.db`` (SQLite) in the data dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'lamina.db'}"
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """The address policy of ``source_url`` fetches and webhook deliveries."""
+        return OutboundPolicy(self.outbound_allow, self.outbound_allow_caller_proxy)
 
     @property
     def auth_enabled(self) -> bool:
@@ -105,7 +143,9 @@ class ServerSettings:
         ``LAMINA_JOB_TIMEOUT_SECONDS``, ``LAMINA_MAX_ATTEMPTS``, ``LAMINA_LEASE_SECONDS``,
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
-        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``.
+        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``,
+        ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``, ``LAMINA_OUTBOUND_ALLOW`` (comma list),
+        ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_WEBHOOK_*`` (see docs/security.md).
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -135,6 +175,11 @@ class ServerSettings:
             "LAMINA_BATCH_MAX_FILE_BYTES": ("batch_max_file_bytes", int),
             "LAMINA_MAX_PAGES_PER_JOB": ("max_pages_per_job", int),
             "LAMINA_MAX_IMAGE_PIXELS": ("max_image_pixels", int),
+            "LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS": ("source_fetch_timeout_seconds", float),
+            "LAMINA_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
+            "LAMINA_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
+            "LAMINA_WEBHOOK_CONCURRENCY": ("webhook_concurrency", int),
+            "LAMINA_WEBHOOK_PROJECT_CONCURRENCY": ("webhook_project_concurrency", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):
@@ -142,6 +187,13 @@ class ServerSettings:
                     values[name] = kind(env[var])
                 except ValueError as exc:
                     raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
+        for var, name in {
+            "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY": "outbound_allow_caller_proxy",
+        }.items():
+            if env.get(var):
+                values[name] = parse_bool(var, env[var])
+        if env.get("LAMINA_OUTBOUND_ALLOW"):
+            values["outbound_allow"] = parse_list(env["LAMINA_OUTBOUND_ALLOW"])
         if env.get("LAMINA_API_KEYS"):
             values["api_keys"] = parse_api_keys(env["LAMINA_API_KEYS"])
         values.update(overrides)

@@ -35,6 +35,7 @@ from typing import IO, Any, Protocol
 
 from lamina.services.db import Database, Row
 from lamina.services.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
+from lamina.services.outbound import OutboundPolicy
 from lamina.services.settings import ServerSettings
 from lamina.services.storage import Storage
 
@@ -65,6 +66,8 @@ class WorkerConfig:
     model_timeout_seconds: float = 120.0
     max_pages_per_job: int | None = None
     max_image_pixels: int | None = None
+    outbound_allow: tuple[str, ...] = ()
+    outbound_allow_caller_proxy: bool = False
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -83,6 +86,8 @@ class WorkerConfig:
             model_timeout_seconds=settings.model_timeout_seconds,
             max_pages_per_job=settings.max_pages_per_job,
             max_image_pixels=settings.max_image_pixels,
+            outbound_allow=tuple(settings.outbound_allow),
+            outbound_allow_caller_proxy=settings.outbound_allow_caller_proxy,
         )
 
     @property
@@ -95,6 +100,7 @@ class WorkerConfig:
             ),
             max_pages=self.max_pages_per_job,
             max_image_pixels=self.max_image_pixels,
+            outbound=OutboundPolicy(tuple(self.outbound_allow), self.outbound_allow_caller_proxy),
         )
 
 
