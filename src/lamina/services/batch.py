@@ -117,10 +117,14 @@ class BatchService:
         raw_params = job_config.get("parameters")
         params = raw_params if isinstance(raw_params, Mapping) else {}
         webhooks = resolve_webhooks(
-            job_config.get("webhook_url"),
-            params.get("webhook_url"),
-            params.get("webhook_configurations"),
-            body.get("webhook_configurations"),
+            (["body", "job_config", "webhook_url"], job_config.get("webhook_url")),
+            (["body", "job_config", "parameters", "webhook_url"], params.get("webhook_url")),
+            (
+                ["body", "job_config", "parameters", "webhook_configurations"],
+                params.get("webhook_configurations"),
+            ),
+            (["body", "webhook_configurations"], body.get("webhook_configurations")),
+            policy=self.limits.outbound,
         )
         return self._store(
             project_id,
@@ -171,7 +175,10 @@ class BatchService:
             parse_config=parse_config,
             classify=None,
             spec=parse_config,
-            webhooks=resolve_webhooks(body.get("webhook_configurations")),
+            webhooks=resolve_webhooks(
+                (["body", "webhook_configurations"], body.get("webhook_configurations")),
+                policy=self.limits.outbound,
+            ),
             directory_id=str(body["source_directory_id"]),
             item_ids=None,
             max_concurrency=body.get("max_concurrency"),

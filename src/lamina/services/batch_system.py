@@ -93,8 +93,9 @@ class BatchSystem:
         *,
         chat: ChatClient | None,
         wake_workers: Callable[[], None],
+        webhooks: WebhookDelivery | None = None,
     ) -> BatchSystem:
-        webhooks = WebhookDelivery(db)
+        webhooks = webhooks or WebhookDelivery(db, policy=limits.outbound)
         dispatcher = BatchDispatcher(
             db,
             storage,

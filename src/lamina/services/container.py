@@ -15,6 +15,7 @@ from lamina.services.parse import ParseService
 from lamina.services.settings import ServerSettings
 from lamina.services.signing import Signer, load_or_create_secret
 from lamina.services.storage import Storage
+from lamina.services.webhooks import WebhookDelivery
 from lamina.services.worker import JobRunner, make_runner
 
 
@@ -64,10 +65,27 @@ class Services:
         services = cls(settings, db, storage, signer, files, parse, extract, runner)
         services.keys = KeyStore(db, settings.api_keys)  # start-up keys hashed here
         batch_limits = BatchLimits(
-            settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
+            settings.batch_max_concurrency,
+            settings.batch_max_file_bytes,
+            settings.model_url,
+            outbound=settings.outbound_policy,
+        )
+        webhooks = WebhookDelivery(
+            db,
+            policy=settings.outbound_policy,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            max_attempts=settings.webhook_max_attempts,
+            concurrency=settings.webhook_concurrency,
+            project_concurrency=settings.webhook_project_concurrency,
         )
         services.batch = BatchSystem.open(
-            db, storage, files, batch_limits, chat=extract.chat, wake_workers=runner.wake
+            db,
+            storage,
+            files,
+            batch_limits,
+            chat=extract.chat,
+            wake_workers=runner.wake,
+            webhooks=webhooks,
         )
         return services
 
