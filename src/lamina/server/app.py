@@ -50,7 +50,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_SLACK)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes + MULTIPART_SLACK,
+        max_other_bytes=settings.max_json_body_bytes,
+    )
     app.include_router(routes_downloads.router)  # before parse: its paths are more specific
     app.include_router(routes_files.router)
     app.include_router(routes_parse.router)

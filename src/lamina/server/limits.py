@@ -23,19 +23,23 @@ class _BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Answer 413 to requests whose body exceeds ``max_bytes`` (declared or streamed)."""
+    """Answer 413 to requests whose body exceeds the limit (declared or streamed):
+    ``max_bytes`` for multipart uploads, ``max_other_bytes`` (default the same) for any other
+    body (JSON)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_other_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_other_bytes = max_other_bytes if max_other_bytes is not None else max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes if _is_multipart(scope) else self.max_other_bytes
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(send, limit)
             return
         state: dict[str, Any] = {"received": 0, "exceeded": False, "started": False}
 
@@ -45,7 +49,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_bytes:
+                if state["received"] > limit:
                     state["exceeded"] = True
                     raise _BodyTooLarge
             return message
@@ -63,11 +67,11 @@ class BodySizeLimit:
             if not state["exceeded"]:
                 raise
         if state["exceeded"] and not state["started"]:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            {"detail": f"Request body is larger than the limit of {self.max_bytes} bytes"}
+            {"detail": f"Request body is larger than the limit of {limit} bytes"}
         ).encode()
         await send(
             {
@@ -81,6 +85,13 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.lower().startswith(b"multipart/")
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -37,7 +37,7 @@ async def upload_and_parse(
 ) -> dict[str, Any]:
     """Multipart ``file`` plus a ``configuration`` form field holding the create body as JSON."""
     request, raw = parse_upload_configuration(configuration)
-    services.parse.validate_options(request)  # fail fast, before storing the upload
+    services.parse.validate_options(request, raw)  # fail fast, before storing the upload
     data = await read_upload(file, services.settings.max_upload_bytes)
 
     def store_and_create() -> dict[str, Any]:

@@ -111,7 +111,9 @@ class BatchSystem:
             webhooks.wake()
 
         batches.notify = notify
-        return cls(DirectoryService(db, files), batches, dispatcher, webhooks)
+        dispatcher.on_idle = batches.discard_stale_creating
+        directories = DirectoryService(db, files, limits.requests)
+        return cls(directories, batches, dispatcher, webhooks)
 
     def start(self) -> None:
         self.webhooks.start()

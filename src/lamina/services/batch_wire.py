@@ -23,6 +23,7 @@ from lamina.services.db import (
 )
 from lamina.services.errors import ValidationFailed
 from lamina.services.outbound import OutboundPolicy
+from lamina.services.request_limits import RequestLimits
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")
@@ -183,6 +184,8 @@ class BatchLimits:
     model_url: str | None = None
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where webhooks may be delivered (checked at create time for literal addresses)."""
+    requests: RequestLimits = field(default_factory=RequestLimits)
+    """Caps on ``item_ids`` and the stored job configuration."""
 
 
 # --- wire shapes ---------------------------------------------------------------------------------

@@ -50,8 +50,10 @@ class Services:
             ttl=ttl,
             model_url=settings.model_url,
             outbound=settings.outbound_policy,
+            limits=settings.request_limits,
         )
         extract = ExtractService(db, storage, model_url=settings.model_url)
+        extract.limits = settings.request_limits
         endpoint = ModelEndpoint.maybe(
             settings.model_url,
             settings.model_name,
@@ -69,6 +71,7 @@ class Services:
             settings.batch_max_file_bytes,
             settings.model_url,
             outbound=settings.outbound_policy,
+            requests=settings.request_limits,
         )
         webhooks = WebhookDelivery(
             db,

@@ -79,6 +79,11 @@ jobs_table = sa.Table(
 
 Row = dict[str, Any]
 
+_BULKY_JOB_COLUMNS = frozenset({"configuration", "raw_parameters", "result_summary"})
+JOB_SUMMARY_COLUMNS = tuple(c for c in jobs_table.c if c.name not in _BULKY_JOB_COLUMNS)
+"""Columns a status poll or a list needs: everything but the stored configuration (up to
+``max_configuration_bytes`` each), so polling costs the same whatever the job was given."""
+
 JOB_KINDS = ("parse", "extract")
 # Columns added after the first release: (name, DDL) added to an existing table on start.
 _ADDED_JOB_COLUMNS = (
@@ -156,17 +161,34 @@ def _encode_token(sort_value: Any, row_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_TOKEN_LENGTH = 2048
+"""Longest ``page_token`` accepted (the server's own are far shorter)."""
+MAX_OFFSET = 1_000_000_000
+"""Largest ``offset`` of the offset-paginated (v1 batch) lists."""
+
+
 def _decode_token(token: str) -> tuple[Any, str]:
+    """A page token's (sort value, id). Only what :func:`_encode_token` writes is accepted: a
+    string or a datetime, and a string id; anything else (numbers, lists, booleans the
+    database cannot compare) is a 422."""
     try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-        value = data["v"]
-        if isinstance(value, dict):
+        value, row_id = data["v"], data["i"]
+        if isinstance(value, dict) and set(value) == {"dt"} and isinstance(value["dt"], str):
             value = datetime.fromisoformat(value["dt"])
-        return value, str(data["i"])
-    except (ValueError, KeyError, TypeError) as exc:
+            if value.tzinfo is not None:
+                value = to_naive_utc(value)
+        elif not isinstance(value, str):
+            raise TypeError("unexpected sort value")
+        if not isinstance(row_id, str) or len(row_id) > 200:
+            raise TypeError("unexpected id")
+        return value, row_id
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValidationFailed.single(
-            ["query", "page_token"], "Invalid page_token", input=token
+            ["query", "page_token"], "Invalid page_token", input=token[:200]
         ) from exc
 
 
@@ -179,15 +201,17 @@ def paginate(
     descending: bool,
     page_size: int,
     page_token: str | None,
+    columns: Sequence[sa.ColumnElement[Any]] | None = None,
 ) -> Page:
-    """Keyset pagination over ``table`` ordered by ``sort`` then ``id`` (both one direction)."""
+    """Keyset pagination over ``table`` ordered by ``sort`` then ``id`` (both one direction);
+    ``columns`` (default all) are the ones read."""
     if not 1 <= page_size <= 1000:
         raise ValidationFailed.single(
             ["query", "page_size"], "page_size must be between 1 and 1000", input=page_size
         )
     sort_col, id_col = table.c[sort], table.c.id
     total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-    query = sa.select(table).where(*where)
+    query = (sa.select(*columns) if columns else sa.select(table)).where(*where)
     if page_token:
         value, last_id = _decode_token(page_token)
         if descending:
@@ -292,10 +316,17 @@ class Database:
             conn.execute(jobs_table.insert().values(**row))
 
     def get_job(
-        self, job_id: str, project_id: str | None = None, *, kind: str | None = None
+        self,
+        job_id: str,
+        project_id: str | None = None,
+        *,
+        kind: str | None = None,
+        summary: bool = False,
     ) -> Row | None:
-        """A job by id (in ``project_id`` and of ``kind`` when given)."""
-        query = sa.select(jobs_table).where(jobs_table.c.id == job_id)
+        """A job by id (in ``project_id`` and of ``kind`` when given); ``summary`` reads
+        :data:`JOB_SUMMARY_COLUMNS` only."""
+        selected = sa.select(*JOB_SUMMARY_COLUMNS) if summary else sa.select(jobs_table)
+        query = selected.where(jobs_table.c.id == job_id)
         if project_id is not None:
             query = query.where(jobs_table.c.project_id == project_id)
         if kind is not None:
@@ -327,6 +358,7 @@ class Database:
         page_token: str | None = None,
         kind: str = "parse",
         file_input: str | None = None,
+        summary: bool = False,
     ) -> Page:
         c = jobs_table.c
         where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.kind == kind]
@@ -349,6 +381,7 @@ class Database:
                 descending=True,
                 page_size=page_size,
                 page_token=page_token,
+                columns=JOB_SUMMARY_COLUMNS if summary else None,
             )
 
     def cancel_job(self, job_id: str, project_id: str, *, kind: str = "parse") -> bool:

@@ -30,6 +30,7 @@ from lamina.services.execution import (
     items_pages,
     load_input,
 )
+from lamina.services.request_limits import RequestLimits, check_json_size
 from lamina.services.storage import RESULT_FILES, Storage, dump_json, write_atomic
 from lamina.types import (
     EXTRACT_EXPAND_VALUES,
@@ -72,6 +73,7 @@ class ExtractService:
         self.model_url = model_url
         self.chat: ChatClient | None = None
         """Set by the container when a model endpoint is configured (schema generation)."""
+        self.limits = RequestLimits()
         self.notify: Callable[[], None] = lambda: None
 
     # create -----------------------------------------------------------------------------------
@@ -157,6 +159,7 @@ class ExtractService:
                 type="missing",
             )
         config = request.configuration
+        check_json_size(raw, self.limits.max_configuration_bytes, _loc(), "The job's configuration")
         self.validate_configuration(config)
         file_row = self._resolve_input(project_id, request.file_input)
         now = utcnow()

@@ -22,6 +22,7 @@ from lamina._version import ENGINE_VERSION
 from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy, check_url_at_door
+from lamina.services.request_limits import RequestLimits, check_json_size
 from lamina.services.signing import Signer
 from lamina.services.storage import (
     IMAGES_DIR,
@@ -116,6 +117,7 @@ class ParseService:
         ttl: int,
         model_url: str | None,
         outbound: OutboundPolicy | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.db = db
         self.storage = storage
@@ -123,13 +125,26 @@ class ParseService:
         self.ttl = ttl
         self.model_url = model_url
         self.outbound = outbound or OutboundPolicy()
+        self.limits = limits or RequestLimits()
         self.notify: Callable[[], None] = lambda: None
         """Called after a job is created; the server points it at the worker supervisor."""
 
     # create -----------------------------------------------------------------------------------
 
-    def validate_options(self, request: ParseCreateRequest) -> None:
-        """Checks beyond the model: tier, version, model endpoint for the agentic tiers."""
+    def validate_options(
+        self, request: ParseCreateRequest, raw: dict[str, Any] | None = None
+    ) -> None:
+        """Checks beyond the model: sizes, tier, version, model endpoint for the agentic tiers."""
+        check_json_size(
+            request.user_metadata,
+            self.limits.max_metadata_bytes,
+            ["body", "user_metadata"],
+            "user_metadata",
+        )
+        if raw is not None:
+            check_json_size(
+                raw, self.limits.max_configuration_bytes, ["body"], "The job's configuration"
+            )
         if request.tier not in TIERS:
             raise ValidationFailed.single(
                 ["tier"],
@@ -191,7 +206,7 @@ class ParseService:
         uploaded_file: Row | None = None,
     ) -> Row:
         """Validate and store a PENDING job, then wake the workers."""
-        self.validate_options(request)
+        self.validate_options(request, raw_parameters)
         file_row, source_url = self._resolve_input(project_id, request, uploaded_file)
         now = utcnow()
         configuration = request.model_dump(
@@ -268,8 +283,8 @@ class ParseService:
 
     # read -------------------------------------------------------------------------------------
 
-    def get_row(self, project_id: str, job_id: str) -> Row:
-        row = self.db.get_job(job_id, project_id, kind="parse")
+    def get_row(self, project_id: str, job_id: str, *, summary: bool = False) -> Row:
+        row = self.db.get_job(job_id, project_id, kind="parse", summary=summary)
         if row is None:
             raise NotFoundError(f"Parse job not found: {job_id}")
         return row
@@ -293,6 +308,7 @@ class ParseService:
             created_before=created_before,
             page_size=50 if page_size is None else page_size,
             page_token=page_token,
+            summary=True,
         )
         return [job_to_wire(r) for r in page.rows], page.next_page_token, page.total_size
 
@@ -314,9 +330,9 @@ class ParseService:
                 f"Must be among: {', '.join(EXPAND_VALUES)}",
                 input=unknown,
             )
-        row = self.get_row(project_id, job_id)
-        body: dict[str, Any] = {"job": job_to_wire(row)}
         wanted = set(expand)
+        row = self.get_row(project_id, job_id, summary="raw_parameters" not in wanted)
+        body: dict[str, Any] = {"job": job_to_wire(row)}
         if "raw_parameters" in wanted:
             body["raw_parameters"] = row["raw_parameters"] or {}
         if "job_metadata" in wanted:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.services.outbound import OutboundPolicy
+from lamina.services.request_limits import RequestLimits
 
 DEFAULT_PROJECT_ID = "default"
 """The project every job and file belongs to when authentication is disabled."""
@@ -86,6 +87,14 @@ class ServerSettings:
     webhooks) may reach (``*`` = any); public addresses are always allowed."""
     outbound_allow_caller_proxy: bool = False
     """Whether a request's own ``http_proxy`` is used (refused by default)."""
+    max_json_body_bytes: int = 4 * 1024 * 1024
+    """Largest request body that is not a multipart upload (413 over it)."""
+    max_metadata_bytes: int = 16 * 1024
+    """Largest ``user_metadata`` / directory metadata, as JSON (422 over it)."""
+    max_configuration_bytes: int = 1024 * 1024
+    """Largest stored configuration (parse options, extract configuration, batch job config)."""
+    max_batch_item_ids: int = 10_000
+    """Most ``item_ids`` in one batch request (a directory has no such limit)."""
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
     webhook_concurrency: int = 16
@@ -118,6 +127,13 @@ class ServerSettings:
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``lamina.db`` (SQLite) in the data dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'lamina.db'}"
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        """The caps the services apply to each request."""
+        return RequestLimits(
+            self.max_metadata_bytes, self.max_configuration_bytes, self.max_batch_item_ids
+        )
 
     @property
     def outbound_policy(self) -> OutboundPolicy:
@@ -176,6 +192,10 @@ class ServerSettings:
             "LAMINA_MAX_PAGES_PER_JOB": ("max_pages_per_job", int),
             "LAMINA_MAX_IMAGE_PIXELS": ("max_image_pixels", int),
             "LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS": ("source_fetch_timeout_seconds", float),
+            "LAMINA_MAX_JSON_BODY_BYTES": ("max_json_body_bytes", int),
+            "LAMINA_MAX_METADATA_BYTES": ("max_metadata_bytes", int),
+            "LAMINA_MAX_CONFIGURATION_BYTES": ("max_configuration_bytes", int),
+            "LAMINA_MAX_BATCH_ITEM_IDS": ("max_batch_item_ids", int),
             "LAMINA_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
             "LAMINA_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
             "LAMINA_WEBHOOK_CONCURRENCY": ("webhook_concurrency", int),
