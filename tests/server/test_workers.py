@@ -86,6 +86,35 @@ def test_job_over_its_time_limit_fails(tmp_path: Path, doc_server: str) -> None:
         assert wait_for_job(client, after)["status"] == "COMPLETED"
 
 
+def test_operator_job_timeout_is_a_ceiling(tmp_path: Path, doc_server: str) -> None:
+    """A job asks for 7200 s; the operator allows 2 s: the operator wins (issue #10 item 9)."""
+    with running_app(
+        tmp_path / "data", workers=1, outbound_allow=LOOPBACK, job_timeout_seconds=2
+    ) as client:
+        slow = _by_url(
+            client,
+            f"{doc_server}/slow/20/doc.pdf",
+            processing_control={"timeouts": {"base_in_seconds": 7200}},
+        )
+        job = wait_for_job(client, slow, timeout=15)
+        assert job["status"] == "FAILED"
+        assert job["error_message"] == "Parse job timed out after 2 s"
+
+
+def test_job_timeout_takes_the_smaller_limit() -> None:
+    from lamina.services.execution import job_timeout
+
+    def row(seconds: object) -> dict[str, object]:
+        return {"configuration": {"processing_control": {"timeouts": {"base_in_seconds": seconds}}}}
+
+    assert job_timeout(row(7200), 20) == 20
+    assert job_timeout(row(5), 20) == 5
+    assert job_timeout(row(None), 20) == 20
+    assert job_timeout(row("junk"), 20) == 20
+    assert job_timeout(row(-3), 20) == 20
+    assert job_timeout({"configuration": None}, 20) == 20
+
+
 def test_cancel_running_job_frees_the_worker(tmp_path: Path, doc_server: str) -> None:
     with running_app(
         tmp_path / "data", workers=1, outbound_allow=LOOPBACK, lease_seconds=0.6

@@ -99,14 +99,18 @@ class ExecutionLimits:
     """Where ``source_url`` may be fetched from (public addresses only by default)."""
 
 
-def job_timeout(row: Row, default: float) -> float:
-    """The job's time limit: ``processing_control.timeouts.base_in_seconds`` or the default."""
+def job_timeout(row: Row, ceiling: float) -> float:
+    """The job's time limit: ``processing_control.timeouts.base_in_seconds`` when it is lower
+    than the operator's ``job_timeout_seconds`` (``ceiling``), else the ceiling. A caller may
+    ask for less time, never for more."""
     try:
         timeouts = (row["configuration"].get("processing_control") or {}).get("timeouts") or {}
-        base = timeouts.get("base_in_seconds")
-        return float(base) if base else default
+        base = float(timeouts.get("base_in_seconds") or 0)
     except (AttributeError, TypeError, ValueError):
-        return default
+        return ceiling
+    if not base > 0 or base != base:  # missing, negative or NaN
+        return ceiling
+    return min(base, ceiling) if ceiling > 0 else base
 
 
 def fetch_source(url: str, *, proxy: str | None, limits: ExecutionLimits) -> bytes:
