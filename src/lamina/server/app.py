@@ -18,6 +18,7 @@ from lamina.server import (
     routes_parse,
 )
 from lamina.server.errors import install_error_handlers
+from lamina.server.gate import RequestGate
 from lamina.server.limits import MULTIPART_SLACK, BodySizeLimit
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
@@ -54,7 +55,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_upload_bytes + MULTIPART_SLACK,
         max_other_bytes=settings.max_json_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
+    app.add_middleware(RequestGate, services=services)  # outermost: before any body is read
     app.include_router(routes_downloads.router)  # before parse: its paths are more specific
     app.include_router(routes_files.router)
     app.include_router(routes_parse.router)

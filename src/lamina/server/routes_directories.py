@@ -9,9 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from lamina.server.deps import get_project, get_services
 from lamina.server.openapi import errors, ok
-from lamina.server.routes_files import read_upload
+from lamina.server.routes_files import upload_stream
 from lamina.services.batch_system import BatchSystem
-from lamina.services.container import Services
 from lamina.services.db import MAX_TOKEN_LENGTH
 from lamina.services.directories import (
     DirectoryService,
@@ -144,17 +143,15 @@ async def upload_directory_file(
     metadata: str | None = Form(None),
     unique_id: str | None = Form(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
     """Multipart ``upload_file`` (as the SDK sends it), stored and added in one call."""
-    data = await read_upload(upload_file, services.settings.max_upload_bytes)
     row = await run_in_threadpool(
         lambda: directories.upload_file(
             project_id,
             directory_id,
             name=upload_file.filename or "upload",
-            data=data,
+            data=upload_stream(upload_file),
             content_type=upload_file.content_type,
             display_name=display_name,
             external_file_id=external_file_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -20,8 +20,20 @@ router = APIRouter(prefix="/api/v1/beta/files", tags=["files"], responses=errors
 _CHUNK = 1024 * 1024
 
 
+def upload_stream(upload: UploadFile) -> BinaryIO:
+    """The upload as a file to copy from, at its start.
+
+    Starlette spools a multipart file part to a temporary file as it arrives (in memory only up
+    to 1 MB), and :meth:`FileService.create` copies it to storage in chunks: an upload is never
+    held in memory whole.
+    """
+    upload.file.seek(0)
+    return upload.file
+
+
 async def read_upload(upload: UploadFile, limit: int) -> bytes:
-    """The upload's bytes, refusing more than ``limit``."""
+    """The upload's bytes, refusing more than ``limit`` (small uploads only: prefer
+    :func:`upload_stream`, which never holds the file in memory)."""
     chunks, size = [], 0
     while chunk := await upload.read(_CHUNK):
         size += len(chunk)
@@ -40,12 +52,11 @@ async def create_file(
     services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
-    data = await read_upload(file, services.settings.max_upload_bytes)
     row = await run_in_threadpool(
         lambda: services.files.create(
             project_id,
             name=file.filename or "upload",
-            data=data,
+            data=upload_stream(file),
             purpose=purpose,
             external_file_id=external_file_id,
             content_type=file.content_type,

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lamina.server.deps import get_base_url, get_project, services_dep
 from lamina.server.openapi import errors, ok
-from lamina.server.routes_files import read_upload
+from lamina.server.routes_files import upload_stream
 from lamina.services.container import Services
 from lamina.services.parse import job_to_wire, parse_upload_configuration, split_csv, versions
 from lamina.types import JobStatus, PaginatedList, ParseCreateRequest, ParseJob, ParseResponse
@@ -38,13 +38,12 @@ async def upload_and_parse(
     """Multipart ``file`` plus a ``configuration`` form field holding the create body as JSON."""
     request, raw = parse_upload_configuration(configuration)
     services.parse.validate_options(request, raw)  # fail fast, before storing the upload
-    data = await read_upload(file, services.settings.max_upload_bytes)
 
     def store_and_create() -> dict[str, Any]:
         row = services.files.create(
             project_id,
             name=file.filename or "upload",
-            data=data,
+            data=upload_stream(file),
             purpose="parse",
             content_type=file.content_type,
         )

@@ -75,7 +75,17 @@ jobs_table = sa.Table(
     # Result cache key (services/cache.py) of a COMPLETED parse job whose result may be reused.
     sa.Column("cache_key", sa.String(64)),
     sa.Index("ix_parse_jobs_cache", "project_id", "cache_key"),
+    # Fair claiming: pending jobs per project, oldest first, from the index alone.
+    sa.Index("ix_parse_jobs_claim", "status", "project_id", "created_at"),
 )
+
+project_claims_table = sa.Table(
+    "project_claims",
+    metadata,
+    sa.Column("project_id", sa.String(128), primary_key=True),
+    sa.Column("last_claimed_at", sa.DateTime, nullable=False),
+)
+"""When a worker last claimed a job of each project (round-robin between projects)."""
 
 Row = dict[str, Any]
 
@@ -437,8 +447,23 @@ class Database:
                     failed.append(job_id)
         return failed
 
-    def claim_next(self, owner: str, lease_seconds: float, max_attempts: int) -> Row | None:
-        """Claim the oldest claimable job for ``owner``; None when there is nothing to do."""
+    def claim_next(
+        self,
+        owner: str,
+        lease_seconds: float,
+        max_attempts: int,
+        *,
+        max_running_per_project: int | None = None,
+    ) -> Row | None:
+        """Claim the next job for ``owner``, fairly between projects; None when there is
+        nothing to do.
+
+        A job whose lease expired (its worker died) goes first. Otherwise the project with the
+        fewest running jobs is served, ties going to the project served least recently, and
+        within a project the oldest job; a project already running ``max_running_per_project``
+        jobs waits. So one project's hundred queued jobs do not delay another project's one job
+        by more than the jobs already running.
+        """
         self.fail_exhausted(max_attempts)
         c = jobs_table.c
         for _ in range(5):
@@ -447,16 +472,10 @@ class Database:
                 c.status == "PENDING",
                 sa.and_(c.status == "RUNNING", c.lease_expires_at < now),
             )
-            with self.begin() as conn:
-                candidates = [
-                    r[0]
-                    for r in conn.execute(
-                        sa.select(c.id).where(claimable).order_by(c.created_at, c.id).limit(5)
-                    )
-                ]
+            candidates = self._claim_candidates(now, max_running_per_project)
             if not candidates:
                 return None
-            for job_id in candidates:
+            for job_id, project_id in candidates:
                 with self.begin() as conn:
                     result = conn.execute(
                         jobs_table.update()
@@ -471,8 +490,106 @@ class Database:
                         )
                     )
                 if result.rowcount == 1:
+                    self._served(project_id, now)
                     return self.get_job(job_id)
         return None
+
+    def _claim_candidates(
+        self, now: datetime, max_running_per_project: int | None
+    ) -> list[tuple[str, str]]:
+        """Up to five (job id, project id) to try claiming, best first."""
+        c, pc = jobs_table.c, project_claims_table.c
+        with self.begin() as conn:
+            expired = [
+                (r[0], r[1])
+                for r in conn.execute(
+                    sa.select(c.id, c.project_id)
+                    .where(c.status == "RUNNING", c.lease_expires_at < now)
+                    .order_by(c.created_at, c.id)
+                    .limit(5)
+                )
+            ]
+            if expired:
+                return expired
+            waiting = {
+                r[0]: r[1]
+                for r in conn.execute(
+                    sa.select(c.project_id, sa.func.min(c.created_at))
+                    .where(c.status == "PENDING")
+                    .group_by(c.project_id)
+                )
+            }
+            if not waiting:
+                return []
+            running: dict[str, int] = {
+                r[0]: int(r[1])
+                for r in conn.execute(
+                    sa.select(c.project_id, sa.func.count())
+                    .where(c.status == "RUNNING", c.lease_expires_at >= now)
+                    .group_by(c.project_id)
+                )
+            }
+            served: dict[str, datetime] = {}
+            projects = list(waiting)
+            for start in range(0, len(projects), 500):
+                chunk = projects[start : start + 500]
+                served.update(
+                    (r[0], r[1])
+                    for r in conn.execute(
+                        sa.select(pc.project_id, pc.last_claimed_at).where(pc.project_id.in_(chunk))
+                    )
+                )
+            order = sorted(
+                waiting,
+                key=lambda p: (running.get(p, 0), served.get(p, datetime.min), waiting[p], p),
+            )
+            for project in order:
+                if max_running_per_project and running.get(project, 0) >= max_running_per_project:
+                    continue
+                ids = [
+                    (r[0], project)
+                    for r in conn.execute(
+                        sa.select(c.id)
+                        .where(c.status == "PENDING", c.project_id == project)
+                        .order_by(c.created_at, c.id)
+                        .limit(5)
+                    )
+                ]
+                if ids:
+                    return ids
+        return []
+
+    def _served(self, project_id: str, now: datetime) -> None:
+        """Record that a job of ``project_id`` was just claimed (for round-robin)."""
+        pc = project_claims_table.c
+        try:
+            with self.begin() as conn:
+                updated = conn.execute(
+                    project_claims_table.update()
+                    .where(pc.project_id == project_id)
+                    .values(last_claimed_at=now)
+                ).rowcount
+            if not updated:
+                with self.begin() as conn:
+                    conn.execute(
+                        project_claims_table.insert().values(
+                            project_id=project_id, last_claimed_at=now
+                        )
+                    )
+        except sa.exc.IntegrityError:
+            pass  # another worker recorded it at the same moment
+
+    def pending_count(self, project_id: str) -> int:
+        """Jobs of ``project_id`` waiting for a worker."""
+        c = jobs_table.c
+        with self.begin() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(jobs_table)
+                    .where(c.status == "PENDING", c.project_id == project_id)
+                ).scalar_one()
+            )
 
     def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         """Extend the lease; False when the job is no longer ours (cancelled, deleted, taken)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -233,7 +233,7 @@ class DirectoryService:
         directory_id: str,
         *,
         name: str,
-        data: bytes,
+        data: bytes | BinaryIO,
         content_type: str | None = None,
         display_name: str | None = None,
         external_file_id: str | None = None,

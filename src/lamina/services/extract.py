@@ -30,7 +30,7 @@ from lamina.services.execution import (
     items_pages,
     load_input,
 )
-from lamina.services.request_limits import RequestLimits, check_json_size
+from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
 from lamina.services.storage import RESULT_FILES, Storage, dump_json, write_atomic
 from lamina.types import (
     EXTRACT_EXPAND_VALUES,
@@ -161,6 +161,7 @@ class ExtractService:
         config = request.configuration
         check_json_size(raw, self.limits.max_configuration_bytes, _loc(), "The job's configuration")
         self.validate_configuration(config)
+        check_queue(self.db.pending_count(project_id), self.limits.max_queued_jobs_per_project)
         file_row = self._resolve_input(project_id, request.file_input)
         now = utcnow()
         row: Row = {

@@ -22,7 +22,7 @@ from lamina._version import ENGINE_VERSION
 from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy, check_url_at_door
-from lamina.services.request_limits import RequestLimits, check_json_size
+from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
 from lamina.services.signing import Signer
 from lamina.services.storage import (
     IMAGES_DIR,
@@ -207,6 +207,7 @@ class ParseService:
     ) -> Row:
         """Validate and store a PENDING job, then wake the workers."""
         self.validate_options(request, raw_parameters)
+        check_queue(self.db.pending_count(project_id), self.limits.max_queued_jobs_per_project)
         file_row, source_url = self._resolve_input(project_id, request, uploaded_file)
         now = utcnow()
         configuration = request.model_dump(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lamina.services.errors import ValidationFailed
+from lamina.services.errors import TooManyRequestsError, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,18 @@ class RequestLimits:
     max_batch_item_ids: int = 10_000
     max_text_chars: int = 10_000
     """Names, descriptions and ids given by callers."""
+    max_queued_jobs_per_project: int = 0
+    """Jobs a project may have waiting (0: no limit)."""
+
+
+def check_queue(pending: int, limit: int) -> None:
+    """429 when a project already has ``limit`` jobs waiting."""
+    if limit and pending >= limit:
+        raise TooManyRequestsError(
+            f"This project already has {pending} jobs waiting (the limit is {limit}); wait for "
+            "some to finish, or send many files as one batch job.",
+            retry_after=5.0,
+        )
 
 
 def json_size(value: Any) -> int:

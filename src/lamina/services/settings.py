@@ -95,6 +95,27 @@ class ServerSettings:
     """Largest stored configuration (parse options, extract configuration, batch job config)."""
     max_batch_item_ids: int = 10_000
     """Most ``item_ids`` in one batch request (a directory has no such limit)."""
+    max_running_jobs_per_project: int = 0
+    """Jobs one project may have running at once (0: any free worker; claiming is fair
+    between projects either way)."""
+    max_queued_jobs_per_project: int = 10_000
+    """Jobs one project may have waiting (PENDING); more → 429 (0: no limit)."""
+    rate_limit_per_second: float = 50.0
+    """Requests per second per API key (client address without keys), sustained; 0: off."""
+    rate_limit_burst: int = 300
+    """Requests per API key allowed in a burst above the sustained rate."""
+    create_rate_limit_per_second: float = 10.0
+    """Job, batch and upload creations per second per API key, sustained; 0: off."""
+    create_rate_limit_burst: int = 100
+    max_connections: int = 512
+    """Open client connections ``lamina serve`` accepts at once (uvicorn's
+    ``limit_concurrency``); more get 503."""
+    header_timeout_seconds: float = 10.0
+    """Time a client has to send a request's headers (slowloris guard)."""
+    body_timeout_seconds: float = 60.0
+    """Longest pause while a request body arrives before the server answers 408."""
+    keep_alive_timeout_seconds: int = 5
+    """Idle time a keep-alive connection is kept between requests."""
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
     webhook_concurrency: int = 16
@@ -132,7 +153,10 @@ class ServerSettings:
     def request_limits(self) -> RequestLimits:
         """The caps the services apply to each request."""
         return RequestLimits(
-            self.max_metadata_bytes, self.max_configuration_bytes, self.max_batch_item_ids
+            self.max_metadata_bytes,
+            self.max_configuration_bytes,
+            self.max_batch_item_ids,
+            max_queued_jobs_per_project=self.max_queued_jobs_per_project,
         )
 
     @property
@@ -196,6 +220,16 @@ class ServerSettings:
             "LAMINA_MAX_METADATA_BYTES": ("max_metadata_bytes", int),
             "LAMINA_MAX_CONFIGURATION_BYTES": ("max_configuration_bytes", int),
             "LAMINA_MAX_BATCH_ITEM_IDS": ("max_batch_item_ids", int),
+            "LAMINA_MAX_RUNNING_JOBS_PER_PROJECT": ("max_running_jobs_per_project", int),
+            "LAMINA_MAX_QUEUED_JOBS_PER_PROJECT": ("max_queued_jobs_per_project", int),
+            "LAMINA_RATE_LIMIT_PER_SECOND": ("rate_limit_per_second", float),
+            "LAMINA_RATE_LIMIT_BURST": ("rate_limit_burst", int),
+            "LAMINA_CREATE_RATE_LIMIT_PER_SECOND": ("create_rate_limit_per_second", float),
+            "LAMINA_CREATE_RATE_LIMIT_BURST": ("create_rate_limit_burst", int),
+            "LAMINA_MAX_CONNECTIONS": ("max_connections", int),
+            "LAMINA_HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", float),
+            "LAMINA_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", float),
+            "LAMINA_KEEP_ALIVE_TIMEOUT_SECONDS": ("keep_alive_timeout_seconds", int),
             "LAMINA_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
             "LAMINA_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
             "LAMINA_WEBHOOK_CONCURRENCY": ("webhook_concurrency", int),

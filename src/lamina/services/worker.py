@@ -68,6 +68,7 @@ class WorkerConfig:
     max_image_pixels: int | None = None
     outbound_allow: tuple[str, ...] = ()
     outbound_allow_caller_proxy: bool = False
+    max_running_per_project: int = 0
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -88,6 +89,7 @@ class WorkerConfig:
             max_image_pixels=settings.max_image_pixels,
             outbound_allow=tuple(settings.outbound_allow),
             outbound_allow_caller_proxy=settings.outbound_allow_caller_proxy,
+            max_running_per_project=settings.max_running_jobs_per_project,
         )
 
     @property
@@ -211,7 +213,12 @@ class WorkerLoop:
     def run_once(self) -> bool:
         """Run at most one job; True if one was run."""
         cfg = self.config
-        row = self.db.claim_next(self.owner, cfg.lease_seconds, cfg.max_attempts)
+        row = self.db.claim_next(
+            self.owner,
+            cfg.lease_seconds,
+            cfg.max_attempts,
+            max_running_per_project=cfg.max_running_per_project or None,
+        )
         if row is None:
             return False
         timeout = job_timeout(row, cfg.job_timeout_seconds)
