@@ -7,6 +7,8 @@ import contextlib
 import os
 from typing import Any
 
+_EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
 
 def register(subparsers: Any) -> None:
     """Add the ``serve`` subcommand."""
@@ -71,6 +73,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     os.environ.setdefault("LAMINA_LOG_LEVEL", args.log_level)
     settings = ServerSettings.from_env(**overrides)
+    if args.host not in _EVERY_INTERFACE and args.host not in settings.trusted_hosts:
+        # The address the server was told to listen on is its own: links may point there.
+        settings = settings.with_changes(trusted_hosts=(*settings.trusted_hosts, args.host))
     app = create_app(settings)
     auth_on = app.state.services.keys is not None and app.state.services.keys.any_keys()
     print(
@@ -78,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{settings.workers} worker(s), auth {'on' if auth_on else 'off'})",
         flush=True,
     )
-    if args.host in ("0.0.0.0", "::", "") and not settings.public_base_url:
+    if args.host in _EVERY_INTERFACE and not settings.public_base_url:
         print(
             "lamina: presigned URLs need LAMINA_PUBLIC_BASE_URL (or LAMINA_TRUSTED_HOSTS) when "
             "serving on every interface; see docs/security.md",

@@ -76,7 +76,34 @@ async def authenticate(services: Services, headers: Mapping[str, str]) -> tuple[
 
 
 async def get_base_url(request: Request) -> str:
-    """Where presigned URLs point: ``public_base_url`` or the URL this request came in on."""
+    """Where presigned URLs point (:func:`presign_base`), as a dependency."""
+    return presign_base(request)
+
+
+def presign_base(request: Request) -> str:
+    """``public_base_url`` when configured; else the URL this request came in on, if its
+    ``Host`` is one of ``trusted_hosts``. Otherwise 400: a ``Host`` header is the caller's
+    to choose, and a signed link must not point at a host an attacker picked."""
     services: Services = request.app.state.services
-    configured = services.settings.public_base_url
-    return (configured or str(request.base_url)).rstrip("/")
+    settings = services.settings
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    host = (request.url.hostname or "").lower().rstrip(".")
+    if host_trusted(host, settings.trusted_hosts):
+        return str(request.base_url).rstrip("/")
+    raise HTTPException(
+        400,
+        f"Cannot build download URLs for the Host {host!r}: it is not a trusted host. Set "
+        "LAMINA_PUBLIC_BASE_URL to this server's public URL, or add the host to "
+        "LAMINA_TRUSTED_HOSTS.",
+    )
+
+
+def host_trusted(host: str, trusted: tuple[str, ...]) -> bool:
+    """``host`` matches an entry: exact, ``*.suffix`` (subdomains) or ``*`` (any)."""
+    for entry in trusted:
+        if entry == "*" or entry.strip("[]") == host:
+            return True
+        if entry.startswith("*.") and host.endswith(entry[1:]):
+            return True
+    return False

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from lamina.server.deps import get_base_url, get_project, services_dep
+from lamina.server.deps import get_base_url, get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
 from lamina.services.errors import PayloadTooLargeError
@@ -67,6 +67,7 @@ async def create_file(
 
 @router.get("", response_model=None, responses=ok(PaginatedList[FileModel]))
 def list_files(
+    request: Request,
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
     file_name: str | None = Query(None),
@@ -76,7 +77,6 @@ def list_files(
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-    base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     rows, token, total = services.files.list(
         project_id,
@@ -87,8 +87,8 @@ def list_files(
         page_size=page_size,
         page_token=page_token,
     )
-    with_url = "download_url" in split_csv(expand)
-    items = [services.files.to_wire(r, base_url=base_url if with_url else None) for r in rows]
+    base_url = presign_base(request) if "download_url" in split_csv(expand) else None
+    items = [services.files.to_wire(r, base_url=base_url) for r in rows]
     return {"items": items, "next_page_token": token, "total_size": total}
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from lamina.server.deps import get_base_url, get_project, services_dep
+from lamina.server.deps import get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
 from lamina.services.container import Services
@@ -86,16 +86,18 @@ _ROW_ONLY_EXPANDS = frozenset({"raw_parameters"})
 
 @router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 404))
 async def get_parse_job(
+    request: Request,
     job_id: str,
     expand: list[str] | None = Query(None),
     image_filenames: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-    base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     """The status poll is the hot path: on SQLite (WAL, readers never wait) a poll that reads
     no result file is one primary-key query, answered on the event loop without a thread hop."""
     wanted = split_csv(expand)
+    needs_urls = any(e.endswith("_content_metadata") for e in wanted)
+    base_url = presign_base(request) if needs_urls else ""
 
     def respond() -> dict[str, Any]:
         return services.parse.get_response(

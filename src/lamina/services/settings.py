@@ -12,6 +12,8 @@ from lamina.services.outbound import OutboundPolicy
 from lamina.services.request_limits import RequestLimits
 
 DEFAULT_PROJECT_ID = "default"
+DEFAULT_TRUSTED_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1", "lamina.embedded")
+"""Hosts presigned URLs may be built for without configuration (loopback, the embedded mode)."""
 """The project every job and file belongs to when authentication is disabled."""
 
 
@@ -107,6 +109,9 @@ class ServerSettings:
     create_rate_limit_per_second: float = 10.0
     """Job, batch and upload creations per second per API key, sustained; 0: off."""
     create_rate_limit_burst: int = 100
+    trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
+    """Host names a request may name in ``Host`` for presigned URLs built from it when
+    ``public_base_url`` is not set (``*.suffix`` and ``*`` allowed)."""
     max_connections: int = 512
     """Open client connections ``lamina serve`` accepts at once (uvicorn's
     ``limit_concurrency``); more get 503."""
@@ -140,6 +145,7 @@ class ServerSettings:
         if self.max_pages_per_job < 1 or self.max_image_pixels < 1 or self.max_upload_bytes < 1:
             raise ValueError("max_pages_per_job, max_image_pixels, max_upload_bytes must be >= 1")
         object.__setattr__(self, "outbound_allow", tuple(self.outbound_allow))
+        object.__setattr__(self, "trusted_hosts", tuple(h.lower() for h in self.trusted_hosts))
         self.outbound_policy  # noqa: B018  (an invalid allow-list entry fails here, at start)
         if self.webhook_concurrency < 1 or self.webhook_project_concurrency < 1:
             raise ValueError("webhook_concurrency and webhook_project_concurrency must be >= 1")
@@ -246,6 +252,8 @@ class ServerSettings:
         }.items():
             if env.get(var):
                 values[name] = parse_bool(var, env[var])
+        if env.get("LAMINA_TRUSTED_HOSTS"):
+            values["trusted_hosts"] = parse_list(env["LAMINA_TRUSTED_HOSTS"])
         if env.get("LAMINA_OUTBOUND_ALLOW"):
             values["outbound_allow"] = parse_list(env["LAMINA_OUTBOUND_ALLOW"])
         if env.get("LAMINA_API_KEYS"):
