@@ -18,8 +18,9 @@ from lamina.server import (
     routes_parse,
 )
 from lamina.server.errors import install_error_handlers
-from lamina.server.gate import RequestGate
+from lamina.server.gate import PUBLIC_PATHS, RequestGate
 from lamina.server.limits import MULTIPART_SLACK, BodySizeLimit
+from lamina.server.openapi import document_gate
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
 
@@ -65,6 +66,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(routes_directories.router)
     app.include_router(routes_batch.router)
     app.include_router(routes_batch.router_v2)
+
+    document_gate(app, PUBLIC_PATHS)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -65,7 +65,7 @@ async def create_file(
     return services.files.to_wire(row, base_url=base_url)
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[FileModel]))
+@router.get("", response_model=None, responses=ok(PaginatedList[FileModel], 400))
 def list_files(
     request: Request,
     page_size: int | None = Query(None),
@@ -111,7 +111,7 @@ def delete_file(
     return Response(status_code=204)
 
 
-@router.get("/{file_id}/content", response_model=None, responses=ok(PresignedURL, 404))
+@router.get("/{file_id}/content", response_model=None, responses=ok(PresignedURL, 400, 404))
 def file_content(
     file_id: str,
     project_id: str = Depends(get_project),

@@ -84,7 +84,7 @@ def list_versions() -> dict[str, Any]:
 _ROW_ONLY_EXPANDS = frozenset({"raw_parameters"})
 
 
-@router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 404))
+@router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 400, 404))
 async def get_parse_job(
     request: Request,
     job_id: str,
