@@ -8,7 +8,7 @@ their credential) pass through. A refused request gets its answer at once with
 
 Rate limits (:class:`~lamina.services.ratelimit.RateLimiter`) are per API key (per client
 address when the server has no keys): all requests, and separately the requests that create
-work (jobs, batches, uploads). Over a limit → 429 with ``Retry-After``. The embedded server
+work (jobs and batches). Over a limit → 429 with ``Retry-After``. The embedded server
 (``auth`` off) has no limits: its caller is the operator.
 """
 
@@ -32,10 +32,9 @@ PUBLIC_PATHS = re.compile(
     r"|^/api/v2/parse/[^/]+/results/"
 )
 CREATE_PATHS = re.compile(
-    r"^/api/v2/(parse|parse/upload|extract|batches)/?$"
-    r"|^/api/v1/beta/(files|batch-processing)/?$"
-    r"|^/api/v1/beta/directories/[^/]+/files/upload/?$"
+    r"^/api/v2/(parse|parse/upload|extract|batches)/?$|^/api/v1/beta/batch-processing/?$"
 )
+"""Requests that queue work (jobs, batches); plain uploads are bounded by their size."""
 
 
 class RequestGate:

@@ -106,9 +106,9 @@ class ServerSettings:
     """Requests per second per API key (client address without keys), sustained; 0: off."""
     rate_limit_burst: int = 300
     """Requests per API key allowed in a burst above the sustained rate."""
-    create_rate_limit_per_second: float = 10.0
-    """Job, batch and upload creations per second per API key, sustained; 0: off."""
-    create_rate_limit_burst: int = 100
+    create_rate_limit_per_second: float = 20.0
+    """Job and batch creations per second per API key, sustained; 0: off."""
+    create_rate_limit_burst: int = 200
     trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
     """Host names a request may name in ``Host`` for presigned URLs built from it when
     ``public_base_url`` is not set (``*.suffix`` and ``*`` allowed)."""
