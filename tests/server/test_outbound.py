@@ -292,3 +292,15 @@ def test_allow_list_entries() -> None:
     assert OutboundPolicy(("*",)).address_allowed(ipaddress.ip_address("127.0.0.1"))
     with pytest.raises(ValueError, match="allow-list"):
         OutboundPolicy(("http://x/",))
+
+
+def test_embedded_mode_keeps_fetching_any_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process the caller is the operator: the policy admits everything unless the
+    environment says otherwise (nothing is started here)."""
+    from lamina.server.embedded import get_embedded_server
+
+    assert get_embedded_server(tmp_path / "a").settings.outbound_allow == ("*",)
+    monkeypatch.setenv("LAMINA_OUTBOUND_ALLOW", "10.0.0.0/8")
+    assert get_embedded_server(tmp_path / "b").settings.outbound_allow == ("10.0.0.0/8",)
