@@ -1,7 +1,10 @@
 """Batch processing: jobs over a directory's files (or listed items), parse or classify.
 
 The API side (:class:`BatchService`) validates a request, snapshots the items (one row per
-file, with the file's hash and size) and stores the batch ``pending`` — all in one transaction.
+file, with the file's hash and size) and stores the batch ``pending``. The snapshot is written in
+bounded transactions (a chunk of items each, reads never inside a write transaction) under an
+internal ``creating`` status nobody else sees; one last transaction makes the batch ``pending``
+with its first webhook event, so other projects' writes never wait on a big batch.
 The :class:`~lamina.services.batch_dispatch.BatchDispatcher` thread does the rest, from the
 database alone, so a restart picks up exactly where a crash left off:
 

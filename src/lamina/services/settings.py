@@ -12,9 +12,9 @@ from lamina.services.outbound import OutboundPolicy
 from lamina.services.request_limits import RequestLimits
 
 DEFAULT_PROJECT_ID = "default"
+"""The project every job and file belongs to when authentication is disabled."""
 DEFAULT_TRUSTED_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1", "lamina.embedded")
 """Hosts presigned URLs may be built for without configuration (loopback, the embedded mode)."""
-"""The project every job and file belongs to when authentication is disabled."""
 
 
 def _default_workers() -> int:
@@ -190,8 +190,11 @@ class ServerSettings:
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
         ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``,
-        ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``, ``LAMINA_OUTBOUND_ALLOW`` (comma list),
-        ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_WEBHOOK_*`` (see docs/security.md).
+        and the security settings of docs/security.md: ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``,
+        ``LAMINA_OUTBOUND_ALLOW`` and ``LAMINA_TRUSTED_HOSTS`` (comma lists),
+        ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_MAX_*`` (body, metadata,
+        configuration, item ids, jobs per project, connections), ``LAMINA_RATE_LIMIT_*``,
+        ``LAMINA_CREATE_RATE_LIMIT_*``, ``LAMINA_*_TIMEOUT_SECONDS``, ``LAMINA_WEBHOOK_*``.
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
