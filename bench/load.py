@@ -41,11 +41,14 @@ KEY = "bench-key"
 
 
 def start_server(data_dir: Path, workers: int) -> LiveServer:
-    """``lamina serve`` with an API key, at the default lease (as a deployment runs)."""
+    """``lamina serve`` with an API key, at the default lease (as a deployment runs); the
+    per-key rate limit is off, since this measures how many requests the server can answer."""
     return serve(
         data_dir,
         *("--workers", str(workers), "--api-key", f"{KEY}:bench"),
         LAMINA_LEASE_SECONDS="30",
+        LAMINA_RATE_LIMIT_PER_SECOND="0",
+        LAMINA_MAX_CONNECTIONS="2000",
     )
 
 

@@ -109,7 +109,8 @@ def test_webhooks_each_event_once_signed_and_dead_receiver_does_not_block(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     dead_url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
-    with running_app(tmp_path / "data") as http:
+    # The receivers are on loopback, which the operator must admit (refused by default).
+    with running_app(tmp_path / "data", outbound_allow=("127.0.0.1",)) as http:
         services = http.app.state.services  # type: ignore[attr-defined]
         services.batch.webhooks.base_delay = 0.05
         directory_id = make_directory(http, corpus(6, tag="hooks"))
@@ -155,7 +156,12 @@ def test_webhooks_each_event_once_signed_and_dead_receiver_does_not_block(
 
 
 @pytest.mark.parametrize("events", [["parse.success"]])
-def test_webhook_event_filter(client: Any, receiver: Receiver, events: list[str]) -> None:
+def test_webhook_event_filter(tmp_path: Path, receiver: Receiver, events: list[str]) -> None:
+    with running_app(tmp_path / "data", outbound_allow=("127.0.0.1",)) as client:
+        _check_event_filter(client, receiver, events)
+
+
+def _check_event_filter(client: Any, receiver: Receiver, events: list[str]) -> None:
     directory_id = make_directory(client, corpus(2, tag="filter"))
     created = create_batch(
         client,

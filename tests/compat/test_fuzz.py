@@ -28,7 +28,18 @@ FUZZ_EXAMPLES = int(os.environ.get("LAMINA_FUZZ_EXAMPLES", "25"))
 _DATA = Path(tempfile.mkdtemp(prefix="lamina-fuzz-"))
 # No lifespan under schemathesis' ASGI client: requests are served, no job is run, so the
 # fuzzer exercises the HTTP layer and the services without waiting on the engine.
-app = create_app(ServerSettings(data_dir=_DATA, workers=0, max_upload_bytes=256 * 1024))
+app = create_app(
+    ServerSettings(
+        data_dir=_DATA,
+        workers=0,
+        max_upload_bytes=256 * 1024,
+        # The fuzzer's host, trusted for presigned URLs; no rate limit, so every generated
+        # request reaches the services (a 429 would be documented, but would test less).
+        trusted_hosts=("testserver", "localhost"),
+        rate_limit_per_second=0,
+        create_rate_limit_per_second=0,
+    )
+)
 # Files, Parse v2, Extract v2, Classify v2, directories, batch processing (v1 beta), batches
 # (v2), saved and webhook configurations, the classic parse and extract APIs, health.
 schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(

@@ -154,12 +154,12 @@ def test_upload_parse_list_cancel_delete(
     cancelled = None
     for _ in range(10):
         job = sdk.parsing.create(
-            tier="fast", version="latest", source_url="http://127.0.0.1:9/x.pdf"
+            tier="fast", version="latest", source_url="http://localhost:9/x.pdf"
         )
         try:
             raw = sdk.parsing.with_raw_response.cancel(job.id).json()
         except BadRequestError:
-            continue  # already FAILED (the URL refuses connections): try again
+            continue  # already FAILED (loopback is refused by the outbound policy): try again
         cancelled = conforms(ParsingCancelResponse, raw)
         break
     assert cancelled is not None and cancelled.status == "CANCELLED"

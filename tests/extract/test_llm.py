@@ -159,7 +159,7 @@ def test_agentic_tier_through_the_api(
         model_url=url,
         model_name="tiny-model",
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         pdf = business_pdfs["invoice"].read_bytes()
         file_id = client.post(
             "/api/v1/beta/files", files={"file": ("inv.pdf", pdf)}, data={"purpose": "extract"}
@@ -184,7 +184,7 @@ def test_agentic_tier_through_the_api(
 
 def test_agentic_tier_without_an_endpoint_is_a_422(tmp_path: Path) -> None:
     settings = ServerSettings(data_dir=tmp_path / "data", workers=0)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         config = {"data_schema": invoice_schema(), "tier": "agentic"}
         response = client.post(
             "/api/v2/extract", json={"file_input": "dfl-x", "configuration": config}

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lamina.server import ServerSettings, create_app
+from lamina.services.settings import DEFAULT_TRUSTED_HOSTS
 from tests.fixtures.documents import make_corrupt_pdf, make_multipage_pdf, make_simple_pdf
 from tests.fixtures.server import LiveServer, serve
 
@@ -85,6 +86,8 @@ def running_app(data_dir: Path, **settings: Any) -> Iterator[TestClient]:
     """A TestClient over the real app with its lifespan (so workers run)."""
     settings.setdefault("workers", 0)
     settings.setdefault("poll_interval_seconds", 0.2)
+    # TestClient sends "Host: testserver": trusted here, as an operator would list their host.
+    settings.setdefault("trusted_hosts", (*DEFAULT_TRUSTED_HOSTS, "testserver"))
     app = create_app(ServerSettings(data_dir=data_dir, **settings))
     with TestClient(app) as client:
         yield client

@@ -249,3 +249,107 @@ def test_huge_but_valid_options_complete(server: LiveServer, http: httpx.Client)
     ]
     for job in _wait_all(http, ids).values():
         assert job["status"] == "COMPLETED", job
+
+
+# --- small malformed inputs (issue #10, item 11): each was a 500 ------------------------------
+
+
+def _token(value: Any) -> str:
+    """A page_token holding ``value`` as its sort key (the server's own token format)."""
+    import base64
+
+    raw = json.dumps({"v": value, "i": "x"}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+LIST_ROUTES = [
+    "/api/v1/beta/files",
+    "/api/v2/parse",
+    "/api/v2/extract",
+    "/api/v1/beta/directories",
+    "/api/v2/batches",
+]
+BAD_TOKENS = {"huge int": 10**31, "list": [1, 2], "bool": True, "object": {"x": 1}}
+
+
+def _malformed_cases() -> list[tuple[str, str, str, Any]]:
+    """(name, method, path, body); ``{dir}`` / ``{file}`` are filled in by the test."""
+    parse = {"job_name": "parse_raw_file_job", "parameters": {"tier": "fast"}}
+
+    def v1(**parameters: Any) -> dict[str, Any]:
+        return {
+            "directory_id": "{dir}",
+            "job_config": {**parse, "parameters": {"tier": "fast", **parameters}},
+        }
+
+    def classify(**parsing: Any) -> dict[str, Any]:
+        rules = [{"type": "invoice", "description": "an invoice"}]
+        config = {"rules": rules, "parsing_configuration": parsing}
+        return {"directory_id": "{dir}", "job_config": config}
+
+    dirs, files = "/api/v1/beta/directories", "/api/v1/beta/directories/{dir}/files"
+    batches, hook = "/api/v1/beta/batch-processing", {"webhook_url": "https://example.com/h"}
+    cases: list[tuple[str, str, str, Any]] = [
+        ("directory description", "POST", dirs, {"name": "d", "description": 5}),
+        ("directory system_metadata", "POST", dirs, {"name": "d", "system_metadata": "x"}),
+        ("directory name", "POST", dirs, {"name": ["d"]}),
+        ("PATCH name", "PATCH", dirs + "/{dir}", {"name": 5}),
+        ("PATCH description", "PATCH", dirs + "/{dir}", {"description": ["x"]}),
+        ("file metadata", "POST", files, {"file_id": "{file}", "metadata": "x"}),
+        ("file unique_id", "POST", files, {"file_id": "{file}", "unique_id": 5}),
+        ("file display_name", "POST", files, {"file_id": "{file}", "display_name": {}}),
+        ("job_timeout_in_seconds", "POST", batches, v1(job_timeout_in_seconds="abc")),
+        ("languages", "POST", batches, v1(languages=5)),
+        ("images_to_save", "POST", batches, v1(images_to_save=5)),
+        ("target_pages", "POST", batches, v1(target_pages={"a": 1})),
+        (
+            "webhook_headers",
+            "POST",
+            batches,
+            v1(webhook_configurations=[{**hook, "webhook_headers": ["abc"]}]),
+        ),
+        (
+            "webhook_events",
+            "POST",
+            batches,
+            v1(webhook_configurations=[{**hook, "webhook_events": 5}]),
+        ),
+        ("classify max_pages", "POST", batches, classify(max_pages="x")),
+        ("classify target_pages", "POST", batches, classify(target_pages=5)),
+        ("v2 config", "POST", "/api/v2/batches", {"source_directory_id": "{dir}", "config": "p"}),
+        (
+            "v2 job",
+            "POST",
+            "/api/v2/batches",
+            {"source_directory_id": "{dir}", "config": {"job": 5}},
+        ),
+        ("v1 list offset", "GET", f"{batches}?offset={10**20}", None),
+        ("v1 list limit", "GET", f"{batches}?limit={10**20}", None),
+    ]
+    for route in LIST_ROUTES:
+        for name, value in BAD_TOKENS.items():
+            url = f"{route}?page_token={_token(value)}"
+            cases.append((f"{route} page_token {name}", "GET", url, None))
+    url = f"{files}?page_token={_token(10**31)}"
+    cases.append(("directory files page_token", "GET", url, None))
+    return cases
+
+
+MALFORMED = _malformed_cases()
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body"), MALFORMED, ids=[case[0] for case in MALFORMED]
+)
+def test_malformed_inputs_are_422_not_500(
+    server: LiveServer, http: httpx.Client, name: str, method: str, path: str, body: Any
+) -> None:
+    directory = http.post("/api/v1/beta/directories", json={"name": "malformed"}).json()["id"]
+    file_id = http.post("/api/v1/beta/files", files={"file": ("t.txt", b"text")}).json()["id"]
+    text = json.dumps(body).replace("{dir}", directory).replace("{file}", file_id)
+    url = path.replace("{dir}", directory)
+    content = text if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    response = http.request(method, url, content=content, headers=headers)
+    assert response.status_code == 422, (name, response.status_code, response.text)
+    assert isinstance(response.json()["detail"], list)

@@ -24,7 +24,7 @@ def test_sigkill_mid_job_then_restart_completes(
     start_server: StartServer, doc_server: str, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    server = start_server("--workers", "1", data_dir=data)
+    server = start_server("--workers", "1", data_dir=data, LAMINA_OUTBOUND_ALLOW="127.0.0.1")
     http = httpx.Client(base_url=server.base_url)
     body = {"source_url": f"{doc_server}/slow/4/doc.pdf", "tier": "fast", "version": "latest"}
     job_id = http.post("/api/v2/parse", json=body).json()["id"]
@@ -34,7 +34,7 @@ def test_sigkill_mid_job_then_restart_completes(
         time.sleep(0.05)
     server.kill()  # server and its workers, no clean-up
 
-    restarted = start_server("--workers", "1", data_dir=data)
+    restarted = start_server("--workers", "1", data_dir=data, LAMINA_OUTBOUND_ALLOW="127.0.0.1")
     with httpx.Client(base_url=restarted.base_url) as http2:
         job = wait_for_job(http2, job_id, timeout=60)
         assert job["status"] == "COMPLETED"

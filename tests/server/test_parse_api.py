@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -336,7 +337,13 @@ def test_versions(client: TestClient) -> None:
         assert body["latest"][tier] in body[tier]
 
 
-def test_source_url(client: TestClient, doc_server: str) -> None:
+def test_source_url(tmp_path: Path, doc_server: str) -> None:
+    # The document server is on loopback: the operator admits it (denied by default).
+    with running_app(tmp_path / "data", outbound_allow=("127.0.0.1",)) as client:
+        _check_source_url(client, doc_server)
+
+
+def _check_source_url(client: TestClient, doc_server: str) -> None:
     ok = client.post(
         "/api/v2/parse",
         json={"source_url": f"{doc_server}/doc.pdf", "tier": "fast", "version": "latest"},

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from typing import Any
+
+_EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
 
 def register(subparsers: Any) -> None:
@@ -70,6 +73,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     os.environ.setdefault("LAMINA_LOG_LEVEL", args.log_level)
     settings = ServerSettings.from_env(**overrides)
+    if args.host not in _EVERY_INTERFACE and args.host not in settings.trusted_hosts:
+        # The address the server was told to listen on is its own: links may point there.
+        settings = settings.with_changes(trusted_hosts=(*settings.trusted_hosts, args.host))
     app = create_app(settings)
     auth_on = app.state.services.keys is not None and app.state.services.keys.any_keys()
     print(
@@ -77,5 +83,43 @@ def _run(args: argparse.Namespace) -> int:
         f"{settings.workers} worker(s), auth {'on' if auth_on else 'off'})",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    if args.host in _EVERY_INTERFACE and not settings.public_base_url:
+        print(
+            "lamina: presigned URLs need LAMINA_PUBLIC_BASE_URL (or LAMINA_TRUSTED_HOSTS) when "
+            "serving on every interface; see docs/security.md",
+            flush=True,
+        )
+    _raise_file_limit(settings.max_connections)
+    uvicorn.run(app, **uvicorn_options(settings, args.host, args.port, args.log_level))
     return 0
+
+
+def uvicorn_options(settings: Any, host: str, port: int, log_level: str) -> dict[str, Any]:
+    """uvicorn's settings for ``lamina serve``: a connection cap, a header deadline (slowloris),
+    a short keep-alive, and a bound on the size of request headers."""
+    from lamina.server.protocol import protocol_with_header_timeout
+
+    return {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "http": protocol_with_header_timeout(settings.header_timeout_seconds),
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+        "h11_max_incomplete_event_size": 64 * 1024,
+        "timeout_graceful_shutdown": 30,
+    }
+
+
+def _raise_file_limit(connections: int) -> None:
+    """Room for ``connections`` sockets plus the database, storage and worker pipes."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 512
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -30,6 +30,7 @@ Images over :data:`MAX_IMAGE_PIXELS` (decompression bombs) and undecodable data 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from lamina.engine.errors import InvalidDocumentError
-from lamina.engine.limits import DEFAULT_MAX_IMAGE_PIXELS, current_limits
+from lamina.engine.limits import DEFAULT_MAX_IMAGE_PIXELS, current_limits, render_scale
 from lamina.engine.result import ExtractedImage, PageResult
 from lamina.types import BBox, ImageItem, Item, ParseConfiguration
 
@@ -237,7 +238,8 @@ def enrich_pdf_page(
     if options.embedded:
         _embedded_images(page, raw, to_display, ocr_page, extras)
     if options.screenshot:
-        shot = page.render(scale=SCREENSHOT_DPI / 72).to_pil()
+        width, height = page.get_size()
+        shot = page.render(scale=render_scale(width, height, SCREENSHOT_DPI)).to_pil()
         if ocr_page is not None and ocr_page.angle:
             shot = shot.rotate(ocr_page.angle, expand=True)  # PIL turns counter-clockwise
         extras.images.append(
@@ -282,7 +284,8 @@ def image_coverage(page: pypdfium2.PdfPage) -> float:
 def _ocr_pdf_page(page: pypdfium2.PdfPage, raw: RawPage) -> OcrPage:
     from lamina.engine import ocr
 
-    image = page.render(scale=ocr.OCR_DPI / 72).to_pil()
+    width, height = page.get_size()
+    image = page.render(scale=render_scale(width, height, ocr.OCR_DPI)).to_pil()
     points_per_pixel = raw.width / image.width if image.width else 72 / ocr.OCR_DPI
     result = ocr.ocr_image(image, points_per_pixel)
     del image
@@ -317,7 +320,7 @@ def _embedded_images(
             box = tuple(to_display(*obj.get_bounds()))
             if ocr_page is not None:
                 box = ocr_page.to_upright((box[0], box[1], box[2], box[3]))
-            image = _object_image(obj)
+            image = _object_image(obj, px_w, px_h)
         except Exception as exc:
             log.warning("image %d on page %d could not be extracted: %s", index, raw.number, exc)
             continue
@@ -333,11 +336,18 @@ def _embedded_images(
             extras.image_items.append(image_item(filename, (x0, y0, x1, y1)))
 
 
-def _object_image(obj: Any) -> Image.Image | None:
-    """An image object's pixels as PIL: rendered (mask, rotation applied), else as stored."""
-    try:
-        bitmap = obj.get_bitmap(render=True)
-    except Exception:
+def _object_image(obj: Any, px_w: int, px_h: int) -> Image.Image | None:
+    """An image object's pixels as PIL: rendered (mask, rotation applied), else as stored.
+
+    pdfium renders a stretched image as large as its longest side in both directions (a strip
+    of 4000 x 30 pixels drawn as a square renders 4000 x 4000), so an image that could cross the
+    pixel limit that way is taken as stored.
+    """
+    bitmap = None
+    if max(px_w, px_h) ** 2 <= current_limits().max_image_pixels:
+        with contextlib.suppress(Exception):
+            bitmap = obj.get_bitmap(render=True)
+    if bitmap is None:
         bitmap = obj.get_bitmap(render=False)
     try:
         image = bitmap.to_pil()

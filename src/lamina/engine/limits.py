@@ -8,6 +8,7 @@ signature carrying them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +19,8 @@ from lamina.engine.errors import EngineError
 
 #: Largest image (width x height, per frame) decoded by default: a decompression-bomb guard.
 DEFAULT_MAX_IMAGE_PIXELS: Final = 100_000_000
+#: Lowest resolution a page render is scaled down to before the page fails instead.
+MIN_RENDER_DPI: Final = 10.0
 
 
 class LimitExceededError(EngineError):
@@ -67,3 +70,32 @@ def check_page_count(selected: int, page_count: int) -> None:
         f"server parses at most {limit} pages per job. Choose at most {limit} pages with "
         "page_ranges.target_pages or page_ranges.max_pages, or split the document."
     )
+
+
+def render_scale(
+    width_pt: float, height_pt: float, dpi: float, *, max_pixels: int | None = None
+) -> float:
+    """The scale (pixels per point) to render a ``width_pt`` x ``height_pt`` page at ``dpi``,
+    lowered so the bitmap stays within ``max_pixels`` (default: the current
+    ``max_image_pixels``). Every page render goes through here (OCR, screenshots, layout
+    models), so a tiny PDF with a huge page cannot ask for gigabytes.
+
+    Raises :class:`LimitExceededError` when even :data:`MIN_RENDER_DPI` is over the limit.
+    """
+    limit = max_pixels if max_pixels is not None else current_limits().max_image_pixels
+    width, height = max(float(width_pt), 1.0), max(float(height_pt), 1.0)
+    scale = dpi / 72.0
+
+    def pixels(s: float) -> int:
+        return math.ceil(width * s) * math.ceil(height * s)
+
+    if pixels(scale) > limit:
+        scale = math.sqrt(limit / (width * height))
+        while scale > 0 and pixels(scale) > limit:  # rounding up may still cross it
+            scale *= 0.995
+    if scale * 72.0 < MIN_RENDER_DPI:
+        raise LimitExceededError(
+            f"The page is too large to render: {width:g} x {height:g} pt would need more than "
+            f"the limit of {limit} pixels even at {MIN_RENDER_DPI:g} dpi."
+        )
+    return scale

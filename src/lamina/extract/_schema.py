@@ -9,6 +9,7 @@ with ``null``), ``properties``, ``required``, ``items``, ``enum``, ``const``, ``
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,17 @@ from lamina.extract._values import (
 TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
 MAX_DEPTH = 8
 """Recursive schemas are unrolled this deep; deeper levels are left out."""
+MAX_SCHEMA_DEPTH = 64
+"""Deepest nesting of the schema document itself (objects and lists)."""
+MAX_SCHEMA_NODES = 20_000
+"""Most objects and lists in the schema document."""
+MAX_FIELDS = 5_000
+"""Most fields the compiled schema may have once ``$ref``s are expanded (a ``$ref`` bomb of a few
+kilobytes otherwise expands to billions)."""
+MAX_STEPS = 200_000
+"""Work budget (nodes resolved) of checking or compiling one schema."""
+CHECK_SECONDS = 2.0
+"""Time budget of checking or compiling one schema."""
 
 
 class SchemaError(ValueError):
@@ -31,6 +43,30 @@ class SchemaError(ValueError):
     def __init__(self, detail: list[dict[str, Any]]) -> None:
         super().__init__("; ".join(str(d["msg"]) for d in detail))
         self.detail = detail
+
+
+class _TooComplex(Exception):
+    """The schema needs more work than the budget allows."""
+
+
+class _Budget:
+    """Counts work and time; raises :class:`_TooComplex` when either runs out."""
+
+    def __init__(self, steps: int = MAX_STEPS, seconds: float = CHECK_SECONDS) -> None:
+        self.left = steps
+        self.deadline = time.monotonic() + seconds
+        self.fields = 0
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0 or (self.left % 512 == 0 and time.monotonic() > self.deadline):
+            raise _TooComplex
+
+    def add_field(self) -> None:
+        self.fields += 1
+        if self.fields > MAX_FIELDS:
+            raise _TooComplex
+        self.spend()
 
 
 @dataclass
@@ -57,14 +93,32 @@ def _err(loc: list[str | int], msg: str, value: Any, kind: str = "value_error") 
     return {"type": kind, "loc": loc, "msg": msg, "input": value}
 
 
+def _too_complex(loc: list[str | int]) -> SchemaError:
+    return SchemaError(
+        [
+            _err(
+                loc,
+                f"data_schema is too complex: once its $refs are expanded it has more than "
+                f"{MAX_FIELDS} fields (or needs more work than allowed). Use fewer repeated or "
+                "recursive $refs.",
+                None,
+            )
+        ]
+    )
+
+
 def check_schema(schema: Any, loc: list[str | int] | None = None) -> dict[str, Any]:
     """Validate ``schema`` as an extraction schema; returns it, or raises :class:`SchemaError`.
 
     The top level must be an object schema with ``properties``; every ``$ref`` must resolve.
+    Work is bounded: the document's size and depth are limited, each schema object is checked
+    once however many ``$ref``s reach it, and the expanded schema must stay within
+    :data:`MAX_FIELDS` fields, checked within :data:`CHECK_SECONDS`.
     """
     loc = loc if loc is not None else ["data_schema"]
     if not isinstance(schema, dict):
         raise SchemaError([_err(loc, "data_schema must be a JSON object", schema, "dict_type")])
+    _check_size(schema, loc)
     errors: list[dict[str, Any]] = []
     root_type = schema.get("type")
     if root_type not in (None, "object"):
@@ -81,26 +135,73 @@ def check_schema(schema: Any, loc: list[str | int] | None = None) -> dict[str, A
             )
         )
     if not errors:
-        _check_node(schema, schema, loc, errors, set())
+        _check_nodes(schema, loc, errors)
     if errors:
         raise SchemaError(errors)
+    try:
+        _compile(schema, schema, "", 0, _Budget())
+    except _TooComplex:
+        raise _too_complex(loc) from None
     return schema
 
 
-def _check_node(
-    node: Any, root: dict[str, Any], loc: list[str | int], errors: list[dict[str, Any]], seen: set
-) -> None:
+def _check_size(schema: dict[str, Any], loc: list[str | int]) -> None:
+    """Refuse documents nested deeper than :data:`MAX_SCHEMA_DEPTH` or with more than
+    :data:`MAX_SCHEMA_NODES` objects and lists (iteratively: no recursion to overflow)."""
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        count += 1
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaError(
+                [
+                    _err(
+                        loc,
+                        f"data_schema is nested too deep (over {MAX_SCHEMA_DEPTH} levels)",
+                        None,
+                    )
+                ]
+            )
+        if count > MAX_SCHEMA_NODES:
+            raise SchemaError(
+                [_err(loc, f"data_schema is too large (over {MAX_SCHEMA_NODES} objects)", None)]
+            )
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_nodes(root: dict[str, Any], loc: list[str | int], errors: list[dict[str, Any]]) -> None:
+    """Check every schema object reachable from ``root`` once (memoised by identity, so a
+    ``$ref`` reached by many paths costs one check; a stack, not recursion)."""
+    done: set[int] = set()
+    stack: list[tuple[Any, list[str | int]]] = [(root, loc)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            if id(node) in done:
+                continue
+            done.add(id(node))
+        stack.extend(reversed(_check_one(node, root, where, errors)))
+
+
+def _check_one(
+    node: Any, root: dict[str, Any], loc: list[str | int], errors: list[dict[str, Any]]
+) -> list[tuple[Any, list[str | int]]]:
+    """Check one schema object; returns the sub-schemas still to check."""
     if not isinstance(node, dict):
         errors.append(_err(loc, "A schema must be a JSON object", node, "dict_type"))
-        return
+        return []
     ref = node.get("$ref")
     if ref is not None:
         target = _lookup_ref(root, ref)
         if target is None:
             errors.append(_err([*loc, "$ref"], f"Unresolvable $ref: {ref}", ref))
-        elif ref not in seen:
-            _check_node(target, root, loc, errors, seen | {ref})
-        return
+            return []
+        return [(target, loc)]
+    todo: list[tuple[Any, list[str | int]]] = []
     kind = node.get("type")
     kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
     for k in kinds:
@@ -114,15 +215,13 @@ def _check_node(
             if not isinstance(options, list) or not options:
                 errors.append(_err([*loc, key], f"{key} must be a non-empty list", options))
                 continue
-            for i, option in enumerate(options):
-                _check_node(option, root, [*loc, key, i], errors, seen)
+            todo.extend((option, [*loc, key, i]) for i, option in enumerate(options))
     props = node.get("properties")
     if props is not None:
         if not isinstance(props, dict):
             errors.append(_err([*loc, "properties"], "properties must be an object", props))
         else:
-            for name, sub in props.items():
-                _check_node(sub, root, [*loc, "properties", name], errors, seen)
+            todo.extend((sub, [*loc, "properties", name]) for name, sub in props.items())
     required = node.get("required")
     if required is not None and (
         not isinstance(required, list) or not all(isinstance(r, str) for r in required)
@@ -137,11 +236,12 @@ def _check_node(
                     )
                 )
     if "items" in node:
-        _check_node(node["items"], root, [*loc, "items"], errors, seen)
+        todo.append((node["items"], [*loc, "items"]))
     elif "array" in kinds:
         errors.append(_err([*loc, "items"], "An array schema needs items", None, "missing"))
     if "enum" in node and (not isinstance(node["enum"], list) or not node["enum"]):
         errors.append(_err([*loc, "enum"], "enum must be a non-empty list", node["enum"]))
+    return todo
 
 
 def _lookup_ref(root: dict[str, Any], ref: Any) -> dict[str, Any] | None:
@@ -164,11 +264,17 @@ def _lookup_ref(root: dict[str, Any], ref: Any) -> dict[str, Any] | None:
 def compile_schema(schema: dict[str, Any]) -> Node:
     """The schema (checked first) as a :class:`Node` tree with refs and Optionals resolved."""
     check_schema(schema)
-    return _compile(schema, schema, "", 0)
+    try:
+        return _compile(schema, schema, "", 0, _Budget())
+    except _TooComplex:
+        raise _too_complex(["data_schema"]) from None
 
 
-def _compile(raw: dict[str, Any], root: dict[str, Any], name: str, depth: int) -> Node:
-    raw, nullable = _resolve(raw, root)
+def _compile(
+    raw: dict[str, Any], root: dict[str, Any], name: str, depth: int, budget: _Budget
+) -> Node:
+    budget.add_field()
+    raw, nullable = _resolve(raw, root, budget)
     kind = raw.get("type")
     if isinstance(kind, list):
         nullable = nullable or "null" in kind
@@ -200,10 +306,11 @@ def _compile(raw: dict[str, Any], root: dict[str, Any], name: str, depth: int) -
         node.enum = [v for v in node.enum if v is not None]
     if node.kind == "object" and depth < MAX_DEPTH:
         for prop, sub in (raw.get("properties") or {}).items():
-            node.properties[prop] = _compile(sub, root, prop, depth + 1)
+            if isinstance(sub, dict):
+                node.properties[prop] = _compile(sub, root, prop, depth + 1, budget)
         node.required = set(raw.get("required") or ())
     elif node.kind == "array" and depth < MAX_DEPTH and isinstance(raw.get("items"), dict):
-        node.items = _compile(raw["items"], root, name, depth + 1)
+        node.items = _compile(raw["items"], root, name, depth + 1, budget)
         if not node.items.description:
             node.items.description = node.description
     return node
@@ -220,11 +327,14 @@ def _enum_kind(values: list[Any]) -> str:
     return "string"
 
 
-def _resolve(raw: dict[str, Any], root: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def _resolve(
+    raw: dict[str, Any], root: dict[str, Any], budget: _Budget, depth: int = 0
+) -> tuple[dict[str, Any], bool]:
     """Follow ``$ref`` and unwrap ``anyOf``/``oneOf``/``allOf``; True when null is allowed."""
     nullable = False
     merged: dict[str, Any] = {}
     for _ in range(MAX_DEPTH * 2):
+        budget.spend()
         if "$ref" in raw:
             extra = {k: v for k, v in raw.items() if k != "$ref"}
             target = _lookup_ref(root, raw["$ref"]) or {}
@@ -238,16 +348,19 @@ def _resolve(raw: dict[str, Any], root: dict[str, Any]) -> tuple[dict[str, Any],
             extra = {k: v for k, v in raw.items() if k not in ("anyOf", "oneOf")}
             merged.update(extra)
             chosen = non_null[0] if non_null else {"type": "null"}
+            if not isinstance(chosen, dict):
+                chosen = {}
             raw = {**chosen, **{k: v for k, v in extra.items() if k in ("description", "title")}}
             continue
         all_of = raw.get("allOf")
         if isinstance(all_of, list) and all_of:
             extra = {k: v for k, v in raw.items() if k != "allOf"}
             combined: dict[str, Any] = {}
-            for part in all_of:
-                if isinstance(part, dict):
-                    part, _ = _resolve(part, root)
-                    combined.update(part)
+            if depth < MAX_DEPTH:  # allOf within allOf within ...: cut like recursion
+                for part in all_of:
+                    if isinstance(part, dict):
+                        part, _ = _resolve(part, root, budget, depth + 1)
+                        combined.update(part)
             raw = {**combined, **extra}
             continue
         break

@@ -22,7 +22,9 @@ from lamina.server import (
     routes_parse,
 )
 from lamina.server.errors import install_error_handlers
+from lamina.server.gate import PUBLIC_PATHS, RequestGate
 from lamina.server.limits import MULTIPART_SLACK, BodySizeLimit
+from lamina.server.openapi import document_gate
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
 
@@ -63,7 +65,13 @@ def create_app(
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + MULTIPART_SLACK)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes + MULTIPART_SLACK,
+        max_other_bytes=settings.max_json_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
+    )
+    app.add_middleware(RequestGate, services=services)  # outermost: before any body is read
     app.include_router(routes_downloads.router)  # before parse: its paths are more specific
     app.include_router(routes_files.router)
     app.include_router(routes_parse.router)
@@ -75,6 +83,8 @@ def create_app(
     app.include_router(routes_classic_extract.router)
     app.include_router(routes_classify.router)
     app.include_router(routes_configurations.router)
+
+    document_gate(app, PUBLIC_PATHS)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

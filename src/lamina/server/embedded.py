@@ -224,21 +224,20 @@ def get_embedded_server(data_dir: str | Path | None = None, **settings: Any) -> 
 
     Settings come from ``LAMINA_*`` variables and ``settings`` overrides; authentication is
     always off in-process. Jobs run in a thread of this process unless ``LAMINA_WORKERS`` (or
-    ``workers=``) asks for worker processes.
+    ``workers=``) asks for worker processes. The caller is the operator here, so outbound
+    requests may reach any address unless ``LAMINA_OUTBOUND_ALLOW`` says otherwise.
     """
     root = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir().resolve()
     with _servers_lock:
         server = _servers.get(root)
         if server is None:
-            overrides: dict[str, Any] = {
-                "data_dir": root,
-                "api_keys": {},
-                "auth": False,
-                "durable_writes": False,
-            }
+            overrides: dict[str, Any] = {"durable_writes": False}
             if not os.environ.get("LAMINA_WORKERS", "").strip():
                 overrides["workers"] = 0
-            config = ServerSettings.from_env(**{**overrides, **settings})
+            if not os.environ.get("LAMINA_OUTBOUND_ALLOW"):
+                overrides["outbound_allow"] = ("*",)
+            forced = {"data_dir": root, "api_keys": {}, "auth": False}
+            config = ServerSettings.from_env(**{**overrides, **settings, **forced})
             level = os.environ.get("LAMINA_LOG_LEVEL", "").strip().upper()
             if level:  # jobs run in this process: their log lines go to the "lamina" logger
                 logging.getLogger("lamina").setLevel(level)

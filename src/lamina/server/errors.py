@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +23,7 @@ from lamina.services.errors import (
     NotFoundError,
     PayloadTooLargeError,
     ServiceError,
+    TooManyRequestsError,
     ValidationFailed,
 )
 
@@ -33,6 +35,7 @@ _STATUS: dict[type[ServiceError], int] = {
     PayloadTooLargeError: 413,
     ForbiddenError: 403,
     ValidationFailed: 422,
+    TooManyRequestsError: 429,
 }
 
 
@@ -68,7 +71,10 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ValidationFailed):
         return JSONResponse({"detail": clean_detail(exc.detail)}, status_code=422)
     status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
-    return JSONResponse({"detail": exc.message}, status_code=status)
+    headers = None
+    if isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    return JSONResponse({"detail": exc.message}, status_code=status, headers=headers)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

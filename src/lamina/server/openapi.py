@@ -8,7 +8,10 @@ describes the wire models of :mod:`lamina.types`, and the conformance fuzzer
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from fastapi import FastAPI
 
 from lamina.types import ErrorBody
 
@@ -17,8 +20,10 @@ _DESCRIPTIONS = {
     401: "Missing or invalid API key (only when the server has keys)",
     403: "Presigned URL missing, expired or tampered with",
     404: "No such resource in the caller's project",
-    413: "Request body over the upload limit",
+    408: "The request body stopped arriving",
+    413: "Request body over the size limit",
     422: "Invalid input: a detail list of {type, loc, msg, input}",
+    429: "Rate or queue limit reached: retry after the Retry-After header's seconds",
 }
 
 
@@ -30,3 +35,35 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 def ok(model: Any, *codes: int) -> dict[int | str, dict[str, Any]]:
     """``responses`` for a route answering ``model`` with 200, plus error ``codes``."""
     return {200: {"model": model, "description": "Successful Response"}, **errors(*codes)}
+
+
+def document_gate(app: FastAPI, public: re.Pattern[str]) -> None:
+    """Add the answers of the request gate and the body guard to every operation of ``app``'s
+    OpenAPI document: 429 (rate and queue limits) on every non-public path, 408 and 413 on
+    every operation with a request body. Routers added later are covered too."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                codes = [] if public.match(path) else [429]
+                if "requestBody" in operation:
+                    codes += [408, 413]
+                for code in codes:
+                    operation["responses"].setdefault(
+                        str(code),
+                        {
+                            "description": _DESCRIPTIONS[code],
+                            "content": {"application/json": {"schema": ref}},
+                        },
+                    )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -13,9 +13,12 @@ from lamina.server.routes_directories import get_batch
 from lamina.services.batch import BatchService
 from lamina.services.batch_system import BatchSystem
 from lamina.services.batch_wire import batch_to_wire, batch_v2_to_wire, processed_count
+from lamina.services.db import MAX_OFFSET, MAX_TOKEN_LENGTH
 from lamina.services.parse import split_csv
 from lamina.types import (
+    BatchCancelRequest,
     BatchCancelResponse,
+    BatchCreateRequest,
     BatchItemList,
     BatchItemStatus,
     BatchJob,
@@ -24,6 +27,7 @@ from lamina.types import (
     BatchJobStatusResponse,
     BatchJobType,
     BatchV2,
+    BatchV2CreateRequest,
     ItemProcessingResults,
     PaginatedList,
 )
@@ -43,12 +47,13 @@ def _batches(batch: BatchSystem = Depends(get_batch)) -> BatchService:
 
 @router.post("", response_model=None, responses=ok(BatchJob, 400, 404))
 def create_batch_job(
-    body: dict[str, Any] = Body(...),
+    body: BatchCreateRequest,
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
 ) -> dict[str, Any]:
     """Body: ``job_config`` (parse or classify), and ``directory_id`` or ``item_ids``."""
-    return batch_to_wire(batches.create(project_id, body), {})
+    raw = body.model_dump(mode="json", exclude_unset=True)
+    return batch_to_wire(batches.create(project_id, raw), {})
 
 
 @router.get("", response_model=None, responses=ok(BatchJobList))
@@ -56,8 +61,8 @@ def list_batch_jobs(
     directory_id: str | None = Query(None),
     job_type: BatchJobType | None = Query(None),
     status: BatchJobStatus | None = Query(None),
-    limit: int | None = Query(None),
-    offset: int | None = Query(None),
+    limit: int | None = Query(None, ge=1, le=1000),
+    offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
 ) -> dict[str, Any]:
@@ -97,11 +102,11 @@ def get_batch_job_status(
 @router.post("/{job_id}/cancel", response_model=None, responses=ok(BatchCancelResponse, 400, 404))
 def cancel_batch_job(
     job_id: str,
-    body: dict[str, Any] | None = Body(None),
+    body: BatchCancelRequest | None = Body(None),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
 ) -> dict[str, Any]:
-    reason = (body or {}).get("reason")
+    reason = body.reason if body is not None else None
     row = batches.cancel(project_id, job_id, str(reason) if reason else None)
     counts = batches.counts(job_id)
     message = f"Batch job {job_id} cancelled" + (f": {reason}" if reason else "")
@@ -117,8 +122,8 @@ def cancel_batch_job(
 def list_batch_job_items(
     job_id: str,
     status: BatchItemStatus | None = Query(None),
-    limit: int | None = Query(None),
-    offset: int | None = Query(None),
+    limit: int | None = Query(None, ge=1, le=1000),
+    offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
 ) -> dict[str, Any]:
@@ -130,19 +135,20 @@ def list_batch_job_items(
 
 @router_v2.post("", response_model=None, responses=ok(BatchV2, 400, 404))
 def create_batch_v2(
-    body: dict[str, Any] = Body(...),
+    body: BatchV2CreateRequest,
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
 ) -> dict[str, Any]:
-    return batch_v2_to_wire(batches.create_v2(project_id, body))
+    raw = body.model_dump(mode="json", exclude_unset=True)
+    return batch_v2_to_wire(batches.create_v2(project_id, raw))
 
 
 @router_v2.get("", response_model=None, responses=ok(PaginatedList[BatchV2]))
 def list_batches_v2(
     source_directory_id: str | None = Query(None),
     status: str | None = Query(None),
-    page_size: int | None = Query(None),
-    page_token: str | None = Query(None),
+    page_size: int | None = Query(None, ge=1, le=1000),
+    page_token: str | None = Query(None, max_length=MAX_TOKEN_LENGTH),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
 ) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from lamina.server.deps import get_project, services_dep
 from lamina.server.openapi import errors, ok
-from lamina.server.routes_files import read_upload
+from lamina.server.routes_files import upload_stream
 from lamina.services.classic import ClassicParseService
 from lamina.services.classic_options import ClassicOptionError, translate_upload
 from lamina.services.container import Services
@@ -48,28 +48,26 @@ async def upload(
             raise ClassicOptionError(
                 "Send exactly one input: a multipart file field or an input_url"
             )
-        data = None
+        row = None
         if isinstance(file, UploadFile):
-            data = await read_upload(file, services.settings.max_upload_bytes)
-        filename = file.filename if isinstance(file, UploadFile) else None
-        content_type = file.content_type if isinstance(file, UploadFile) else None
+            upload = file
+            row = await run_in_threadpool(  # streamed from the spooled part, never held whole
+                lambda: services.files.create(
+                    project_id,
+                    name=upload.filename or "upload",
+                    data=upload_stream(upload),
+                    purpose="parse",
+                    content_type=upload.content_type,
+                )
+            )
     finally:
         await form.close()
 
-    def store_and_create() -> dict[str, Any]:
-        row = None
-        if data is not None:
-            row = services.files.create(
-                project_id,
-                name=filename or "upload",
-                data=data,
-                purpose="parse",
-                content_type=content_type,
-            )
+    def create_job() -> dict[str, Any]:
         job = classic.create(project_id, translated, parse_request, row)
         return classic.status(project_id, job["id"])
 
-    body = await run_in_threadpool(store_and_create)
+    body = await run_in_threadpool(create_job)
     headers = {IGNORED_HEADER: ",".join(translated.ignored)} if translated.ignored else None
     return JSONResponse(body, headers=headers)
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from lamina.server.deps import get_project, services_dep
 from lamina.server.openapi import errors
 from lamina.server.routes_classic import IGNORED_HEADER
-from lamina.server.routes_files import read_upload
+from lamina.server.routes_files import upload_stream
 from lamina.services.classic_extract import ClassicExtractService, file_to_classic
 from lamina.services.container import Services
 
@@ -37,12 +37,11 @@ async def upload_file(
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
     """The classic file upload (multipart ``upload_file``) → the classic ``File`` shape."""
-    data = await read_upload(upload_file, services.settings.max_upload_bytes)
     row = await run_in_threadpool(
         lambda: services.files.create(
             project_id,
             name=upload_file.filename or "upload",
-            data=data,
+            data=upload_stream(upload_file),
             purpose="extract",
             external_file_id=external_file_id,
             content_type=upload_file.content_type,

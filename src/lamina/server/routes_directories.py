@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from lamina.server.deps import get_project, get_services
 from lamina.server.openapi import errors, ok
-from lamina.server.routes_files import read_upload
+from lamina.server.routes_files import upload_stream
 from lamina.services.batch_system import BatchSystem
-from lamina.services.container import Services
+from lamina.services.db import MAX_TOKEN_LENGTH
 from lamina.services.directories import (
     DirectoryService,
     directory_file_to_wire,
     directory_to_wire,
 )
 from lamina.services.parse import split_csv
-from lamina.types import Directory, DirectoryFile, PaginatedList
+from lamina.types import (
+    Directory,
+    DirectoryCreateRequest,
+    DirectoryFile,
+    DirectoryFileAddRequest,
+    DirectoryFileUpdateRequest,
+    DirectoryUpdateRequest,
+    PaginatedList,
+)
 
 router = APIRouter(
     prefix="/api/v1/beta/directories", tags=["directories"], responses=errors(401, 422)
@@ -39,17 +47,17 @@ def _directories(batch: BatchSystem = Depends(get_batch)) -> DirectoryService:
 
 @router.post("", response_model=None, responses=ok(Directory, 400))
 def create_directory(
-    body: dict[str, Any] = Body(...),
+    body: DirectoryCreateRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
     row = directories.create(
         project_id,
-        name=str(body.get("name") or ""),
-        description=body.get("description"),
-        type=body.get("type"),
-        connector_subscription_id=body.get("connector_subscription_id"),
-        system_metadata=body.get("system_metadata"),
+        name=body.name,
+        description=body.description,
+        type=body.type,
+        connector_subscription_id=body.connector_subscription_id,
+        system_metadata=body.system_metadata,
     )
     return directory_to_wire(row)
 
@@ -60,8 +68,8 @@ def list_directories(
     type: str | None = Query(None),
     types: list[str] | None = Query(None),
     include_deleted: bool = Query(False),
-    page_size: int | None = Query(None),
-    page_token: str | None = Query(None),
+    page_size: int | None = Query(None, ge=1, le=1000),
+    page_token: str | None = Query(None, max_length=MAX_TOKEN_LENGTH),
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
@@ -89,13 +97,11 @@ def get_directory(
 @router.patch("/{directory_id}", response_model=None, responses=ok(Directory, 400, 404))
 def update_directory(
     directory_id: str,
-    body: dict[str, Any] = Body(...),
+    body: DirectoryUpdateRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
-    row = directories.update(
-        project_id, directory_id, name=body.get("name"), description=body.get("description")
-    )
+    row = directories.update(project_id, directory_id, name=body.name, description=body.description)
     return directory_to_wire(row)
 
 
@@ -112,17 +118,17 @@ def delete_directory(
 @router.post("/{directory_id}/files", response_model=None, responses=ok(DirectoryFile, 400, 404))
 def add_directory_file(
     directory_id: str,
-    body: dict[str, Any] = Body(...),
+    body: DirectoryFileAddRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
     row = directories.add_file(
         project_id,
         directory_id,
-        file_id=str(body.get("file_id") or ""),
-        display_name=body.get("display_name"),
-        unique_id=body.get("unique_id"),
-        metadata=body.get("metadata"),
+        file_id=body.file_id,
+        display_name=body.display_name,
+        unique_id=body.unique_id,
+        metadata=body.metadata,
     )
     return directory_file_to_wire(row)
 
@@ -138,17 +144,15 @@ async def upload_directory_file(
     metadata: str | None = Form(None),
     unique_id: str | None = Form(None),
     project_id: str = Depends(get_project),
-    services: Services = Depends(get_services),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
     """Multipart ``upload_file`` (as the SDK sends it), stored and added in one call."""
-    data = await read_upload(upload_file, services.settings.max_upload_bytes)
     row = await run_in_threadpool(
         lambda: directories.upload_file(
             project_id,
             directory_id,
             name=upload_file.filename or "upload",
-            data=data,
+            data=upload_stream(upload_file),
             content_type=upload_file.content_type,
             display_name=display_name,
             external_file_id=external_file_id,
@@ -169,8 +173,8 @@ def list_directory_files(
     file_id: str | None = Query(None),
     unique_id: str | None = Query(None),
     include_deleted: bool = Query(False),
-    page_size: int | None = Query(None),
-    page_token: str | None = Query(None),
+    page_size: int | None = Query(None, ge=1, le=1000),
+    page_token: str | None = Query(None, max_length=MAX_TOKEN_LENGTH),
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
@@ -210,7 +214,7 @@ def get_directory_file(
 def update_directory_file(
     directory_id: str,
     directory_file_id: str,
-    body: dict[str, Any] = Body(...),
+    body: DirectoryFileUpdateRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
 ) -> dict[str, Any]:
@@ -218,10 +222,10 @@ def update_directory_file(
         project_id,
         directory_id,
         directory_file_id,
-        display_name=body.get("display_name"),
-        unique_id=body.get("unique_id"),
-        metadata=body.get("metadata"),
-        target_directory_id=body.get("target_directory_id"),
+        display_name=body.display_name,
+        unique_id=body.unique_id,
+        metadata=body.metadata,
+        target_directory_id=body.target_directory_id,
     )
     return directory_file_to_wire(row)
 

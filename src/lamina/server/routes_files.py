@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from lamina.server.deps import get_base_url, get_project, services_dep
+from lamina.server.deps import get_base_url, get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.services.container import Services
-from lamina.services.errors import PayloadTooLargeError, ValidationFailed
+from lamina.services.errors import ValidationFailed
 from lamina.services.parse import split_csv
 from lamina.types import File as FileModel
 from lamina.types import PaginatedList, PresignedURL
 
 router = APIRouter(prefix="/api/v1/beta/files", tags=["files"], responses=errors(401, 422))
 
-_CHUNK = 1024 * 1024
 
+def upload_stream(upload: StarletteUploadFile) -> BinaryIO:
+    """The upload as a file to copy from, at its start.
 
-async def read_upload(upload: StarletteUploadFile, limit: int) -> bytes:
-    """The upload's bytes, refusing more than ``limit``."""
-    chunks, size = [], 0
-    while chunk := await upload.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"File is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    Starlette spools a multipart file part to a temporary file as it arrives (in memory only up
+    to 1 MB), and :meth:`FileService.create` copies it to storage in chunks: an upload is never
+    held in memory whole.
+    """
+    upload.file.seek(0)
+    return upload.file
 
 
 @router.post("", response_model=None, responses=ok(FileModel, 400, 413))
@@ -41,12 +39,11 @@ async def create_file(
     services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
-    data = await read_upload(file, services.settings.max_upload_bytes)
     row = await run_in_threadpool(
         lambda: services.files.create(
             project_id,
             name=file.filename or "upload",
-            data=data,
+            data=upload_stream(file),
             purpose=purpose,
             external_file_id=external_file_id,
             content_type=file.content_type,
@@ -55,8 +52,9 @@ async def create_file(
     return services.files.to_wire(row, base_url=base_url)
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[FileModel]))
+@router.get("", response_model=None, responses=ok(PaginatedList[FileModel], 400))
 def list_files(
+    request: Request,
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
     file_name: str | None = Query(None),
@@ -66,7 +64,6 @@ def list_files(
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-    base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     rows, token, total = services.files.list(
         project_id,
@@ -77,8 +74,8 @@ def list_files(
         page_size=page_size,
         page_token=page_token,
     )
-    with_url = "download_url" in split_csv(expand)
-    items = [services.files.to_wire(r, base_url=base_url if with_url else None) for r in rows]
+    base_url = presign_base(request) if "download_url" in split_csv(expand) else None
+    items = [services.files.to_wire(r, base_url=base_url) for r in rows]
     return {"items": items, "next_page_token": token, "total_size": total}
 
 
@@ -130,7 +127,7 @@ def delete_file(
     return Response(status_code=204)
 
 
-@router.get("/{file_id}/content", response_model=None, responses=ok(PresignedURL, 404))
+@router.get("/{file_id}/content", response_model=None, responses=ok(PresignedURL, 400, 404))
 def file_content(
     file_id: str,
     project_id: str = Depends(get_project),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from lamina.server.deps import get_base_url, get_project, services_dep
+from lamina.server.deps import get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
-from lamina.server.routes_files import read_upload
+from lamina.server.routes_files import upload_stream
 from lamina.services.container import Services
 from lamina.services.parse import job_to_wire, parse_upload_configuration, split_csv, versions
 from lamina.types import JobStatus, PaginatedList, ParseCreateRequest, ParseJob, ParseResponse
@@ -37,14 +37,13 @@ async def upload_and_parse(
 ) -> dict[str, Any]:
     """Multipart ``file`` plus a ``configuration`` form field holding the create body as JSON."""
     request, raw = parse_upload_configuration(configuration)
-    services.parse.validate_options(request)  # fail fast, before storing the upload
-    data = await read_upload(file, services.settings.max_upload_bytes)
+    services.parse.validate_options(request, raw)  # fail fast, before storing the upload
 
     def store_and_create() -> dict[str, Any]:
         row = services.files.create(
             project_id,
             name=file.filename or "upload",
-            data=data,
+            data=upload_stream(file),
             purpose="parse",
             content_type=file.content_type,
         )
@@ -85,18 +84,20 @@ def list_versions() -> dict[str, Any]:
 _ROW_ONLY_EXPANDS = frozenset({"raw_parameters"})
 
 
-@router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 404))
+@router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 400, 404))
 async def get_parse_job(
+    request: Request,
     job_id: str,
     expand: list[str] | None = Query(None),
     image_filenames: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-    base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
     """The status poll is the hot path: on SQLite (WAL, readers never wait) a poll that reads
     no result file is one primary-key query, answered on the event loop without a thread hop."""
     wanted = split_csv(expand)
+    needs_urls = any(e.endswith("_content_metadata") for e in wanted)
+    base_url = presign_base(request) if needs_urls else ""
 
     def respond() -> dict[str, Any]:
         return services.parse.get_response(

@@ -1,7 +1,10 @@
 """Batch processing: jobs over a directory's files (or listed items), parse or classify.
 
 The API side (:class:`BatchService`) validates a request, snapshots the items (one row per
-file, with the file's hash and size) and stores the batch ``pending`` — all in one transaction.
+file, with the file's hash and size) and stores the batch ``pending``. The snapshot is written in
+bounded transactions (a chunk of items each, reads never inside a write transaction) under an
+internal ``creating`` status nobody else sees; one last transaction makes the batch ``pending``
+with its first webhook event, so other projects' writes never wait on a big batch.
 The :class:`~lamina.services.batch_dispatch.BatchDispatcher` thread does the rest, from the
 database alone, so a restart picks up exactly where a crash left off:
 
@@ -26,10 +29,10 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from lamina.services.batch_db import (
     batch_items_table,
@@ -70,11 +73,16 @@ from lamina.services.db import (
 )
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.parse import MODEL_TIERS
+from lamina.services.request_limits import check_json_size
 from lamina.services.storage import Storage
 from lamina.services.webhooks import enqueue, resolve_webhooks
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")
+
+CREATING = "creating"
+"""Internal status of a batch whose items are still being written (never shown)."""
+_LOOKUP_CHUNK = 500
 
 
 # --- the API side --------------------------------------------------------------------------------
@@ -104,6 +112,12 @@ class BatchService:
             raise ValidationFailed.single(
                 ["body", "job_config"], "Field required", input=job_config, type="missing"
             )
+        check_json_size(
+            job_config,
+            self.limits.requests.max_configuration_bytes,
+            ["body", "job_config"],
+            "job_config",
+        )
         parse_config: dict[str, Any] | None = None
         classify: dict[str, Any] | None = None
         if "rules" in job_config:
@@ -123,10 +137,14 @@ class BatchService:
         raw_params = job_config.get("parameters")
         params = raw_params if isinstance(raw_params, Mapping) else {}
         webhooks = resolve_webhooks(
-            job_config.get("webhook_url"),
-            params.get("webhook_url"),
-            params.get("webhook_configurations"),
-            body.get("webhook_configurations"),
+            (["body", "job_config", "webhook_url"], job_config.get("webhook_url")),
+            (["body", "job_config", "parameters", "webhook_url"], params.get("webhook_url")),
+            (
+                ["body", "job_config", "parameters", "webhook_configurations"],
+                params.get("webhook_configurations"),
+            ),
+            (["body", "webhook_configurations"], body.get("webhook_configurations")),
+            policy=self.limits.outbound,
         )
         return self._store(
             project_id,
@@ -147,6 +165,9 @@ class BatchService:
         ``source_directory_id``. ``configuration_id`` is a built-in parse preset or a saved
         configuration of the job's type; ``webhook_configuration_ids`` name saved webhooks."""
         config = body.get("config")
+        check_json_size(
+            config, self.limits.requests.max_configuration_bytes, ["body", "config"], "config"
+        )
         job = config.get("job") if isinstance(config, Mapping) else None
         if not isinstance(job, Mapping):
             raise ValidationFailed.single(
@@ -183,7 +204,9 @@ class BatchService:
         if self.configurations is not None:
             webhooks = self.configurations.job_webhooks(project_id, inline, ids, ["body"])
         else:
-            webhooks = resolve_webhooks(inline)
+            webhooks = resolve_webhooks(
+                (["body", "webhook_configurations"], inline), policy=self.limits.outbound
+            )
         return self._store(
             project_id,
             api="v2",
@@ -303,6 +326,11 @@ class BatchService:
                     input=max_concurrency,
                 )
             concurrency = max_concurrency
+        resolved: list[tuple[str, str, str, str, int]] | None = None
+        if item_ids is not None:
+            resolved = self._resolve_items(project_id, self._checked_item_ids(item_ids))
+        else:
+            self._check_directory(project_id, str(directory_id))
         now = utcnow()
         batch_id = new_id(BATCH_ID_PREFIX)
         row: Row = {
@@ -311,7 +339,7 @@ class BatchService:
             "api": api,
             "job_type": job_type,
             "directory_id": directory_id,
-            "status": "pending",
+            "status": CREATING,
             "job_config": job_config,
             "parse_configuration": parse_config,
             "classify": classify,
@@ -325,28 +353,66 @@ class BatchService:
             "started_at": None,
             "completed_at": None,
         }
+        # Bounded transactions: the batch row exists as "creating" (invisible to the API and
+        # the dispatcher) while its items are written chunk by chunk, each chunk read in its
+        # own short transaction; the last transaction makes it "pending" with its event.
         with self.db.begin() as conn:
-            if directory_id is not None:
-                total = self._snapshot_directory(conn, project_id, batch_id, str(directory_id))
-            else:
-                total = self._snapshot_items(conn, project_id, batch_id, item_ids)
-            row["total_items"] = total
             conn.execute(batch_jobs_table.insert().values(**row))
-            enqueue(conn, batch_id, webhooks, event_name(row, "pending"), batch_to_wire(row, {}))
+        try:
+            if resolved is not None:
+                total = self._insert_items(batch_id, resolved)
+            else:
+                total = self._snapshot_directory(batch_id, str(directory_id))
+            row.update(status="pending", total_items=total, updated_at=utcnow())
+            c = batch_jobs_table.c
+            with self.db.begin() as conn:
+                conn.execute(
+                    batch_jobs_table.update()
+                    .where(c.id == batch_id, c.status == CREATING)
+                    .values(status="pending", total_items=total, updated_at=row["updated_at"])
+                )
+                enqueue(
+                    conn, batch_id, webhooks, event_name(row, "pending"), batch_to_wire(row, {})
+                )
+        except BaseException:
+            self._discard(batch_id)
+            raise
         self.notify()
         return row
 
-    def _snapshot_directory(
-        self, conn: Connection, project_id: str, batch_id: str, directory_id: str
-    ) -> int:
-        d = directories_table.c
-        found = conn.execute(
-            sa.select(d.id).where(
-                d.id == directory_id, d.project_id == project_id, d.deleted_at.is_(None)
+    def _checked_item_ids(self, item_ids: Any) -> list[str]:
+        if (
+            not isinstance(item_ids, list)
+            or not item_ids
+            or not all(isinstance(i, str) for i in item_ids)
+        ):
+            raise ValidationFailed.single(
+                ["body", "item_ids"], "item_ids must be a non-empty list of ids", input=None
             )
-        ).first()
+        cap = self.limits.requests.max_batch_item_ids
+        if len(item_ids) > cap:
+            raise ValidationFailed.single(
+                ["body", "item_ids"],
+                f"item_ids has {len(item_ids)} ids; at most {cap} are allowed in one request "
+                "(put the files in a directory and give directory_id instead)",
+                input=None,
+            )
+        return item_ids
+
+    def _check_directory(self, project_id: str, directory_id: str) -> None:
+        d = directories_table.c
+        with self.db.begin() as conn:
+            found = conn.execute(
+                sa.select(d.id).where(
+                    d.id == directory_id, d.project_id == project_id, d.deleted_at.is_(None)
+                )
+            ).first()
         if found is None:
             raise NotFoundError(f"Directory not found: {directory_id}")
+
+    def _snapshot_directory(self, batch_id: str, directory_id: str) -> int:
+        """The directory's current files as items, one read and one write transaction per
+        chunk (keyset order: created_at, id); returns how many."""
         df, f = directory_files_table.c, files_table.c
         base = (
             sa.select(df.id, df.display_name, df.created_at, f.id, f.sha256, f.size_bytes)
@@ -364,7 +430,8 @@ class BatchService:
                         df.created_at > last[0], sa.and_(df.created_at == last[0], df.id > last[1])
                     )
                 )
-            chunk = list(conn.execute(query.limit(INSERT_CHUNK)))
+            with self.db.begin() as conn:
+                chunk = list(conn.execute(query.limit(INSERT_CHUNK)))
             if not chunk:
                 return position
             rows = []
@@ -372,48 +439,88 @@ class BatchService:
                 rows.append(_item_row(batch_id, position, entry_id, name, file_id, sha, size))
                 position += 1
                 last = (created, entry_id)
-            conn.execute(batch_items_table.insert(), rows)
-
-    def _snapshot_items(
-        self, conn: Connection, project_id: str, batch_id: str, item_ids: Any
-    ) -> int:
-        if (
-            not isinstance(item_ids, list)
-            or not item_ids
-            or not all(isinstance(i, str) for i in item_ids)
-        ):
-            raise ValidationFailed.single(
-                ["body", "item_ids"], "item_ids must be a non-empty list of ids", input=item_ids
-            )
-        df, f = directory_files_table.c, files_table.c
-        rows = []
-        for position, item_id in enumerate(item_ids):
-            entry = conn.execute(
-                sa.select(df.id, df.display_name, f.id, f.sha256, f.size_bytes)
-                .join(files_table, f.id == df.file_id)
-                .where(df.id == item_id, df.project_id == project_id, df.deleted_at.is_(None))
-            ).first()
-            if entry is None:  # a plain uploaded file id works too
-                entry = conn.execute(
-                    sa.select(f.id, f.name, f.id, f.sha256, f.size_bytes).where(
-                        f.id == item_id, f.project_id == project_id
-                    )
-                ).first()
-            if entry is None:
-                raise NotFoundError(f"Item not found: {item_id}")
-            rows.append(_item_row(batch_id, position, *entry))
-            if len(rows) >= INSERT_CHUNK:
+            with self.db.begin() as conn:
                 conn.execute(batch_items_table.insert(), rows)
-                rows = []
-        if rows:
-            conn.execute(batch_items_table.insert(), rows)
-        return len(item_ids)
+
+    def _resolve_items(
+        self, project_id: str, item_ids: builtins.list[str]
+    ) -> builtins.list[tuple[str, str, str, str, int]]:
+        """Each id (a directory file of the project, else an uploaded file) as
+        (item id, name, file id, sha256, size), in the order given; reads only, in chunks."""
+        df, f = directory_files_table.c, files_table.c
+        found: dict[str, tuple[str, str, str, str, int]] = {}
+        unique = list(dict.fromkeys(item_ids))
+        for start in range(0, len(unique), _LOOKUP_CHUNK):
+            chunk = unique[start : start + _LOOKUP_CHUNK]
+            with self.db.begin() as conn:
+                for entry in conn.execute(
+                    sa.select(df.id, df.display_name, f.id, f.sha256, f.size_bytes)
+                    .join(files_table, f.id == df.file_id)
+                    .where(df.id.in_(chunk), df.project_id == project_id, df.deleted_at.is_(None))
+                ):
+                    found[entry[0]] = tuple(entry)
+                missing = [i for i in chunk if i not in found]
+                if missing:  # a plain uploaded file id works too
+                    for entry in conn.execute(
+                        sa.select(f.id, f.name, f.id, f.sha256, f.size_bytes).where(
+                            f.id.in_(missing), f.project_id == project_id
+                        )
+                    ):
+                        found[entry[0]] = tuple(entry)
+        for item_id in item_ids:
+            if item_id not in found:
+                raise NotFoundError(f"Item not found: {item_id}")
+        return [found[item_id] for item_id in item_ids]
+
+    def _insert_items(
+        self, batch_id: str, entries: builtins.list[tuple[str, str, str, str, int]]
+    ) -> int:
+        for start in range(0, len(entries), INSERT_CHUNK):
+            rows = [
+                _item_row(batch_id, start + i, *entry)
+                for i, entry in enumerate(entries[start : start + INSERT_CHUNK])
+            ]
+            with self.db.begin() as conn:
+                conn.execute(batch_items_table.insert(), rows)
+        return len(entries)
+
+    def _discard(self, batch_id: str) -> None:
+        """Remove a batch that failed while being created (its items first)."""
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    batch_items_table.delete().where(batch_items_table.c.batch_id == batch_id)
+                )
+                conn.execute(
+                    batch_jobs_table.delete().where(
+                        batch_jobs_table.c.id == batch_id, batch_jobs_table.c.status == CREATING
+                    )
+                )
+        except Exception:  # left "creating": removed by discard_stale_creating later
+            log.warning("could not remove the unfinished batch %s", batch_id, exc_info=True)
+
+    def discard_stale_creating(self, older_than_seconds: float = 600.0) -> int:
+        """Remove batches left "creating" by a server that stopped mid-create."""
+        c = batch_jobs_table.c
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        with self.db.begin() as conn:
+            stale = [
+                r[0]
+                for r in conn.execute(
+                    sa.select(c.id).where(c.status == CREATING, c.updated_at < cutoff).limit(100)
+                )
+            ]
+        for batch_id in stale:
+            self._discard(batch_id)
+        return len(stale)
 
     # read ---------------------------------------------------------------------------------------
 
     def get_row(self, project_id: str, batch_id: str, *, api: str | None = None) -> Row:
         c = batch_jobs_table.c
-        query = sa.select(batch_jobs_table).where(c.id == batch_id, c.project_id == project_id)
+        query = sa.select(batch_jobs_table).where(
+            c.id == batch_id, c.project_id == project_id, c.status != CREATING
+        )
         if api is not None:
             query = query.where(c.api == api)
         with self.db.begin() as conn:
@@ -453,7 +560,7 @@ class BatchService:
                 ["query", "limit"], "limit must be 1-1000 and offset >= 0", input=limit
             )
         c = batch_jobs_table.c
-        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.status != CREATING]
         if directory_id is not None:
             where.append(c.directory_id == directory_id)
         if job_type is not None:
@@ -492,7 +599,11 @@ class BatchService:
         page_token: str | None,
     ) -> Page:
         c = batch_jobs_table.c
-        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.api == "v2"]
+        where: list[sa.ColumnElement[bool]] = [
+            c.project_id == project_id,
+            c.api == "v2",
+            c.status != CREATING,
+        ]
         if source_directory_id is not None:
             where.append(c.directory_id == source_directory_id)
         if status is not None:
@@ -580,7 +691,11 @@ class BatchService:
             name_row = conn.execute(
                 sa.select(bi.item_name)
                 .join(batch_jobs_table, batch_jobs_table.c.id == bi.batch_id)
-                .where(bi.item_id == item_id, batch_jobs_table.c.project_id == project_id)
+                .where(
+                    bi.item_id == item_id,
+                    batch_jobs_table.c.project_id == project_id,
+                    batch_jobs_table.c.status != CREATING,
+                )
                 .order_by(bi.updated_at.desc())
                 .limit(1)
             ).first()
@@ -612,7 +727,9 @@ class BatchService:
         c, bi, j = batch_jobs_table.c, batch_items_table.c, jobs_table.c
         with self.db.begin() as conn:
             row = conn.execute(
-                sa.select(batch_jobs_table).where(c.id == batch_id, c.project_id == project_id)
+                sa.select(batch_jobs_table).where(
+                    c.id == batch_id, c.project_id == project_id, c.status != CREATING
+                )
             ).first()
             if row is None:
                 raise NotFoundError(f"Batch job not found: {batch_id}")

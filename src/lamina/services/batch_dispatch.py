@@ -4,6 +4,7 @@ batches. See :mod:`lamina.services.batch` for the design."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +73,9 @@ class BatchDispatcher(BackgroundThread):
         self.wake_workers = wake_workers
         self.wake_webhooks = wake_webhooks
         self.poll_seconds = poll_seconds
+        self.on_idle: Callable[[], object] = lambda: None
+        """Housekeeping run about once a minute (stale batch creations)."""
+        self._last_housekeeping = 0.0
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -86,6 +90,9 @@ class BatchDispatcher(BackgroundThread):
 
     def tick(self) -> bool:
         """One pass: sync finished items, then advance each active batch. True if it did work."""
+        if time.monotonic() - self._last_housekeeping > 60:
+            self._last_housekeeping = time.monotonic()
+            self.on_idle()
         synced = self.sync_finished()
         c = batch_jobs_table.c
         with self.db.begin() as conn:

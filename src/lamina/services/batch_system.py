@@ -91,8 +91,9 @@ class BatchSystem:
         *,
         chat: ChatClient | None,
         wake_workers: Callable[[], None],
+        webhooks: WebhookDelivery | None = None,
     ) -> BatchSystem:
-        webhooks = WebhookDelivery(db)
+        webhooks = webhooks or WebhookDelivery(db, policy=limits.outbound)
         dispatcher = BatchDispatcher(
             db,
             storage,
@@ -108,7 +109,9 @@ class BatchSystem:
             webhooks.wake()
 
         batches.notify = notify
-        return cls(DirectoryService(db, files), batches, dispatcher, webhooks)
+        dispatcher.on_idle = batches.discard_stale_creating
+        directories = DirectoryService(db, files, limits.requests)
+        return cls(directories, batches, dispatcher, webhooks)
 
     def start(self) -> None:
         self.webhooks.start()

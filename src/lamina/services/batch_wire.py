@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,8 @@ from lamina.services.db import (
     aware,
 )
 from lamina.services.errors import ValidationFailed
+from lamina.services.outbound import OutboundPolicy
+from lamina.services.request_limits import RequestLimits
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")
@@ -187,6 +189,10 @@ class BatchLimits:
     max_concurrency: int = 16
     max_file_bytes: int | None = None
     model_url: str | None = None
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Where webhooks may be delivered (checked at create time for literal addresses)."""
+    requests: RequestLimits = field(default_factory=RequestLimits)
+    """Caps on ``item_ids`` and the stored job configuration."""
 
 
 # --- wire shapes ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from lamina.services.db import Database, Row, aware, metadata, new_id, paginate, utcnow
 from lamina.services.errors import NotFoundError, ValidationFailed
+from lamina.services.outbound import OutboundPolicy
 
 CONFIG_ID_PREFIX = "cfg"
 WEBHOOK_ID_PREFIX = "whc"
@@ -241,8 +242,10 @@ def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
 class ConfigurationService:
     """Saved configurations and webhook configurations of each project."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, policy: OutboundPolicy | None = None) -> None:
         self.db = db
+        self.policy = policy or OutboundPolicy()
+        """Where saved webhooks may point (the operator's outbound policy)."""
 
     # saved configurations -------------------------------------------------------------------
 
@@ -354,6 +357,7 @@ class ConfigurationService:
 
     def create_webhook(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         values = check_webhook(body, partial=False)
+        self._check_outbound(values)
         now = utcnow()
         row = {
             "id": new_id(WEBHOOK_ID_PREFIX),
@@ -390,6 +394,7 @@ class ConfigurationService:
     ) -> dict[str, Any]:
         row = self._webhook_row(project_id, config_id)
         values = {**check_webhook(body, partial=True), "updated_at": utcnow()}
+        self._check_outbound(values)
         c = webhook_configs_table.c
         with self.db.begin() as conn:
             conn.execute(
@@ -431,8 +436,25 @@ class ConfigurationService:
         each. The one place a job's webhooks are resolved."""
         from lamina.services.webhooks import resolve_webhooks
 
-        saved = self.webhooks_for(project_id, ids, [*prefix, "webhook_configuration_ids"])
-        return resolve_webhooks(inline, saved)
+        ids_loc = [*prefix, "webhook_configuration_ids"]
+        saved = self.webhooks_for(project_id, ids, ids_loc)
+        return resolve_webhooks(
+            ([*prefix, "webhook_configurations"], inline), (ids_loc, saved), policy=self.policy
+        )
+
+    def _check_outbound(self, values: Mapping[str, Any]) -> None:
+        """A saved webhook obeys the same address policy and header rules as an inline one."""
+        from lamina.services.webhooks import check_headers, check_url_at_door
+
+        if values.get("webhook_url"):
+            try:
+                check_url_at_door(values["webhook_url"], self.policy, what="webhook_url")
+            except ValueError as exc:
+                raise ValidationFailed.single(
+                    ["body", "webhook_url"], str(exc), input=values["webhook_url"]
+                ) from exc
+        if values.get("webhook_headers"):
+            check_headers(values["webhook_headers"], ["body", "webhook_headers"])
 
     def webhooks_for(
         self, project_id: str, ids: Sequence[str] | None, loc: Sequence[str | int]

@@ -56,8 +56,17 @@ class Services:
         signer = Signer(load_or_create_secret(settings.data_dir))
         ttl = settings.presign_ttl_seconds
         files = FileService(db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl)
-        parse = ParseService(db, storage, signer, ttl=ttl, model_url=settings.model_url)
+        parse = ParseService(
+            db,
+            storage,
+            signer,
+            ttl=ttl,
+            model_url=settings.model_url,
+            outbound=settings.outbound_policy,
+            limits=settings.request_limits,
+        )
         extract = ExtractService(db, storage, model_url=settings.model_url)
+        extract.limits = settings.request_limits
         endpoint = ModelEndpoint.maybe(
             settings.model_url,
             settings.model_name,
@@ -70,7 +79,7 @@ class Services:
         extract.notify = runner.wake
         services = cls(settings, db, storage, signer, files, parse, extract, runner)
         services.keys = KeyStore(db, settings.api_keys)  # start-up keys hashed here
-        services.configurations = ConfigurationService(db)
+        services.configurations = ConfigurationService(db, policy=settings.outbound_policy)
         classify = ClassifyService(db, storage, model_url=settings.model_url)
         classify.configurations = services.configurations
         classify.notify = runner.wake
@@ -88,11 +97,24 @@ class Services:
             from lamina.services.batch_system import BatchSystem  # registers the batch tables
             from lamina.services.batch_wire import BatchLimits
             from lamina.services.classic_extract import agents_table  # noqa: F401 - its table
+            from lamina.services.webhooks import WebhookDelivery
 
             self.db.create_schema()
             settings = self.settings
             limits = BatchLimits(
-                settings.batch_max_concurrency, settings.batch_max_file_bytes, settings.model_url
+                settings.batch_max_concurrency,
+                settings.batch_max_file_bytes,
+                settings.model_url,
+                outbound=settings.outbound_policy,
+                requests=settings.request_limits,
+            )
+            webhooks = WebhookDelivery(
+                self.db,
+                policy=settings.outbound_policy,
+                timeout_seconds=settings.webhook_timeout_seconds,
+                max_attempts=settings.webhook_max_attempts,
+                concurrency=settings.webhook_concurrency,
+                project_concurrency=settings.webhook_project_concurrency,
             )
             self.batch = BatchSystem.open(
                 self.db,
@@ -101,6 +123,7 @@ class Services:
                 limits,
                 chat=self.extract.chat,
                 wake_workers=self.runner.wake,
+                webhooks=webhooks,
             )
             self.batch.batches.configurations = self.configurations
             self.batch.batches.validate_extract = self.extract.check_configuration

@@ -75,9 +75,24 @@ jobs_table = sa.Table(
     # Result cache key (services/cache.py) of a COMPLETED parse job whose result may be reused.
     sa.Column("cache_key", sa.String(64)),
     sa.Index("ix_parse_jobs_cache", "project_id", "cache_key"),
+    # Fair claiming: pending jobs per project, oldest first, from the index alone.
+    sa.Index("ix_parse_jobs_claim", "status", "project_id", "created_at"),
 )
 
+project_claims_table = sa.Table(
+    "project_claims",
+    metadata,
+    sa.Column("project_id", sa.String(128), primary_key=True),
+    sa.Column("last_claimed_at", sa.DateTime, nullable=False),
+)
+"""When a worker last claimed a job of each project (round-robin between projects)."""
+
 Row = dict[str, Any]
+
+_BULKY_JOB_COLUMNS = frozenset({"configuration", "raw_parameters", "result_summary"})
+JOB_SUMMARY_COLUMNS = tuple(c for c in jobs_table.c if c.name not in _BULKY_JOB_COLUMNS)
+"""Columns a status poll or a list needs: everything but the stored configuration (up to
+``max_configuration_bytes`` each), so polling costs the same whatever the job was given."""
 
 JOB_KINDS = ("parse", "extract", "classify")
 # Columns added after the first release: (name, DDL) added to an existing table on start.
@@ -156,17 +171,34 @@ def _encode_token(sort_value: Any, row_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_TOKEN_LENGTH = 2048
+"""Longest ``page_token`` accepted (the server's own are far shorter)."""
+MAX_OFFSET = 1_000_000_000
+"""Largest ``offset`` of the offset-paginated (v1 batch) lists."""
+
+
 def _decode_token(token: str) -> tuple[Any, str]:
+    """A page token's (sort value, id). Only what :func:`_encode_token` writes is accepted: a
+    string or a datetime, and a string id; anything else (numbers, lists, booleans the
+    database cannot compare) is a 422."""
     try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-        value = data["v"]
-        if isinstance(value, dict):
+        value, row_id = data["v"], data["i"]
+        if isinstance(value, dict) and set(value) == {"dt"} and isinstance(value["dt"], str):
             value = datetime.fromisoformat(value["dt"])
-        return value, str(data["i"])
-    except (ValueError, KeyError, TypeError) as exc:
+            if value.tzinfo is not None:
+                value = to_naive_utc(value)
+        elif not isinstance(value, str):
+            raise TypeError("unexpected sort value")
+        if not isinstance(row_id, str) or len(row_id) > 200:
+            raise TypeError("unexpected id")
+        return value, row_id
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValidationFailed.single(
-            ["query", "page_token"], "Invalid page_token", input=token
+            ["query", "page_token"], "Invalid page_token", input=token[:200]
         ) from exc
 
 
@@ -179,15 +211,17 @@ def paginate(
     descending: bool,
     page_size: int,
     page_token: str | None,
+    columns: Sequence[sa.ColumnElement[Any]] | None = None,
 ) -> Page:
-    """Keyset pagination over ``table`` ordered by ``sort`` then ``id`` (both one direction)."""
+    """Keyset pagination over ``table`` ordered by ``sort`` then ``id`` (both one direction);
+    ``columns`` (default all) are the ones read."""
     if not 1 <= page_size <= 1000:
         raise ValidationFailed.single(
             ["query", "page_size"], "page_size must be between 1 and 1000", input=page_size
         )
     sort_col, id_col = table.c[sort], table.c.id
     total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-    query = sa.select(table).where(*where)
+    query = (sa.select(*columns) if columns else sa.select(table)).where(*where)
     if page_token:
         value, last_id = _decode_token(page_token)
         if descending:
@@ -292,10 +326,17 @@ class Database:
             conn.execute(jobs_table.insert().values(**row))
 
     def get_job(
-        self, job_id: str, project_id: str | None = None, *, kind: str | None = None
+        self,
+        job_id: str,
+        project_id: str | None = None,
+        *,
+        kind: str | None = None,
+        summary: bool = False,
     ) -> Row | None:
-        """A job by id (in ``project_id`` and of ``kind`` when given)."""
-        query = sa.select(jobs_table).where(jobs_table.c.id == job_id)
+        """A job by id (in ``project_id`` and of ``kind`` when given); ``summary`` reads
+        :data:`JOB_SUMMARY_COLUMNS` only."""
+        selected = sa.select(*JOB_SUMMARY_COLUMNS) if summary else sa.select(jobs_table)
+        query = selected.where(jobs_table.c.id == job_id)
         if project_id is not None:
             query = query.where(jobs_table.c.project_id == project_id)
         if kind is not None:
@@ -327,6 +368,7 @@ class Database:
         page_token: str | None = None,
         kind: str = "parse",
         file_input: str | None = None,
+        summary: bool = False,
     ) -> Page:
         c = jobs_table.c
         where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.kind == kind]
@@ -349,6 +391,7 @@ class Database:
                 descending=True,
                 page_size=page_size,
                 page_token=page_token,
+                columns=JOB_SUMMARY_COLUMNS if summary else None,
             )
 
     def cancel_job(self, job_id: str, project_id: str, *, kind: str = "parse") -> bool:
@@ -404,8 +447,23 @@ class Database:
                     failed.append(job_id)
         return failed
 
-    def claim_next(self, owner: str, lease_seconds: float, max_attempts: int) -> Row | None:
-        """Claim the oldest claimable job for ``owner``; None when there is nothing to do."""
+    def claim_next(
+        self,
+        owner: str,
+        lease_seconds: float,
+        max_attempts: int,
+        *,
+        max_running_per_project: int | None = None,
+    ) -> Row | None:
+        """Claim the next job for ``owner``, fairly between projects; None when there is
+        nothing to do.
+
+        A job whose lease expired (its worker died) goes first. Otherwise the project with the
+        fewest running jobs is served, ties going to the project served least recently, and
+        within a project the oldest job; a project already running ``max_running_per_project``
+        jobs waits. So one project's hundred queued jobs do not delay another project's one job
+        by more than the jobs already running.
+        """
         self.fail_exhausted(max_attempts)
         c = jobs_table.c
         for _ in range(5):
@@ -414,16 +472,10 @@ class Database:
                 c.status == "PENDING",
                 sa.and_(c.status == "RUNNING", c.lease_expires_at < now),
             )
-            with self.begin() as conn:
-                candidates = [
-                    r[0]
-                    for r in conn.execute(
-                        sa.select(c.id).where(claimable).order_by(c.created_at, c.id).limit(5)
-                    )
-                ]
+            candidates = self._claim_candidates(now, max_running_per_project)
             if not candidates:
                 return None
-            for job_id in candidates:
+            for job_id, project_id in candidates:
                 with self.begin() as conn:
                     result = conn.execute(
                         jobs_table.update()
@@ -438,8 +490,106 @@ class Database:
                         )
                     )
                 if result.rowcount == 1:
+                    self._served(project_id, now)
                     return self.get_job(job_id)
         return None
+
+    def _claim_candidates(
+        self, now: datetime, max_running_per_project: int | None
+    ) -> list[tuple[str, str]]:
+        """Up to five (job id, project id) to try claiming, best first."""
+        c, pc = jobs_table.c, project_claims_table.c
+        with self.begin() as conn:
+            expired = [
+                (r[0], r[1])
+                for r in conn.execute(
+                    sa.select(c.id, c.project_id)
+                    .where(c.status == "RUNNING", c.lease_expires_at < now)
+                    .order_by(c.created_at, c.id)
+                    .limit(5)
+                )
+            ]
+            if expired:
+                return expired
+            waiting = {
+                r[0]: r[1]
+                for r in conn.execute(
+                    sa.select(c.project_id, sa.func.min(c.created_at))
+                    .where(c.status == "PENDING")
+                    .group_by(c.project_id)
+                )
+            }
+            if not waiting:
+                return []
+            running: dict[str, int] = {
+                r[0]: int(r[1])
+                for r in conn.execute(
+                    sa.select(c.project_id, sa.func.count())
+                    .where(c.status == "RUNNING", c.lease_expires_at >= now)
+                    .group_by(c.project_id)
+                )
+            }
+            served: dict[str, datetime] = {}
+            projects = list(waiting)
+            for start in range(0, len(projects), 500):
+                chunk = projects[start : start + 500]
+                served.update(
+                    (r[0], r[1])
+                    for r in conn.execute(
+                        sa.select(pc.project_id, pc.last_claimed_at).where(pc.project_id.in_(chunk))
+                    )
+                )
+            order = sorted(
+                waiting,
+                key=lambda p: (running.get(p, 0), served.get(p, datetime.min), waiting[p], p),
+            )
+            for project in order:
+                if max_running_per_project and running.get(project, 0) >= max_running_per_project:
+                    continue
+                ids = [
+                    (r[0], project)
+                    for r in conn.execute(
+                        sa.select(c.id)
+                        .where(c.status == "PENDING", c.project_id == project)
+                        .order_by(c.created_at, c.id)
+                        .limit(5)
+                    )
+                ]
+                if ids:
+                    return ids
+        return []
+
+    def _served(self, project_id: str, now: datetime) -> None:
+        """Record that a job of ``project_id`` was just claimed (for round-robin)."""
+        pc = project_claims_table.c
+        try:
+            with self.begin() as conn:
+                updated = conn.execute(
+                    project_claims_table.update()
+                    .where(pc.project_id == project_id)
+                    .values(last_claimed_at=now)
+                ).rowcount
+            if not updated:
+                with self.begin() as conn:
+                    conn.execute(
+                        project_claims_table.insert().values(
+                            project_id=project_id, last_claimed_at=now
+                        )
+                    )
+        except sa.exc.IntegrityError:
+            pass  # another worker recorded it at the same moment
+
+    def pending_count(self, project_id: str) -> int:
+        """Jobs of ``project_id`` waiting for a worker."""
+        c = jobs_table.c
+        with self.begin() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(jobs_table)
+                    .where(c.status == "PENDING", c.project_id == project_id)
+                ).scalar_one()
+            )
 
     def renew_lease(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         """Extend the lease; False when the job is no longer ours (cancelled, deleted, taken)."""

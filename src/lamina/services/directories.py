@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -18,6 +18,7 @@ from lamina.services.batch_db import directories_table, directory_files_table
 from lamina.services.db import Database, Page, Row, aware, new_id, paginate, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.files import FileService
+from lamina.services.request_limits import RequestLimits, check_json_size, check_text
 
 DIRECTORY_ID_PREFIX = "dir"
 DIRECTORY_FILE_ID_PREFIX = "dfl"
@@ -32,9 +33,24 @@ def _iso(value: Any) -> str | None:
 class DirectoryService:
     """Directories and their files, per project."""
 
-    def __init__(self, db: Database, files: FileService) -> None:
+    def __init__(
+        self, db: Database, files: FileService, limits: RequestLimits | None = None
+    ) -> None:
         self.db = db
         self.files = files
+        self.limits = limits or RequestLimits()
+
+    def _check_sizes(
+        self,
+        *,
+        texts: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """422 for caller strings and metadata over the server's caps."""
+        for name, value in (texts or {}).items():
+            check_text(value, self.limits.max_text_chars, ["body", name], name)
+        for name, value in (metadata or {}).items():
+            check_json_size(value, self.limits.max_metadata_bytes, ["body", name], name)
 
     # directories ----------------------------------------------------------------------------
 
@@ -48,6 +64,14 @@ class DirectoryService:
         connector_subscription_id: str | None = None,
         system_metadata: Mapping[str, Any] | None = None,
     ) -> Row:
+        self._check_sizes(
+            texts={
+                "name": name,
+                "description": description,
+                "connector_subscription_id": connector_subscription_id,
+            },
+            metadata={"system_metadata": system_metadata},
+        )
         kind = type or "user"
         if kind not in ("ephemeral", "user"):
             raise ValidationFailed.single(
@@ -120,6 +144,7 @@ class DirectoryService:
         name: str | None = None,
         description: str | None = None,
     ) -> Row:
+        self._check_sizes(texts={"name": name, "description": description})
         self.get(project_id, directory_id)
         values: dict[str, Any] = {"updated_at": utcnow()}
         if name is not None:
@@ -161,6 +186,10 @@ class DirectoryService:
         metadata: Mapping[str, Any] | None = None,
     ) -> Row:
         """Put an uploaded file in the directory (replacing the entry with its unique id)."""
+        self._check_sizes(
+            texts={"display_name": display_name, "unique_id": unique_id},
+            metadata={"metadata": metadata},
+        )
         self.get(project_id, directory_id)
         file_row = self.files.get(project_id, file_id)
         unique = unique_id or file_row["external_file_id"] or file_row["name"]
@@ -204,7 +233,7 @@ class DirectoryService:
         directory_id: str,
         *,
         name: str,
-        data: bytes,
+        data: bytes | BinaryIO,
         content_type: str | None = None,
         display_name: str | None = None,
         external_file_id: str | None = None,
@@ -212,6 +241,13 @@ class DirectoryService:
         metadata: str | None = None,
     ) -> Row:
         """Store an upload (purpose ``user_data``) and add it to the directory."""
+        self._check_sizes(
+            texts={
+                "display_name": display_name,
+                "unique_id": unique_id,
+                "external_file_id": external_file_id,
+            }
+        )
         self.get(project_id, directory_id)
         parsed_metadata: dict[str, Any] | None = None
         if metadata:
@@ -225,6 +261,7 @@ class DirectoryService:
                 raise ValidationFailed.single(
                     ["body", "metadata"], "Must be a JSON object", input=metadata
                 )
+            self._check_sizes(metadata={"metadata": parsed_metadata})
         file_row = self.files.create(
             project_id,
             name=name,
@@ -273,6 +310,10 @@ class DirectoryService:
         ``metadata`` replaces the entry's metadata; a ``unique_id`` another live entry of the
         (target) directory already holds → 400, so no entry is lost silently.
         """
+        self._check_sizes(
+            texts={"display_name": display_name, "unique_id": unique_id},
+            metadata={"metadata": metadata},
+        )
         current = self.get_file(project_id, directory_id, entry_id)
         target = target_directory_id or directory_id
         if target != directory_id:

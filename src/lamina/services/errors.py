@@ -25,6 +25,14 @@ class PayloadTooLargeError(ServiceError):
     """An upload over the configured size limit (413)."""
 
 
+class TooManyRequestsError(ServiceError):
+    """A rate or queue limit reached (429); ``retry_after`` seconds is a fair wait."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ForbiddenError(ServiceError):
     """A presigned URL that is expired or does not verify (403)."""
 

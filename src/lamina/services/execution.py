@@ -15,16 +15,22 @@ import hashlib
 import logging
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 from pydantic import ValidationError
 
 from lamina.extract.llm import ModelEndpoint
 from lamina.services.cache import cache_policy, file_extension, link_tree, result_cache_key
 from lamina.services.db import Row
+from lamina.services.outbound import (
+    Deadline,
+    OutboundClient,
+    OutboundDenied,
+    OutboundError,
+    OutboundPolicy,
+)
 from lamina.services.page_output import (
     PageOutputOptions,
     allowed_failure_ratio,
@@ -90,41 +96,50 @@ class ExecutionLimits:
     model: ModelEndpoint | None = None
     max_pages: int | None = None
     max_image_pixels: int | None = None
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Where ``source_url`` may be fetched from (public addresses only by default)."""
 
 
-def job_timeout(row: Row, default: float) -> float:
-    """The job's time limit: ``processing_control.timeouts.base_in_seconds`` or the default."""
+def job_timeout(row: Row, ceiling: float) -> float:
+    """The job's time limit: ``processing_control.timeouts.base_in_seconds`` when it is lower
+    than the operator's ``job_timeout_seconds`` (``ceiling``), else the ceiling. A caller may
+    ask for less time, never for more."""
     try:
         timeouts = (row["configuration"].get("processing_control") or {}).get("timeouts") or {}
-        base = timeouts.get("base_in_seconds")
-        return float(base) if base else default
+        base = float(timeouts.get("base_in_seconds") or 0)
     except (AttributeError, TypeError, ValueError):
-        return default
+        return ceiling
+    if not base > 0 or base != base:  # missing, negative or NaN
+        return ceiling
+    return min(base, ceiling) if ceiling > 0 else base
 
 
 def fetch_source(url: str, *, proxy: str | None, limits: ExecutionLimits) -> bytes:
-    """Download ``source_url`` (redirects followed, size-limited)."""
+    """Download ``source_url`` under the outbound policy (:mod:`lamina.services.outbound`):
+    every redirect hop checked, at most ``max_source_bytes``, within ``fetch_timeout_seconds``
+    in total. Failures say what a caller may know, never what the network looked like."""
+    client = OutboundClient(limits.outbound, user_agent="lamina-fetch")
+    deadline = Deadline(limits.fetch_timeout_seconds)
     chunks: list[bytes] = []
-    size = 0
     try:
-        with (
-            httpx.Client(
-                follow_redirects=True, timeout=limits.fetch_timeout_seconds, proxy=proxy
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
+        with client.stream(
+            "GET", url, deadline=deadline, proxy=proxy, follow_redirects=True
+        ) as response:
             if response.status_code >= 400:
                 raise JobFailure(f"Could not fetch source_url {url}: HTTP {response.status_code}")
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > limits.max_source_bytes:
-                    raise JobFailure(
-                        f"Could not fetch source_url {url}: larger than the limit of "
-                        f"{limits.max_source_bytes} bytes"
-                    )
+            if response.status_code >= 300:
+                raise JobFailure(
+                    f"Could not fetch source_url {url}: HTTP {response.status_code} without "
+                    "a usable Location"
+                )
+            for chunk in client.read_body(
+                response, max_bytes=limits.max_source_bytes, deadline=deadline
+            ):
                 chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise JobFailure(f"Could not fetch source_url {url}: {exc or type(exc).__name__}") from exc
+    except (OutboundDenied, OutboundError) as exc:
+        raise JobFailure(f"Could not fetch source_url {url}: {exc}") from None
+    except ValueError as exc:  # an unusable URL stored by an older version
+        raise JobFailure(f"Could not fetch source_url {url}: {exc}") from None
     return b"".join(chunks)
 
 

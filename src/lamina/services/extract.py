@@ -30,6 +30,7 @@ from lamina.services.execution import (
     items_pages,
     load_input,
 )
+from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
 from lamina.services.storage import RESULT_FILES, Storage, dump_json, write_atomic
 from lamina.types import (
     EXTRACT_EXPAND_VALUES,
@@ -72,6 +73,7 @@ class ExtractService:
         self.model_url = model_url
         self.chat: ChatClient | None = None
         """Set by the container when a model endpoint is configured (schema generation)."""
+        self.limits = RequestLimits()
         self.notify: Callable[[], None] = lambda: None
         self.configurations: Any = None
         """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
@@ -179,7 +181,9 @@ class ExtractService:
                 input=None,
                 type="missing",
             )
+        check_json_size(raw, self.limits.max_configuration_bytes, _loc(), "The job's configuration")
         self.validate_configuration(config)
+        check_queue(self.db.pending_count(project_id), self.limits.max_queued_jobs_per_project)
         resolved_parse = None
         if config.parse_config_id:
             resolved_parse = self.configurations.parameters_for(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import mimetypes
 import posixpath
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import NotFoundError, PayloadTooLargeError, ValidationFailed
 from lamina.services.signing import Signer
-from lamina.services.storage import Storage
+from lamina.services.storage import Storage, TooLargeError
 from lamina.types import FILE_PURPOSES
 
 FILE_ID_PREFIX = "dfl"
@@ -63,38 +63,48 @@ class FileService:
         project_id: str,
         *,
         name: str,
-        data: bytes,
+        data: bytes | BinaryIO,
         purpose: str | None,
         external_file_id: str | None = None,
         content_type: str | None = None,
     ) -> Row:
-        """Store an upload and return its record."""
+        """Store an upload and return its record. ``data`` is the content or a binary file to
+        copy it from (streamed to disk in chunks, so an upload is never held in memory)."""
         if purpose is not None and purpose not in FILE_PURPOSES:
             raise ValidationFailed.single(
                 ["body", "purpose"],
                 f"Invalid purpose: {purpose}. Must be one of: {', '.join(FILE_PURPOSES)}",
                 input=purpose,
             )
-        if len(data) > self.max_bytes:
-            raise PayloadTooLargeError(f"File is larger than the limit of {self.max_bytes} bytes")
+        file_id = new_id(FILE_ID_PREFIX)
+        source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+        try:
+            size, sha256 = self.storage.write_file_from(file_id, source, max_bytes=self.max_bytes)
+        except TooLargeError as exc:
+            raise PayloadTooLargeError(
+                f"File is larger than the limit of {self.max_bytes} bytes"
+            ) from exc
         name = safe_file_name(name)
         now = utcnow()
         row: Row = {
-            "id": new_id(FILE_ID_PREFIX),
+            "id": file_id,
             "project_id": project_id,
             "name": name,
             "file_type": file_type_of(name),
             "purpose": purpose,
             "external_file_id": external_file_id,
             "content_type": content_type or mimetypes.guess_type(name)[0],
-            "size_bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_bytes": size,
+            "sha256": sha256,
             "created_at": now,
             "updated_at": now,
             "expires_at": None,
         }
-        self.storage.write_file(row["id"], data)
-        self.db.insert_file(row)
+        try:
+            self.db.insert_file(row)
+        except BaseException:
+            self.storage.delete_file(file_id)
+            raise
         return row
 
     def get(self, project_id: str, file_id: str) -> Row:

@@ -21,6 +21,8 @@ from pydantic import ValidationError
 from lamina._version import ENGINE_VERSION
 from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.outbound import OutboundPolicy, check_url_at_door
+from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
 from lamina.services.signing import Signer
 from lamina.services.storage import (
     IMAGES_DIR,
@@ -114,12 +116,16 @@ class ParseService:
         *,
         ttl: int,
         model_url: str | None,
+        outbound: OutboundPolicy | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.db = db
         self.storage = storage
         self.signer = signer
         self.ttl = ttl
         self.model_url = model_url
+        self.outbound = outbound or OutboundPolicy()
+        self.limits = limits or RequestLimits()
         self.notify: Callable[[], None] = lambda: None
         """Called after a job is created; the server points it at the worker supervisor."""
         self.configurations: Any = None
@@ -130,8 +136,20 @@ class ParseService:
 
     # create -----------------------------------------------------------------------------------
 
-    def validate_options(self, request: ParseCreateRequest) -> None:
-        """Checks beyond the model: tier, version, model endpoint for the agentic tiers."""
+    def validate_options(
+        self, request: ParseCreateRequest, raw: dict[str, Any] | None = None
+    ) -> None:
+        """Checks beyond the model: sizes, tier, version, model endpoint for the agentic tiers."""
+        check_json_size(
+            request.user_metadata,
+            self.limits.max_metadata_bytes,
+            ["body", "user_metadata"],
+            "user_metadata",
+        )
+        if raw is not None:
+            check_json_size(
+                raw, self.limits.max_configuration_bytes, ["body"], "The job's configuration"
+            )
         if request.tier not in TIERS:
             raise ValidationFailed.single(
                 ["tier"],
@@ -208,7 +226,8 @@ class ParseService:
                 request = ParseCreateRequest.model_validate(merged(saved, raw_parameters))
             except ValidationError as exc:
                 raise ValidationFailed(validation_errors(exc, ["body"])) from exc
-        self.validate_options(request)
+        self.validate_options(request, raw_parameters)
+        check_queue(self.db.pending_count(project_id), self.limits.max_queued_jobs_per_project)
         webhooks = self._webhooks(project_id, request)
         file_row, source_url = self._resolve_input(project_id, request, uploaded_file)
         now = utcnow()
@@ -269,22 +288,41 @@ class ParseService:
                 raise NotFoundError(f"File not found: {request.file_id}")
             return file_row, None
         if request.source_url:
-            scheme = urlsplit(request.source_url).scheme.lower()
-            if scheme not in ("http", "https"):
-                raise ValidationFailed.single(
-                    ["body", "source_url"],
-                    "source_url must be an http or https URL",
-                    input=request.source_url,
-                )
+            self._check_outbound(request)
             return None, request.source_url
         raise ValidationFailed.single(
             ["body"], "One of file_id or source_url is required", input=None, type="missing"
         )
 
+    def _check_outbound(self, request: ParseCreateRequest) -> None:
+        """``source_url`` and ``http_proxy`` against the outbound policy (literal addresses
+        now; names when the worker fetches)."""
+        assert request.source_url is not None
+        try:
+            check_url_at_door(request.source_url, self.outbound, what="source_url")
+        except ValueError as exc:
+            raise ValidationFailed.single(
+                ["body", "source_url"], str(exc), input=request.source_url
+            ) from exc
+        if request.http_proxy:
+            if not self.outbound.allow_caller_proxy:
+                raise ValidationFailed.single(
+                    ["body", "http_proxy"],
+                    "http_proxy is not allowed on this server (the operator can allow it with "
+                    "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY=true)",
+                    input=request.http_proxy,
+                )
+            try:
+                check_url_at_door(request.http_proxy, self.outbound, what="http_proxy")
+            except ValueError as exc:
+                raise ValidationFailed.single(
+                    ["body", "http_proxy"], str(exc), input=request.http_proxy
+                ) from exc
+
     # read -------------------------------------------------------------------------------------
 
-    def get_row(self, project_id: str, job_id: str) -> Row:
-        row = self.db.get_job(job_id, project_id, kind="parse")
+    def get_row(self, project_id: str, job_id: str, *, summary: bool = False) -> Row:
+        row = self.db.get_job(job_id, project_id, kind="parse", summary=summary)
         if row is None:
             raise NotFoundError(f"Parse job not found: {job_id}")
         return row
@@ -308,6 +346,7 @@ class ParseService:
             created_before=created_before,
             page_size=50 if page_size is None else page_size,
             page_token=page_token,
+            summary=True,
         )
         return [job_to_wire(r) for r in page.rows], page.next_page_token, page.total_size
 
@@ -329,9 +368,9 @@ class ParseService:
                 f"Must be among: {', '.join(EXPAND_VALUES)}",
                 input=unknown,
             )
-        row = self.get_row(project_id, job_id)
-        body: dict[str, Any] = {"job": job_to_wire(row)}
         wanted = set(expand)
+        row = self.get_row(project_id, job_id, summary="raw_parameters" not in wanted)
+        body: dict[str, Any] = {"job": job_to_wire(row)}
         if "usage" in wanted:  # nothing is billed; the credits are recorded as 0
             body["job"]["usage"] = {"credits": 0.0}
         if "raw_parameters" in wanted:

@@ -8,8 +8,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lamina.services.outbound import OutboundPolicy
+from lamina.services.request_limits import RequestLimits
+
 DEFAULT_PROJECT_ID = "default"
 """The project every job and file belongs to when authentication is disabled."""
+DEFAULT_TRUSTED_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1", "lamina.embedded")
+"""Hosts presigned URLs may be built for without configuration (loopback, the embedded mode)."""
 
 
 def _default_workers() -> int:
@@ -38,6 +43,21 @@ def parse_api_keys(specs: str | list[str] | tuple[str, ...]) -> dict[str, str]:
     return keys
 
 
+def parse_list(text: str) -> tuple[str, ...]:
+    """A comma-separated setting as a tuple of its non-empty parts."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_bool(name: str, text: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={text!r} is not a boolean (use true or false)")
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """How a Lamina server (or the embedded one) runs.
@@ -62,7 +82,51 @@ class ServerSettings:
     model_name: str | None = None
     model_api_key: str | None = field(default=None, repr=False)
     model_timeout_seconds: float = 120.0
-    source_fetch_timeout_seconds: float = 60.0
+    source_fetch_timeout_seconds: float = 120.0
+    """Total time for downloading a ``source_url`` (every redirect and read together)."""
+    outbound_allow: tuple[str, ...] = ()
+    """Non-public networks, addresses and host names outbound requests (``source_url``,
+    webhooks) may reach (``*`` = any); public addresses are always allowed."""
+    outbound_allow_caller_proxy: bool = False
+    """Whether a request's own ``http_proxy`` is used (refused by default)."""
+    max_json_body_bytes: int = 4 * 1024 * 1024
+    """Largest request body that is not a multipart upload (413 over it)."""
+    max_metadata_bytes: int = 16 * 1024
+    """Largest ``user_metadata`` / directory metadata, as JSON (422 over it)."""
+    max_configuration_bytes: int = 1024 * 1024
+    """Largest stored configuration (parse options, extract configuration, batch job config)."""
+    max_batch_item_ids: int = 10_000
+    """Most ``item_ids`` in one batch request (a directory has no such limit)."""
+    max_running_jobs_per_project: int = 0
+    """Jobs one project may have running at once (0: any free worker; claiming is fair
+    between projects either way)."""
+    max_queued_jobs_per_project: int = 10_000
+    """Jobs one project may have waiting (PENDING); more → 429 (0: no limit)."""
+    rate_limit_per_second: float = 50.0
+    """Requests per second per API key (client address without keys), sustained; 0: off."""
+    rate_limit_burst: int = 300
+    """Requests per API key allowed in a burst above the sustained rate."""
+    create_rate_limit_per_second: float = 20.0
+    """Job and batch creations per second per API key, sustained; 0: off."""
+    create_rate_limit_burst: int = 200
+    trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
+    """Host names a request may name in ``Host`` for presigned URLs built from it when
+    ``public_base_url`` is not set (``*.suffix`` and ``*`` allowed)."""
+    max_connections: int = 512
+    """Open client connections ``lamina serve`` accepts at once (uvicorn's
+    ``limit_concurrency``); more get 503."""
+    header_timeout_seconds: float = 10.0
+    """Time a client has to send a request's headers (slowloris guard)."""
+    body_timeout_seconds: float = 60.0
+    """Longest pause while a request body arrives before the server answers 408."""
+    keep_alive_timeout_seconds: int = 5
+    """Idle time a keep-alive connection is kept between requests."""
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_concurrency: int = 16
+    """Webhook deliveries in flight at once (all projects)."""
+    webhook_project_concurrency: int = 4
+    """Webhook deliveries in flight at once for one project."""
     batch_max_concurrency: int = 16
     """Parse jobs one batch keeps in the queue at once (its window)."""
     batch_max_file_bytes: int | None = None
@@ -83,11 +147,31 @@ class ServerSettings:
             raise ValueError("max_attempts must be >= 1")
         if self.max_pages_per_job < 1 or self.max_image_pixels < 1 or self.max_upload_bytes < 1:
             raise ValueError("max_pages_per_job, max_image_pixels, max_upload_bytes must be >= 1")
+        object.__setattr__(self, "outbound_allow", tuple(self.outbound_allow))
+        object.__setattr__(self, "trusted_hosts", tuple(h.lower() for h in self.trusted_hosts))
+        self.outbound_policy  # noqa: B018  (an invalid allow-list entry fails here, at start)
+        if self.webhook_concurrency < 1 or self.webhook_project_concurrency < 1:
+            raise ValueError("webhook_concurrency and webhook_project_concurrency must be >= 1")
 
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``lamina.db`` (SQLite) in the data dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'lamina.db'}"
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        """The caps the services apply to each request."""
+        return RequestLimits(
+            self.max_metadata_bytes,
+            self.max_configuration_bytes,
+            self.max_batch_item_ids,
+            max_queued_jobs_per_project=self.max_queued_jobs_per_project,
+        )
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """The address policy of ``source_url`` fetches and webhook deliveries."""
+        return OutboundPolicy(self.outbound_allow, self.outbound_allow_caller_proxy)
 
     @property
     def auth_enabled(self) -> bool:
@@ -108,7 +192,12 @@ class ServerSettings:
         ``LAMINA_JOB_TIMEOUT_SECONDS``, ``LAMINA_MAX_ATTEMPTS``, ``LAMINA_LEASE_SECONDS``,
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
-        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``.
+        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``,
+        and the security settings of docs/security.md: ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``,
+        ``LAMINA_OUTBOUND_ALLOW`` and ``LAMINA_TRUSTED_HOSTS`` (comma lists),
+        ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_MAX_*`` (body, metadata,
+        configuration, item ids, jobs per project, connections), ``LAMINA_RATE_LIMIT_*``,
+        ``LAMINA_CREATE_RATE_LIMIT_*``, ``LAMINA_*_TIMEOUT_SECONDS``, ``LAMINA_WEBHOOK_*``.
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -138,6 +227,25 @@ class ServerSettings:
             "LAMINA_BATCH_MAX_FILE_BYTES": ("batch_max_file_bytes", int),
             "LAMINA_MAX_PAGES_PER_JOB": ("max_pages_per_job", int),
             "LAMINA_MAX_IMAGE_PIXELS": ("max_image_pixels", int),
+            "LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS": ("source_fetch_timeout_seconds", float),
+            "LAMINA_MAX_JSON_BODY_BYTES": ("max_json_body_bytes", int),
+            "LAMINA_MAX_METADATA_BYTES": ("max_metadata_bytes", int),
+            "LAMINA_MAX_CONFIGURATION_BYTES": ("max_configuration_bytes", int),
+            "LAMINA_MAX_BATCH_ITEM_IDS": ("max_batch_item_ids", int),
+            "LAMINA_MAX_RUNNING_JOBS_PER_PROJECT": ("max_running_jobs_per_project", int),
+            "LAMINA_MAX_QUEUED_JOBS_PER_PROJECT": ("max_queued_jobs_per_project", int),
+            "LAMINA_RATE_LIMIT_PER_SECOND": ("rate_limit_per_second", float),
+            "LAMINA_RATE_LIMIT_BURST": ("rate_limit_burst", int),
+            "LAMINA_CREATE_RATE_LIMIT_PER_SECOND": ("create_rate_limit_per_second", float),
+            "LAMINA_CREATE_RATE_LIMIT_BURST": ("create_rate_limit_burst", int),
+            "LAMINA_MAX_CONNECTIONS": ("max_connections", int),
+            "LAMINA_HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", float),
+            "LAMINA_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", float),
+            "LAMINA_KEEP_ALIVE_TIMEOUT_SECONDS": ("keep_alive_timeout_seconds", int),
+            "LAMINA_WEBHOOK_TIMEOUT_SECONDS": ("webhook_timeout_seconds", float),
+            "LAMINA_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
+            "LAMINA_WEBHOOK_CONCURRENCY": ("webhook_concurrency", int),
+            "LAMINA_WEBHOOK_PROJECT_CONCURRENCY": ("webhook_project_concurrency", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):
@@ -145,6 +253,15 @@ class ServerSettings:
                     values[name] = kind(env[var])
                 except ValueError as exc:
                     raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
+        for var, name in {
+            "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY": "outbound_allow_caller_proxy",
+        }.items():
+            if env.get(var):
+                values[name] = parse_bool(var, env[var])
+        if env.get("LAMINA_TRUSTED_HOSTS"):
+            values["trusted_hosts"] = parse_list(env["LAMINA_TRUSTED_HOSTS"])
+        if env.get("LAMINA_OUTBOUND_ALLOW"):
+            values["outbound_allow"] = parse_list(env["LAMINA_OUTBOUND_ALLOW"])
         if env.get("LAMINA_API_KEYS"):
             values["api_keys"] = parse_api_keys(env["LAMINA_API_KEYS"])
         values.update(overrides)

@@ -15,6 +15,7 @@ directory is built under ``tmp/`` and renamed as a whole.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # expand name (without ``_content_metadata``) → (result file name, key in result_content_metadata)
 RESULT_FILES: dict[str, tuple[str, str]] = {
@@ -95,6 +96,14 @@ def dump_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
+class TooLargeError(ValueError):
+    """A stream longer than the size limit given to :meth:`Storage.write_file_from`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
 class Storage:
     """Paths and atomic reads/writes for uploads and results."""
 
@@ -121,6 +130,33 @@ class Storage:
             write_atomic(self.file_path(file_id), data)
         finally:
             _DURABLE.reset(token)
+
+    def write_file_from(
+        self, file_id: str, source: BinaryIO, *, max_bytes: int, chunk_size: int = 1 << 20
+    ) -> tuple[int, str]:
+        """Copy ``source`` to the file's path in chunks (never all in memory), atomically;
+        returns (size, sha256 hex). Raises :class:`TooLargeError` past ``max_bytes`` (nothing
+        is left behind)."""
+        path = self.file_path(file_id)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(chunk_size):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLargeError(max_bytes)
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return size, digest.hexdigest()
 
     def read_file(self, file_id: str) -> bytes:
         return self.file_path(file_id).read_bytes()

@@ -40,6 +40,7 @@ from typing import IO, Any, Protocol
 
 from lamina.services.db import Database, Row
 from lamina.services.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
+from lamina.services.outbound import OutboundPolicy
 from lamina.services.settings import ServerSettings
 from lamina.services.storage import Storage, progress_text, set_durable_writes
 
@@ -71,6 +72,9 @@ class WorkerConfig:
     max_pages_per_job: int | None = None
     max_image_pixels: int | None = None
     durable_writes: bool = True
+    outbound_allow: tuple[str, ...] = ()
+    outbound_allow_caller_proxy: bool = False
+    max_running_per_project: int = 0
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -90,6 +94,9 @@ class WorkerConfig:
             max_pages_per_job=settings.max_pages_per_job,
             max_image_pixels=settings.max_image_pixels,
             durable_writes=settings.durable_writes,
+            outbound_allow=tuple(settings.outbound_allow),
+            outbound_allow_caller_proxy=settings.outbound_allow_caller_proxy,
+            max_running_per_project=settings.max_running_jobs_per_project,
         )
 
     @property
@@ -102,6 +109,7 @@ class WorkerConfig:
             ),
             max_pages=self.max_pages_per_job,
             max_image_pixels=self.max_image_pixels,
+            outbound=OutboundPolicy(tuple(self.outbound_allow), self.outbound_allow_caller_proxy),
         )
 
 
@@ -245,7 +253,12 @@ class WorkerLoop:
     def run_once(self) -> bool:
         """Run at most one job; True if one was run."""
         cfg = self.config
-        row = self.db.claim_next(self.owner, cfg.lease_seconds, cfg.max_attempts)
+        row = self.db.claim_next(
+            self.owner,
+            cfg.lease_seconds,
+            cfg.max_attempts,
+            max_running_per_project=cfg.max_running_per_project or None,
+        )
         if row is None:
             return False
         timeout = job_timeout(row, cfg.job_timeout_seconds)
