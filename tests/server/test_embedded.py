@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,3 +226,68 @@ def test_thread_jobs_report_progress_and_keep_their_time_limit(server: EmbeddedS
             assert {total for _, total in seen} == {5000}
             assert [done for done, _ in seen] == sorted(done for done, _ in seen)
         assert "x" in client.parse(b"x", filename="x.txt", expand=["text_full"]).text_full
+
+
+def test_webhooks_and_saved_configurations_work_embedded(
+    tmp_path: Path, docs: dict[str, bytes]
+) -> None:
+    """A parse job with a saved configuration and a webhook, created through the embedded
+    client: the configuration applies and the webhook reaches a receiver on loopback (as
+    :func:`get_embedded_server` sets it up, the embedded engine trusts every address)."""
+    settings = ServerSettings(data_dir=tmp_path / "home", workers=0, outbound_allow=("*",))
+    server = EmbeddedServer(settings)
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    events: list[str] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            events.append(httpx.Response(200, content=body).json().get("event_type", ""))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    try:
+        with httpx.Client(
+            transport=EmbeddedTransport(server), base_url=EMBEDDED_BASE_URL
+        ) as client:
+            file = client.post(
+                "/api/v1/beta/files", files={"file": ("a.pdf", docs["simple"])}
+            ).json()
+            saved = client.post(
+                "/api/v1/beta/configurations",
+                json={
+                    "name": "fast",
+                    "parameters": {
+                        "product_type": "parse_v2",
+                        "tier": "fast",
+                        "version": "latest",
+                        "user_metadata": {"from": "saved"},
+                    },
+                },
+            ).json()
+            job = client.post(
+                "/api/v2/parse",
+                json={
+                    "file_id": file["id"],
+                    "tier": "fast",
+                    "version": "latest",
+                    "configuration_id": saved["id"],
+                    "webhook_configurations": [{"webhook_url": hook}],
+                },
+            ).json()
+            assert job["user_metadata"] == {"from": "saved"}
+            assert wait_for_job(client, job["id"])["status"] == "COMPLETED"
+            deadline = time.monotonic() + 30
+            while "parse.success" not in events and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert "parse.success" in events
+    finally:
+        receiver.shutdown()
+        server.stop()

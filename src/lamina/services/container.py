@@ -97,6 +97,7 @@ class Services:
             from lamina.services.batch_system import BatchSystem  # registers the batch tables
             from lamina.services.batch_wire import BatchLimits
             from lamina.services.classic_extract import agents_table  # noqa: F401 - its table
+            from lamina.services.job_webhooks import job_webhooks_table  # noqa: F401 - its table
             from lamina.services.webhooks import WebhookDelivery
 
             self.db.create_schema()
