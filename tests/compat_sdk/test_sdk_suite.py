@@ -167,6 +167,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         # The suite's batch tests ask for the agentic preset; the model endpoint is only
         # checked for being configured (the blocker keeps such jobs from ever running).
         LAMINA_MODEL_URL="http://127.0.0.1:9/v1",
+        # The seed's slow source (and the suite's webhook URLs) are on loopback: allowed as an
+        # operator allows an intranet host. No rate limit: the suite fires requests in bursts.
+        LAMINA_OUTBOUND_ALLOW="127.0.0.1",
+        LAMINA_RATE_LIMIT_PER_SECOND="0",
+        LAMINA_CREATE_RATE_LIMIT_PER_SECOND="0",
     )
     yield live
     live.stop()

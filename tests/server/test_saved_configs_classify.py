@@ -34,7 +34,8 @@ SCHEMA = {"type": "object", "properties": {"invoice_number": {"type": "string"}}
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with running_app(tmp_path / "data") as test_client:
+    # The webhook receivers run on loopback: allowed here as an operator lists an intranet host.
+    with running_app(tmp_path / "data", outbound_allow=("127.0.0.1",)) as test_client:
         yield test_client
 
 
