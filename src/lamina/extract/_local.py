@@ -21,6 +21,13 @@ from typing import Any
 
 from lamina.extract._document import Box, Document, Line, Table, span_box
 from lamina.extract._labels import SYNONYMS, label_score, phrase, split_words
+from lamina.extract._roles import (
+    Pick,
+    RoleFinder,
+    address_score,
+    field_role,
+    name_score,
+)
 from lamina.extract._schema import Node, coerce
 from lamina.extract._values import (
     find_amount,
@@ -37,6 +44,8 @@ from lamina.extract._values import (
 
 MIN_SCORE = 0.5
 """Below this label score a candidate is not trusted; the field stays null."""
+ROLE_MIN_CONFIDENCE = 0.2
+"""Below this a role field comes back null, with the best guess named in the reasoning."""
 _PAIR_RE = re.compile(
     r"(?P<label>[A-Za-z#№][A-Za-z0-9 .#№/&'()%-]{0,40}?)\s*(?<!\d)[:\uff1a]\s*(?P<value>.*?)"
     r"(?=\s+[A-Z][A-Za-z .#/&'()-]{0,30}(?<!\d)[:\uff1a](?:\s|$)|$)"
@@ -326,6 +335,7 @@ class LocalExtractor:
     def __init__(self, doc: Document, *, parsing_confidence: float | None = None) -> None:
         self.doc = doc
         self.cands = candidates(doc)
+        self.roles = RoleFinder(doc)
         self.parsing_confidence = parsing_confidence
         self.used_tables: set[int] = set()
 
@@ -348,6 +358,26 @@ class LocalExtractor:
 
     def extract_leaf(self, node: Node, path: tuple[str, ...]) -> Found:
         key = path[-1] if path else node.name
+        best = self._labelled(node, path)
+        role = field_role(key, node.title, node.description, node.kind) if len(path) == 1 else None
+        if role is not None:
+            return self._by_role(node, key, role, best)
+        if best is None:
+            fallback = self._by_pattern(node, key) or self._letterhead(node, path)
+            if fallback is not None:
+                return fallback
+            return self.missing(key, f"No label naming {key!r} with a readable value was found.")
+        score, cand, value, span = best
+        value = coerce(node, value) if not isinstance(value, bool) else value
+        return Found(
+            value, self._meta(cand, span, min(score, 1.0), f"Read next to {cand.label!r}.")
+        )
+
+    def _labelled(
+        self, node: Node, path: tuple[str, ...]
+    ) -> tuple[float, Candidate, Any, tuple[int, int]] | None:
+        """The best (label, value) candidate for a leaf: label score x layout prior."""
+        key = path[-1] if path else node.name
         names = field_words(node, path)
         best: tuple[float, Candidate, Any, tuple[int, int]] | None = None
         for cand in self.cands:
@@ -361,16 +391,95 @@ class LocalExtractor:
             if read is None or read[0] is None:
                 continue
             best = (score * cand.prior, cand, read[0], read[1])
-        if best is None:
-            fallback = self._by_pattern(node, key) or self._letterhead(node, path)
-            if fallback is not None:
-                return fallback
-            return self.missing(key, f"No label naming {key!r} with a readable value was found.")
-        score, cand, value, span = best
+        return best
+
+    def _by_role(
+        self,
+        node: Node,
+        key: str,
+        role: str,
+        labelled: tuple[float, Candidate, Any, tuple[int, int]] | None,
+    ) -> Found:
+        """A field with a role: the role finder's candidates and the labelled one compete; the
+        winner's score, lowered when a different runner-up is close, is the confidence."""
+        picks = list(self.roles.picks(role))
+        label_pick = self._label_as_pick(node, key, role, labelled)
+        if label_pick is not None:
+            same = [p for p in picks if _same_value(p, label_pick, role)]
+            if same:  # the label confirms a layout candidate
+                same[0].score += 0.15
+                same[0].reason = same[0].reason.rstrip(".") + f"; labelled {labelled[1].label!r}."  # type: ignore[index]
+            else:
+                picks.append(label_pick)
+        scored: list[tuple[float, Pick, Any]] = []
+        for pick in picks:
+            read = read_value(node, key, pick.text)
+            value = read[0] if read is not None else None
+            if value is None:
+                continue
+            scored.append((pick.score, pick, value))
+        scored.sort(key=lambda t: -t[0])
+        if not scored:
+            return self.missing(key, f"No {role} candidate for {key!r} was found on the page.")
+        score, pick, value = scored[0]
+        runner = next((s for s, p, _ in scored[1:] if not _same_value(p, pick, role)), 0.0)
+        confidence = _confidence(score, runner)
+        reason = pick.reason
+        if runner:
+            alt = next(p for s, p, _ in scored[1:] if not _same_value(p, pick, role))
+            reason += f" Runner-up: {alt.text[:60]!r}."
+        if confidence < ROLE_MIN_CONFIDENCE:
+            return self.missing(
+                key, f"Too unsure to answer (confidence {confidence:.2f}): {reason}"
+            )
         value = coerce(node, value) if not isinstance(value, bool) else value
-        return Found(
-            value, self._meta(cand, span, min(score, 1.0), f"Read next to {cand.label!r}.")
+        citations = pick.citations or [
+            self.doc.citation(line.page, line.text[a:b], box) for line, (a, b), box in pick.spans
+        ]
+        return Found(value, self.meta(confidence, reason, citations))
+
+    def _label_as_pick(
+        self,
+        node: Node,
+        key: str,
+        role: str,
+        labelled: tuple[float, Candidate, Any, tuple[int, int]] | None,
+    ) -> Pick | None:
+        """The labelled candidate as a role pick, if its value fits the role."""
+        if labelled is None:
+            return None
+        score, cand, _value, span = labelled
+        text = cand.value[span[0] : span[1]] if cand.line is not None or not cand.block else ""
+        if cand.block and role == "address":
+            text = " ".join(line.text.strip() for line in cand.block)
+            spans = [(line, (0, len(line.text)), line.box) for line in cand.block]
+        elif cand.line is not None:
+            start = cand.offset + span[0]
+            end = cand.offset + span[1]
+            text = cand.line.text[start:end]
+            spans = [(cand.line, (start, end), span_box(cand.line, (start, end)))]
+        else:
+            text = cand.value[span[0] : span[1]]
+            spans = []
+        fits = {
+            "vendor": lambda t: name_score(t) >= 0.4,
+            "address": lambda t: address_score(t) >= 0.3,
+            "total": lambda t: find_amount(t) is not None,
+            "date": lambda t: find_date(t) is not None,
+        }[role]
+        if not text.strip() or not fits(text):
+            return None
+        pick = Pick(
+            text.strip(), 0.45 + 0.4 * min(score, 1.0), spans, f"Read next to {cand.label!r}."
         )
+        pick.citations = self._meta(cand, span, 0.0, "")["citation"]
+        if role == "total":
+            amount = find_amount(text)
+            pick.value = round(amount[0], 2) if amount else None
+        elif role == "date":
+            found = find_date(text)
+            pick.value = found[0] if found else None
+        return pick
 
     def _by_pattern(self, node: Node, key: str) -> Found | None:
         """Emails, phones and URLs are recognisable on their own: the first one in the text."""
@@ -571,3 +680,19 @@ class LocalExtractor:
     def _summary_row(self, row: list[str], mapping: dict[str, tuple[int, float]]) -> bool:
         """A totals row under the items (``Subtotal``, ``Tax``, ``Total``) is not an item."""
         return any(cell and phrase(cell.rstrip(":")) in _SUMMARY_LABELS for cell in row)
+
+
+def _same_value(a: Pick, b: Pick, role: str) -> bool:
+    if a.value is not None and b.value is not None:
+        return a.value == b.value
+    return re.sub(r"[^a-z0-9]", "", a.text.lower()) == re.sub(r"[^a-z0-9]", "", b.text.lower())
+
+
+def _confidence(score: float, runner: float) -> float:
+    """A candidate's score as a confidence: capped to 0..0.99 and lowered when a different
+    candidate scored close to it (the choice between them is a coin toss)."""
+    base = max(0.0, min(score, 0.99))
+    margin = score - runner
+    if margin < 0.3:
+        base *= 0.55 + 0.45 * max(margin, 0.0) / 0.3
+    return round(base, 3)

@@ -1,0 +1,702 @@
+"""Fields found without a label, from layout and meaning: the issuer's name at the top, its
+address block under it, the document date, the total payable near the bottom.
+
+A schema field is given a *role* when its key, title or description says what it is
+(``company`` / "issuing company name" → ``vendor``; ``total`` / "total amount paid" →
+``total``). Each role has a finder that reads the page as rows (:mod:`lamina.extract._layout`)
+and scores every candidate span with a few plain, named cues (position, type of the text,
+neighbouring labels, arithmetic between amounts). The best candidate's score, discounted when a
+different runner-up scores close to it, is the confidence reported with the value.
+
+Roles are about business documents in general (receipts, invoices, bills, forms with a
+letterhead), not about any one layout: the cues are common printing habits (the name in the
+letterhead, ``TOTAL`` before the amount, ``CASH`` and ``CHANGE`` after it), and every cue is
+optional.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lamina.extract._document import Box, Document, Line
+from lamina.extract._labels import split_words
+from lamina.extract._layout import Layout, Row, build_layout
+from lamina.extract._values import AMOUNT_RE, find_date
+
+# --- which role a field plays -------------------------------------------------------------------
+
+_ROLE_WORDS: dict[str, tuple[frozenset[str], ...]] = {
+    "vendor": tuple(
+        frozenset(split_words(p))
+        for p in (
+            "company",
+            "company name",
+            "vendor",
+            "vendor name",
+            "merchant",
+            "merchant name",
+            "store",
+            "store name",
+            "shop",
+            "shop name",
+            "seller",
+            "seller name",
+            "supplier",
+            "supplier name",
+            "issuer",
+            "business name",
+            "restaurant",
+            "restaurant name",
+            "issuing company",
+            "issued by",
+            "biller",
+        )
+    ),
+    "address": tuple(
+        frozenset(split_words(p))
+        for p in (
+            "address",
+            "company address",
+            "vendor address",
+            "merchant address",
+            "store address",
+            "shop address",
+            "seller address",
+            "supplier address",
+            "business address",
+            "issuer address",
+        )
+    ),
+    "total": tuple(
+        frozenset(split_words(p))
+        for p in (
+            "total",
+            "total amount",
+            "grand total",
+            "amount due",
+            "total due",
+            "amount paid",
+            "total paid",
+            "amount payable",
+            "total payable",
+            "invoice total",
+            "receipt total",
+            "balance due",
+            "total price",
+            "total cost",
+        )
+    ),
+    "date": tuple(
+        frozenset(split_words(p))
+        for p in (
+            "date",
+            "receipt date",
+            "invoice date",
+            "transaction date",
+            "purchase date",
+            "issue date",
+            "date issued",
+            "bill date",
+            "order date",
+            "sale date",
+        )
+    ),
+}
+_NOT_ROLE = frozenset(
+    split_words(
+        "customer client buyer recipient billing bill shipping ship delivery email mail due "
+        "birth start end expiry expiration sub subtotal tax vat gst tip discount quantity qty "
+        "item items line employer payment"
+    )
+)
+_DESCRIPTION_CUES = {
+    "vendor": re.compile(
+        r"\b(issu\w*|vendor|merchant|store|shop|seller|supplier|restaurant|company)\b", re.I
+    ),
+    "address": re.compile(r"\baddress\b", re.I),
+    "total": re.compile(r"\btotal\b|\bamount (paid|due|payable)\b", re.I),
+    "date": re.compile(r"\bdate\b", re.I),
+}
+
+
+def field_role(key: str, title: str | None, description: str | None, kind: str) -> str | None:
+    """The role of a field from its key (and title), confirmed or given by its description;
+    None when the field names something else (``due_date``, ``customer_address``...)."""
+    if kind not in ("string", "number", "integer"):
+        return None
+    words = set(split_words(key)) | set(split_words(title or ""))
+    if words & _NOT_ROLE:
+        return None
+    desc = description or ""
+    desc_words = set(split_words(desc))
+    for role, phrases in _ROLE_WORDS.items():
+        if any(p <= words and len(words - p) <= 1 for p in phrases):
+            if role == "vendor" and desc_words & {"employer", "customer", "client"}:
+                return None
+            if desc and desc_words & _NOT_ROLE - {"payment", "bill"}:
+                continue
+            return role
+    if desc and not desc_words & _NOT_ROLE:
+        for role, cue in _DESCRIPTION_CUES.items():
+            if cue.search(desc) and (words & {"name", "amount", "date", "address", "value"}):
+                return role
+    return None
+
+
+# --- candidates -------------------------------------------------------------------------------
+
+
+@dataclass
+class Pick:
+    """A value a role finder proposes: its text, the score, where it was read, and why."""
+
+    text: str
+    score: float
+    spans: list[tuple[Line, tuple[int, int], Box | None]]
+    reason: str
+    value: float | str | None = None
+    """The comparable value (a number for amounts, an ISO date) when there is one."""
+    cues: list[str] = field(default_factory=list)
+    citations: list[dict[str, Any]] | None = None
+    """Ready citations (a value read from a table cell has a cell box, not a line span)."""
+
+
+def _span_of(row: Row, start: int, end: int) -> list[tuple[Line, tuple[int, int], Box | None]]:
+    return row.locate(start, end)
+
+
+def _whole(row: Row) -> list[tuple[Line, tuple[int, int], Box | None]]:
+    return row.locate(0, len(row.text))
+
+
+# --- text classes -----------------------------------------------------------------------------
+
+COMPANY_SUFFIX = re.compile(
+    r"\b(sdn\.?\s*bhd|bhd|s/b|pte\.?\s*ltd|ltd|limited|llc|l\.l\.c|inc|incorporated|corp|"
+    r"corporation|co\.|company|gmbh|ag|s\.?a\.?r\.?l|s\.?a|s\.?p\.?a|b\.?v|n\.?v|plc|pty|"
+    r"enterprise|enterprises|trading|holdings|group|restaurant|restoran|cafe|café|bakery|"
+    r"hotel|store|stores|mart|market|supermarket|hardware|pharmacy|stationery|bookstore|"
+    r"kedai|florist|station|kopitiam|house|kitchen|shop|boutique|services|industries)\b\.?",
+    re.I,
+)
+_SUFFIX_ONLY = re.compile(
+    r"^\W*(\([^)]*\)\s*)*(sdn\.?\s*bhd|bhd|s/b|pte\.?\s*ltd|ltd|limited|llc|inc|gmbh|plc|"
+    r"co\.?|corp)\.?\W*$",
+    re.I,
+)
+_STREET = re.compile(
+    r"\b(jalan|jln|lorong|lrg|persiaran|lebuh|lebuhraya|taman|tmn|kampung|kg|bandar|"
+    r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|highway|hwy|place|"
+    r"square|sq|plaza|centre|center|mall|complex|building|bldg|bangunan|wisma|menara|tower|"
+    r"block|blk|floor|flr|level|lvl|suite|ste|unit|lot|no|nos|p\.?o\.?\s*box|industrial|"
+    r"park|seksyen|section|batu|mile|km|off|strasse|straße|str|rue|via|calle|avenida|"
+    r"district|city|ground|shopping|uptown|utama|jaya|baru|perindustrian|kawasan)\b\.?",
+    re.I,
+)
+_POSTCODE = re.compile(
+    r"(?<![\d-])(\d{5}|\d{4}|\d{6}|\d{3}-\d{4}|\d{5}-\d{4}|[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})"
+    r"(?![\d-])"
+)
+_CONTACT = re.compile(
+    r"\b(tel|telephone|phone|ph|fax|hp|h/p|mobile|mob|email|e-mail|www|http|website|hotline|"
+    r"whatsapp|call)\b|@|\.com\b",
+    re.I,
+)
+_REGISTRATION = re.compile(
+    r"\b(gst|sst|vat|tax|tin|abn|ein|co\.?\s*reg|reg\.?\s*no|registration|company\s*no|"
+    r"co\.?\s*no|roc|business\s*no|brn|uen|id\s*no|siret|nif|cif|ust)\b|^\W*\(?\s*\d{3,}[-\s]?"
+    r"[A-Z]{1,2}\s*\)?\W*$|^\W*\(\s*[\dA-Z]{4,}[-\s][\dA-Z]{1,3}\s*\)\W*$",
+    re.I,
+)
+_TITLE = re.compile(
+    r"^\W*(official\s+)?(tax\s+|cash\s+|simplified\s+)?(receipt|invoice|bill|cash\s*bill|"
+    r"sales\s+receipt|order|quotation|quote|statement|credit\s+note|debit\s+note|delivery\s+"
+    r"order|payment\s+voucher|voucher|docket|ticket|welcome|thank\s+you|copy|duplicate|"
+    r"customer\s+copy|merchant\s+copy|original)\b",
+    re.I,
+)
+_FIELD_LABEL = re.compile(
+    r"\b(date|time|cashier|counter|table|pax|no\.?\s*of|invoice\s*(no|number|#)|bill\s*(no|#)|"
+    r"receipt\s*(no|#)|order\s*(no|#)|trans|terminal|pos|member|customer|operator|staff|"
+    r"served\s+by|salesperson|qty|quantity|description|item|price|amount|total)\b",
+    re.I,
+)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def is_contact(text: str) -> bool:
+    return bool(_CONTACT.search(text))
+
+
+def is_registration(text: str) -> bool:
+    return bool(_REGISTRATION.search(text))
+
+
+def address_score(text: str) -> float:
+    """0..1: how much ``text`` reads as a line of a postal address."""
+    score = 0.0
+    if _STREET.search(text):
+        score += 0.5
+    if _POSTCODE.search(text) and _letters(text) >= 2:
+        score += 0.35
+    if re.search(r"^\W*(no\.?\s*)?\d+[A-Z]?(-\d+)*\s*[,.]?\s*[A-Za-z]", text, re.I):
+        score += 0.2  # a house number first
+    if "," in text:
+        score += 0.1
+    if _CONTACT.search(text) or _TITLE.search(text) or find_date(text):
+        score -= 0.6
+    if _FIELD_LABEL.search(text) and not _STREET.search(text):
+        score -= 0.3
+    if re.search(r"\d+[.,]\d{2}\b", text):  # a price
+        score -= 0.4
+    return max(0.0, min(1.0, score))
+
+
+def name_score(text: str) -> float:
+    """0..1: how much ``text`` reads as a business name (letters, few digits, no label)."""
+    letters, digits = _letters(text), _digits(text)
+    if letters < 3 or len(_WORD.findall(text)) == 0:
+        return 0.0
+    score = 0.5
+    if COMPANY_SUFFIX.search(text):
+        score += 0.35
+    if digits:
+        score -= min(0.4, 0.1 * digits)
+    if letters / max(len(text.strip()), 1) < 0.5:
+        score -= 0.2
+    if _TITLE.search(text) or is_contact(text) or is_registration(text):
+        score -= 0.6
+    if _FIELD_LABEL.search(text) and not COMPANY_SUFFIX.search(text):
+        score -= 0.4
+    if ":" in text:
+        score -= 0.3
+    if _STREET.search(text) and not COMPANY_SUFFIX.search(text):
+        score -= 0.2
+    return max(0.0, min(1.0, score))
+
+
+# --- the finders --------------------------------------------------------------------------------
+
+
+class RoleFinder:
+    """Finds role values in one document; the layout is built once and shared."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._layout: Layout | None = None
+        self._vendor: list[Pick] | None = None
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            self._layout = build_layout(self.doc)
+        return self._layout
+
+    def picks(self, role: str) -> list[Pick]:
+        """Candidates for ``role``, best first."""
+        finder = {
+            "vendor": self.vendor,
+            "address": self.address,
+            "total": self.total,
+            "date": self.date,
+        }[role]
+        return sorted(finder(), key=lambda p: -p.score)
+
+    # header --------------------------------------------------------------------------------------
+
+    def _header(self) -> list[Row]:
+        """The rows of the letterhead zone: the first page's top rows, up to the first row that
+        holds a date, a price or a field label, and at most 12 rows or 40 % of the page."""
+        rows = [r for r in self.layout.rows if r.page == min(self.doc.pages, default=1)]
+        out: list[Row] = []
+        limit = max(6, min(12, int(len(rows) * 0.4) + 1))
+        for row in rows[:limit]:
+            text = row.text
+            if out and (find_date(text) or re.search(r"\d+[.,]\d{2}\b", text)):
+                break
+            out.append(row)
+        return out
+
+    def vendor(self) -> list[Pick]:
+        if self._vendor is not None:
+            return self._vendor
+        header = self._header()
+        heights = [r.height for r in header if r.height > 0]
+        tallest = max(heights) if heights else 0.0
+        picks: list[Pick] = []
+        for i, row in enumerate(header):
+            text = row.text.strip()
+            base = name_score(text)
+            if base <= 0.15:
+                continue
+            cues = []
+            score = base
+            score -= 0.04 * i  # the letterhead is near the top
+            nxt = _next_meaningful(header, i)
+            if nxt is not None and address_score(nxt.text) >= 0.5:
+                score += 0.25
+                cues.append("address below")
+            if tallest and row.height >= tallest * 0.9 and len(heights) > 2:
+                score += 0.1
+                cues.append("large type")
+            if COMPANY_SUFFIX.search(text):
+                cues.append("company word")
+            if address_score(text) >= 0.5:
+                score -= 0.3
+            rows = [row]
+            if i + 1 < len(header) and _SUFFIX_ONLY.match(header[i + 1].text):
+                rows.append(header[i + 1])
+                score += 0.1
+                cues.append("name continues")
+            text = " ".join(r.text.strip() for r in rows)
+            spans = [s for r in rows for s in _whole(r)]
+            reason = "Business name at the top of the document" + (
+                f" ({', '.join(cues)})." if cues else "."
+            )
+            picks.append(Pick(_clean_join(text), max(0.0, score), spans, reason, cues=cues))
+        self._vendor = sorted(picks, key=lambda p: -p.score)
+        return self._vendor
+
+    def address(self) -> list[Pick]:
+        header = self._header()
+        rows = [r for r in self.layout.rows if r.page == min(self.doc.pages, default=1)]
+        zone = rows[: max(len(header) + 4, 8)]
+        vendor = self.vendor()
+        start_after = -1
+        if vendor and vendor[0].spans:
+            first_line = vendor[0].spans[-1][0]
+            for i, row in enumerate(zone):
+                if first_line in row.pieces:
+                    start_after = i
+        picks: list[Pick] = []
+        i = 0
+        while i < len(zone):
+            row = zone[i]
+            if address_score(row.text) < 0.45 or i <= start_after - 1:
+                i += 1
+                continue
+            block = [row]
+            j = i + 1
+            while j < len(zone) and len(block) < 6:
+                text = zone[j].text
+                if is_contact(text) or _TITLE.search(text) or find_date(text):
+                    break
+                if is_registration(text) and not _STREET.search(text):
+                    break
+                if re.search(r"\d+[.,]\d{2}\b", text) or (":" in text and not _STREET.search(text)):
+                    break
+                if address_score(text) >= 0.3 or _place_name(text):
+                    block.append(zone[j])
+                    j += 1
+                    continue
+                break
+            scores = [address_score(r.text) for r in block]
+            score = 0.35 + 0.3 * max(scores) + 0.1 * min(len(block) - 1, 2)
+            cues = []
+            if any(_POSTCODE.search(r.text) for r in block):
+                score += 0.1
+                cues.append("postcode")
+            if start_after >= 0 and 0 <= i - start_after <= 3:
+                score += 0.15
+                cues.append("under the business name")
+            elif start_after >= 0 and i < start_after:
+                score -= 0.3
+            text = _clean_join(" ".join(r.text.strip() for r in block))
+            spans = [s for r in block for s in _whole(r)]
+            picks.append(
+                Pick(
+                    text,
+                    min(score, 1.0),
+                    spans,
+                    f"Address block of {len(block)} line(s) in the letterhead"
+                    + (f" ({', '.join(cues)})." if cues else "."),
+                    cues=cues,
+                )
+            )
+            i = j
+        return picks
+
+    # date ----------------------------------------------------------------------------------------
+
+    def date(self) -> list[Pick]:
+        rows = self.layout.rows
+        picks: list[Pick] = []
+        for k, row in enumerate(rows):
+            for m in _find_dates(row.text):
+                iso, (start, end) = m
+                before = row.text[:start]
+                prev = rows[k - 1].text if k else ""
+                score = 0.55
+                cues = []
+                if re.search(r"\b(date|dated|tarikh|datum|fecha|data)\b\W*$", before, re.I):
+                    score += 0.3
+                    cues.append("after a Date label")
+                elif re.search(r"\bdate\b", before, re.I) or re.fullmatch(
+                    r"\W*(date|tarikh)\W*", prev, re.I
+                ):
+                    score += 0.2
+                    cues.append("Date label nearby")
+                if re.search(r"\d{1,2}[:.]\d{2}", row.text[end : end + 16]):
+                    score += 0.1
+                    cues.append("time next to it")
+                label = before + " " + row.text[end:]
+                if re.search(
+                    r"\b(due|expir\w*|valid|until|exp|birth|dob|from|to|period|print\w*|"
+                    r"delivery)\b",
+                    label,
+                    re.I,
+                ):
+                    score -= 0.3
+                picks.append(
+                    Pick(
+                        row.text[start:end],
+                        score,
+                        _span_of(row, start, end),
+                        "A date" + (f" ({', '.join(cues)})." if cues else "."),
+                        value=iso,
+                        cues=cues,
+                    )
+                )
+        return _agree(picks)
+
+    # total ---------------------------------------------------------------------------------------
+
+    def total(self) -> list[Pick]:
+        rows = self.layout.rows
+        amounts = [(k, a) for k, row in enumerate(rows) for a in _amounts(row.text)]
+        if not amounts:
+            return []
+        n = len(rows)
+        tender: dict[float, list[str]] = {}
+        for k, row in enumerate(rows):
+            cue = _TENDER.search(row.text)
+            if cue:
+                for value in _row_or_next_amounts(rows, k):
+                    tender.setdefault(value, []).append(cue.group(0).lower())
+        cash = [v for v, names in tender.items() if any(not _CHANGE.search(x) for x in names)]
+        change = [v for v, names in tender.items() if any(_CHANGE.search(x) for x in names)]
+        paid_minus_change = {round(c - ch, 2) for c in cash for ch in change if c - ch > 0}
+        picks: list[Pick] = []
+        for k, (start, end, value) in amounts:
+            row = rows[k]
+            label = _label_for(rows, k, start)
+            strength = _total_strength(label)
+            cues: list[str] = []
+            score = 0.2
+            if strength > 0:
+                score += 0.35 * strength
+                cues.append(f"after {label.strip()[:30]!r}")
+            elif strength < 0:
+                score += 0.25 * strength
+            if _TENDER.search(label):
+                score -= 0.15
+            position = k / max(n - 1, 1)
+            if position >= 0.4:
+                score += 0.05
+            repeats = sum(1 for _, (_, _, v) in amounts if abs(v - value) < 0.005)
+            if repeats >= 2:
+                score += 0.05 * min(repeats - 1, 3)
+                cues.append(f"printed {repeats} times")
+            if round(value, 2) in paid_minus_change:
+                score += 0.2
+                cues.append("equals paid minus change")
+            larger = [
+                v
+                for _, (_, _, v) in amounts
+                if v > value + 0.005 and v not in tender and v < 10 * max(value, 0.01)
+            ]
+            if not larger:
+                score += 0.1
+                cues.append("largest amount")
+            if _is_quantity_or_rate(row.text, start, end):
+                score -= 0.3
+            picks.append(
+                Pick(
+                    row.text[start:end],
+                    score,
+                    _span_of(row, start, end),
+                    "Total amount" + (f" ({', '.join(cues)})." if cues else "."),
+                    value=round(value, 2),
+                    cues=cues,
+                )
+            )
+        return _agree(picks)
+
+
+def _clean_join(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _next_meaningful(rows: list[Row], i: int) -> Row | None:
+    """The next row after ``rows[i]``, skipping registration numbers and suffix-only rows."""
+    for row in rows[i + 1 : i + 4]:
+        if is_registration(row.text) or _SUFFIX_ONLY.match(row.text):
+            continue
+        return row
+    return None
+
+
+def _place_name(text: str) -> bool:
+    """A short line of words only (a town or a region under the street line)."""
+    words = text.split()
+    return (
+        1 <= len(words) <= 4
+        and _letters(text) >= 3
+        and not _digits(text)
+        and not _FIELD_LABEL.search(text)
+        and not COMPANY_SUFFIX.search(text)
+        and ":" not in text
+    )
+
+
+def _find_dates(text: str) -> list[tuple[str, tuple[int, int]]]:
+    out = []
+    at = 0
+    while at < len(text):
+        found = find_date(text[at:])
+        if not found:
+            break
+        iso, (s, e) = found
+        out.append((iso, (at + s, at + e)))
+        at += e
+    return out
+
+
+_PRICE = re.compile(r"\d[\d,. ]*[.,]\d{2}(?!\d)")
+_TOTAL_CUES: list[tuple[re.Pattern[str], float]] = [
+    (
+        re.compile(
+            r"\b(grand\s*total|total\s*(amount\s*)?(payable|due|to\s*pay)|amount\s*due|"
+            r"balance\s*due|net\s*total|nett\s*total|total\s*incl\w*|rounded\s*total|"
+            r"total\s*rounded|total\s*after|jumlah\s*besar)\b",
+            re.I,
+        ),
+        1.0,
+    ),
+    (
+        re.compile(
+            r"\b(total|jumlah|amount\s*paid|total\s*amount|amt\s*due|sum|nett|"
+            r"totaal|gesamt|summe|importe\s*total)\b",
+            re.I,
+        ),
+        0.8,
+    ),
+    (re.compile(r"\b(amount|amt|payable|rounding)\b", re.I), 0.3),
+]
+_NOT_TOTAL = re.compile(
+    r"\b(sub\s*-?\s*total|total\s*(qty|quantity|items?|pcs|units|tax|gst|vat|sst|excl\w*|"
+    r"discount|savings?|saving|points?|weight|before)|qty|quantity|discount|disc|tax|gst|vat|"
+    r"sst|service\s*charge|svc|points?|change|tip|deposit|round(ing)?\s*adj\w*|adj)\b",
+    re.I,
+)
+_TENDER = re.compile(
+    r"\b(cash|tunai|tendered|tender|paid|payment|visa|master\s*card|mastercard|amex|card|"
+    r"credit|debit|change|baki|balance)\b",
+    re.I,
+)
+_CHANGE = re.compile(r"\b(change|baki)\b", re.I)
+
+
+def _amounts(text: str) -> list[tuple[int, int, float]]:
+    """Prices in a row (two decimals), as (start, end, value); dates are not prices."""
+    dates = [span for _, span in _find_dates(text)]
+    out = []
+    for m in _PRICE.finditer(text):
+        if any(s <= m.start() < e for s, e in dates):
+            continue
+        if re.match(r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(am|pm)?\b", text[m.start() :], re.I) and (
+            re.search(r"[:]", text[m.start() : m.end() + 3])
+        ):
+            continue
+        raw = m.group(0).strip()
+        digits = raw.replace(" ", "")
+        if "," in digits and "." in digits:
+            digits = (
+                digits.replace(",", "")
+                if digits.rfind(".") > digits.rfind(",")
+                else (digits.replace(".", "").replace(",", "."))
+            )
+        elif "," in digits:
+            digits = digits.replace(",", ".")
+        try:
+            value = float(digits)
+        except ValueError:
+            continue
+        start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        mark = _currency_before(text, start)
+        out.append((start - len(mark), m.end(), value))
+    return out
+
+
+def _currency_before(text: str, start: int) -> str:
+    m = re.search(r"[$€£¥₹₩]\s?$", text[:start])
+    return m.group(0) if m else ""
+
+
+def _row_or_next_amounts(rows: list[Row], k: int) -> list[float]:
+    values = [v for _, _, v in _amounts(rows[k].text)]
+    if values:
+        return values[-1:]
+    for row in rows[k + 1 : k + 3]:
+        found = _amounts(row.text)
+        if found:
+            return [found[0][2]]
+        if _letters(row.text) > 3:
+            break
+    return []
+
+
+def _label_for(rows: list[Row], k: int, start: int) -> str:
+    """The words that label an amount: the text before it on its row, else (for an amount on a
+    row of its own, as in line-by-line transcripts) the nearest row above with words."""
+    before = rows[k].text[:start]
+    before = AMOUNT_RE.sub(" ", before) if _PRICE.search(before) else before
+    if _letters(re.sub(r"\b(rm|usd|eur|sgd|myr)\b", "", before, flags=re.I)) >= 2:
+        return before
+    for row in reversed(rows[max(0, k - 3) : k]):
+        text = re.sub(r"\b(rm|usd|eur|sgd|myr)\b", "", row.text, flags=re.I)
+        if _PRICE.search(text):
+            return ""
+        if _letters(text) >= 2:
+            return row.text
+    return ""
+
+
+def _total_strength(label: str) -> float:
+    """How strongly ``label`` announces the total: 1 grand total, 0.8 total, 0.3 amount;
+    negative for a subtotal, a tax, a quantity, a discount or the change."""
+    if not label.strip():
+        return 0.0
+    if _NOT_TOTAL.search(label):
+        strong = _TOTAL_CUES[0][0].search(label)
+        return 0.5 if strong and not re.search(r"sub\s*-?\s*total", label, re.I) else -1.0
+    for pattern, strength in _TOTAL_CUES:
+        if pattern.search(label):
+            return strength
+    return 0.0
+
+
+def _is_quantity_or_rate(text: str, start: int, end: int) -> bool:
+    after = text[end : end + 3]
+    return bool(re.match(r"\s?%", after) or re.match(r"\s?(x|@|/)\s", after))
+
+
+def _agree(picks: list[Pick]) -> list[Pick]:
+    """Candidates with the same value support each other: each keeps its score plus a little
+    for every other occurrence; the best occurrence of each value is kept, best first."""
+    best: dict[object, Pick] = {}
+    for p in picks:
+        key = p.value if p.value is not None else p.text
+        if key not in best or p.score > best[key].score:
+            best[key] = p
+    return sorted(best.values(), key=lambda p: -p.score)
