@@ -186,15 +186,92 @@ _SUFFIX_ONLY = re.compile(
     r"co\.?|corp)\.?\W*$",
     re.I,
 )
+_STREET_LONG = [
+    "jalan",
+    "lorong",
+    "persiaran",
+    "lebuhraya",
+    "lebuh",
+    "taman",
+    "kampung",
+    "bandar",
+    "street",
+    "road",
+    "avenue",
+    "boulevard",
+    "lane",
+    "drive",
+    "highway",
+    "place",
+    "square",
+    "plaza",
+    "centre",
+    "center",
+    "mall",
+    "complex",
+    "building",
+    "bangunan",
+    "wisma",
+    "menara",
+    "tower",
+    "block",
+    "floor",
+    "level",
+    "suite",
+    "unit",
+    "industrial",
+    "park",
+    "seksyen",
+    "section",
+    "batu",
+    "mile",
+    "strasse",
+    "straße",
+    "rue",
+    "via",
+    "calle",
+    "avenida",
+    "district",
+    "ground",
+    "shopping",
+    "uptown",
+    "perindustrian",
+    "kawasan",
+]
+_STREET_SHORT = [
+    "jln",
+    "lrg",
+    "tmn",
+    "kg",
+    "st",
+    "rd",
+    "ave",
+    "blvd",
+    "ln",
+    "dr",
+    "hwy",
+    "pl",
+    "sq",
+    "bldg",
+    "blk",
+    "flr",
+    "lvl",
+    "ste",
+    "lot",
+    "km",
+    "off",
+    "str",
+]
 _STREET = re.compile(
-    r"\b(jalan|jln|lorong|lrg|persiaran|lebuh|lebuhraya|taman|tmn|kampung|kg|bandar|"
-    r"street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|highway|hwy|place|"
-    r"square|sq|plaza|centre|center|mall|complex|building|bldg|bangunan|wisma|menara|tower|"
-    r"block|blk|floor|flr|level|lvl|suite|ste|unit|lot|no|nos|p\.?o\.?\s*box|industrial|"
-    r"park|seksyen|section|batu|mile|km|off|strasse|straße|str|rue|via|calle|avenida|"
-    r"district|city|ground|shopping|uptown|utama|jaya|baru|perindustrian|kawasan)\b\.?",
+    r"(?<![A-Za-z])("
+    + "|".join(_STREET_LONG)
+    + r")|(?<![A-Za-z])("
+    + "|".join(_STREET_SHORT)
+    + r")(?![A-Za-z])|p\.?\s?o\.?\s*box|(?<![A-Za-z])no\.?\s?\d",
     re.I,
 )
+"""Street words; the long ones also as the start of a glued OCR word (``JALANAIRPANAS``).
+``no`` counts only before a number (``NO 290``, ``No.2-1-1``)."""
 _POSTCODE = re.compile(
     r"(?<![\d-])(\d{5}|\d{4}|\d{6}|\d{3}-\d{4}|\d{5}-\d{4}|[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2})"
     r"(?![\d-])"
@@ -211,7 +288,7 @@ _REGISTRATION = re.compile(
     re.I,
 )
 _TITLE = re.compile(
-    r"^\W*(official\s+)?(tax\s+|cash\s+|simplified\s+)?(receipt|invoice|bill|cash\s*bill|"
+    r"^\W*(official\s*)?(tax\s*|cash\s*|simplified\s*)?(receipt|invoice|bill|cash\s*bill|"
     r"sales\s+receipt|order|quotation|quote|statement|credit\s+note|debit\s+note|delivery\s+"
     r"order|payment\s+voucher|voucher|docket|ticket|welcome|thank\s+you|copy|duplicate|"
     r"customer\s+copy|merchant\s+copy|original)\b",
@@ -257,6 +334,8 @@ def address_score(text: str) -> float:
         score -= 0.6
     if _FIELD_LABEL.search(text) and not _STREET.search(text):
         score -= 0.3
+    if is_registration(text):
+        score -= 0.5
     if re.search(r"\d+[.,]\d{2}\b", text):  # a price
         score -= 0.4
     return max(0.0, min(1.0, score))
@@ -335,7 +414,7 @@ class RoleFinder:
         tallest = max(heights) if heights else 0.0
         picks: list[Pick] = []
         for i, row in enumerate(header):
-            text = row.text.strip()
+            text = strip_registration(row.text)
             base = name_score(text)
             if base <= 0.15:
                 continue
@@ -353,13 +432,20 @@ class RoleFinder:
                 cues.append("company word")
             if address_score(text) >= 0.5:
                 score -= 0.3
+            if i and address_score(header[i - 1].text) >= 0.5:
+                score -= 0.3  # a town under a street line
             rows = [row]
             if i + 1 < len(header) and _SUFFIX_ONLY.match(header[i + 1].text):
                 rows.append(header[i + 1])
                 score += 0.1
                 cues.append("name continues")
             text = " ".join(r.text.strip() for r in rows)
+            kept = strip_registration(text)
             spans = [s for r in rows for s in _whole(r)]
+            if kept != _clean_join(text) and len(rows) == 1:
+                at = row.text.find(kept.split()[0]) if kept else 0
+                spans = row.locate(max(at, 0), max(at, 0) + len(kept))
+            text = kept
             reason = "Business name at the top of the document" + (
                 f" ({', '.join(cues)})." if cues else "."
             )
@@ -533,6 +619,24 @@ class RoleFinder:
         return _agree(picks)
 
 
+_TRAILING_REGISTRATION = re.compile(
+    r"[\s,]*(\(\s*[^()]*\d{3,}[^()]*\)|(co\.?|company|reg\w*|gst|roc)[\s.:]*(no|id)?[\s.:]*"
+    r"[\dA-Z-]*\d{3,}[\dA-Z-]*)\W*$",
+    re.I,
+)
+
+
+def strip_registration(text: str) -> str:
+    """A business name without the registration number printed after it:
+    ``AEON CO. (M) BHD (126926-H)`` → ``AEON CO. (M) BHD``."""
+    text = _clean_join(text)
+    while True:
+        shorter = _TRAILING_REGISTRATION.sub("", text).strip()
+        if shorter == text or _letters(shorter) < 3:
+            return text
+        text = shorter
+
+
 def _clean_join(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -572,33 +676,25 @@ def _find_dates(text: str) -> list[tuple[str, tuple[int, int]]]:
     return out
 
 
-_PRICE = re.compile(r"\d[\d,. ]*[.,]\d{2}(?!\d)")
-_TOTAL_CUES: list[tuple[re.Pattern[str], float]] = [
-    (
-        re.compile(
-            r"\b(grand\s*total|total\s*(amount\s*)?(payable|due|to\s*pay)|amount\s*due|"
-            r"balance\s*due|net\s*total|nett\s*total|total\s*incl\w*|rounded\s*total|"
-            r"total\s*rounded|total\s*after|jumlah\s*besar)\b",
-            re.I,
-        ),
-        1.0,
-    ),
-    (
-        re.compile(
-            r"\b(total|jumlah|amount\s*paid|total\s*amount|amt\s*due|sum|nett|"
-            r"totaal|gesamt|summe|importe\s*total)\b",
-            re.I,
-        ),
-        0.8,
-    ),
-    (re.compile(r"\b(amount|amt|payable|rounding)\b", re.I), 0.3),
-]
-_NOT_TOTAL = re.compile(
-    r"\b(sub\s*-?\s*total|total\s*(qty|quantity|items?|pcs|units|tax|gst|vat|sst|excl\w*|"
-    r"discount|savings?|saving|points?|weight|before)|qty|quantity|discount|disc|tax|gst|vat|"
-    r"sst|service\s*charge|svc|points?|change|tip|deposit|round(ing)?\s*adj\w*|adj)\b",
+_PRICE = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:[, ]\d{3})+|\d+)[.,]\d{2}(?!\d)")
+_TOTAL_STRONG = re.compile(
+    r"(grand\s*total|total\s*(amount\s*)?(payable|due|to\s*pay)|amount\s*(due|payable)|"
+    r"balance\s*due|net+\s*total|total\s*net+|rounded\s*total|total\s*rounded|total\s*after|"
+    r"jumlah\s*besar|incl\w*|inclusive|termasuk|to\s*pay|payable)",
     re.I,
 )
+_TOTAL_PLAIN = re.compile(
+    r"(total|jumlah|amount\s*paid|amt\s*due|\bsum\b|\bnett?\b|totaal|gesamt|summe|importe)",
+    re.I,
+)
+_TOTAL_WEAK = re.compile(r"\b(amount|amt|rounding|rounded|sales|bill)\b", re.I)
+_NOT_TOTAL = re.compile(
+    r"(sub\s*-?\s*total|\bqty\b|quantity|\bitems?\b|\bpcs\b|\bunits?\b|excl\w*|exclusive|"
+    r"before\s*(tax|gst|vat)|w/o|discount|\bdisc\b|savings?|\bpoints?\b|change|\bbaki\b|"
+    r"\btip\b|deposit|service\s*(charge|chg)|\bsvc\b|adj\w*|weight|\bkg\b|tender)",
+    re.I,
+)
+_TAX_WORD = re.compile(r"\b(tax|gst|vat|sst|ppn|cukai)\b", re.I)
 _TENDER = re.compile(
     r"\b(cash|tunai|tendered|tender|paid|payment|visa|master\s*card|mastercard|amex|card|"
     r"credit|debit|change|baki|balance)\b",
@@ -673,16 +769,22 @@ def _label_for(rows: list[Row], k: int, start: int) -> str:
 
 
 def _total_strength(label: str) -> float:
-    """How strongly ``label`` announces the total: 1 grand total, 0.8 total, 0.3 amount;
-    negative for a subtotal, a tax, a quantity, a discount or the change."""
+    """How strongly ``label`` announces the total: 1 for a grand/net/inclusive total, 0.8 for a
+    plain total, 0.3 for an amount; -1 for a subtotal, a tax, a quantity, a discount, the
+    change or a figure before tax."""
     if not label.strip():
         return 0.0
+    strong = _TOTAL_STRONG.search(label)
     if _NOT_TOTAL.search(label):
-        strong = _TOTAL_CUES[0][0].search(label)
-        return 0.5 if strong and not re.search(r"sub\s*-?\s*total", label, re.I) else -1.0
-    for pattern, strength in _TOTAL_CUES:
-        if pattern.search(label):
-            return strength
+        return -1.0
+    if _TAX_WORD.search(label) and not strong:
+        return -1.0
+    if strong:
+        return 1.0
+    if _TOTAL_PLAIN.search(label):
+        return 0.8
+    if _TOTAL_WEAK.search(label):
+        return 0.3
     return 0.0
 
 

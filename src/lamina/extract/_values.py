@@ -41,7 +41,10 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "dmy_or_mdy",
     ),
     (
-        re.compile(rf"(?<![\d/.-])(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})(?![\d/.-]\d)"),
+        re.compile(
+            rf"(?<![\d/.-])(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})"
+            r"(?=\d{1,2}:\d{2}|(?![\d/.-]\d))"
+        ),
         "dmy_or_mdy2",
     ),
     (
@@ -55,7 +58,7 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?[\s.-]*({_MONTH_RE})(?![a-z])\.?,?[\s.-]*"
-            rf"(\d{{4}}|\d{{2}})(?![\d:])",
+            rf"(\d{{4}}{_TIME_OR_END}|\d{{2}}(?![\d:]))",
             re.I,
         ),
         "dmy_text",
