@@ -26,6 +26,7 @@ from lamina.extract._roles import (
     RoleFinder,
     address_score,
     field_role,
+    find_prices,
     name_score,
 )
 from lamina.extract._schema import Node, coerce
@@ -464,7 +465,10 @@ class LocalExtractor:
         fits = {
             "vendor": lambda t: name_score(t) >= 0.4,
             "address": lambda t: address_score(t) >= 0.3,
-            "total": lambda t: find_amount(t) is not None,
+            "total": lambda t: (
+                any(v > 0 for _, _, v in find_prices(t))
+                or bool((a := find_amount(t)) and a[2] and a[0] > 0)
+            ),
             "date": lambda t: find_date(t) is not None,
         }[role]
         if not text.strip() or not fits(text):
@@ -474,8 +478,9 @@ class LocalExtractor:
         )
         pick.citations = self._meta(cand, span, 0.0, "")["citation"]
         if role == "total":
+            prices = find_prices(text)
             amount = find_amount(text)
-            pick.value = round(amount[0], 2) if amount else None
+            pick.value = round(prices[-1][2] if prices else amount[0] if amount else 0.0, 2)
         elif role == "date":
             found = find_date(text)
             pick.value = found[0] if found else None

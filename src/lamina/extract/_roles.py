@@ -159,6 +159,8 @@ class Pick:
     value: float | str | None = None
     """The comparable value (a number for amounts, an ISO date) when there is one."""
     cues: list[str] = field(default_factory=list)
+    row: int = -1
+    """Index of the row the value was read from (order on the page)."""
     citations: list[dict[str, Any]] | None = None
     """Ready citations (a value read from a table cell has a cell box, not a line span)."""
 
@@ -184,6 +186,10 @@ COMPANY_SUFFIX = re.compile(
 _SUFFIX_ONLY = re.compile(
     r"^\W*(\([^)]*\)\s*)*(sdn\.?\s*bhd|bhd|s/b|pte\.?\s*ltd|ltd|limited|llc|inc|gmbh|plc|"
     r"co\.?|corp)\.?\W*$",
+    re.I,
+)
+_SUFFIX_START = re.compile(
+    r"^\W*(\([^)]*\)\s*)*(sdn\.?\s*bhd|bhd|s/b|pte|ltd|limited|llc|inc|gmbh|plc|co\.|corp)",
     re.I,
 )
 _STREET_LONG = [
@@ -435,6 +441,9 @@ class RoleFinder:
             if i and address_score(header[i - 1].text) >= 0.5:
                 score -= 0.3  # a town under a street line
             rows = [row]
+            if i and _SUFFIX_START.match(row.text) and name_score(header[i - 1].text) >= 0.3:
+                rows.insert(0, header[i - 1])
+                cues.append("name starts on the row above")
             if i + 1 < len(header) and _SUFFIX_ONLY.match(header[i + 1].text):
                 rows.append(header[i + 1])
                 score += 0.1
@@ -559,7 +568,7 @@ class RoleFinder:
 
     def total(self) -> list[Pick]:
         rows = self.layout.rows
-        amounts = [(k, a) for k, row in enumerate(rows) for a in _amounts(row.text)]
+        amounts = [(k, a) for k, row in enumerate(rows) for a in find_prices(row.text)]
         if not amounts:
             return []
         n = len(rows)
@@ -573,6 +582,7 @@ class RoleFinder:
         change = [v for v, names in tender.items() if any(_CHANGE.search(x) for x in names)]
         paid_minus_change = {round(c - ch, 2) for c in cash for ch in change if c - ch > 0}
         picks: list[Pick] = []
+        cued: list[Pick] = []
         for k, (start, end, value) in amounts:
             row = rows[k]
             label = _label_for(rows, k, start)
@@ -606,17 +616,48 @@ class RoleFinder:
                 cues.append("largest amount")
             if _is_quantity_or_rate(row.text, start, end):
                 score -= 0.3
-            picks.append(
-                Pick(
-                    row.text[start:end],
-                    score,
-                    _span_of(row, start, end),
-                    "Total amount" + (f" ({', '.join(cues)})." if cues else "."),
-                    value=round(value, 2),
-                    cues=cues,
-                )
+            if value < 0.005:
+                score -= 0.5
+            pick = Pick(
+                row.text[start:end],
+                score,
+                _span_of(row, start, end),
+                "",
+                value=round(value, 2),
+                cues=cues,
+                row=k,
             )
+            picks.append(pick)
+            if strength > 0:
+                cued.append(pick)
+        _rounding_cue(rows, picks, cued)
+        for pick in picks:
+            pick.reason = "Total amount" + (f" ({', '.join(pick.cues)})." if pick.cues else ".")
         return _agree(picks)
+
+
+def _rounding_cue(rows: list[Row], picks: list[Pick], cued: list[Pick]) -> None:
+    """A total rounded to the smallest coin: ``TOTAL 29.28``, ``ROUNDING 0.02``, ``29.30``.
+    The amount below a labelled total that differs from it by a printed rounding is the one
+    paid."""
+    adjustments = set()
+    for k, row in enumerate(rows):
+        if re.search(r"round|adj", row.text, re.I):
+            adjustments |= {abs(v) for v in _row_or_next_amounts(rows, k) if 0 < abs(v) < 1}
+    if not adjustments:
+        return
+    for pick in picks:
+        value = float(pick.value or 0.0)
+        for other in cued:
+            base = float(other.value or 0.0)
+            if other.row >= pick.row or abs(base - value) < 0.005:
+                continue
+            if any(
+                abs(base + d - value) < 0.005 or abs(base - d - value) < 0.005 for d in adjustments
+            ):
+                pick.score += 0.25
+                pick.cues.append("labelled total after rounding")
+                break
 
 
 _TRAILING_REGISTRATION = re.compile(
@@ -663,7 +704,13 @@ def _place_name(text: str) -> bool:
     )
 
 
+_GLUED_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?=\d{1,2}:\d{2}|\D|$)")
+"""A day/month/year date glued to the number before it (``Order No. 100021911/03/2018``)."""
+
+
 def _find_dates(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """Every date in ``text`` with its span; when none is found with clean edges, a
+    day/month/year glued to a number before it (OCR lost the space)."""
     out = []
     at = 0
     while at < len(text):
@@ -673,6 +720,11 @@ def _find_dates(text: str) -> list[tuple[str, tuple[int, int]]]:
         iso, (s, e) = found
         out.append((iso, (at + s, at + e)))
         at += e
+    if not out:
+        for m in _GLUED_DATE.finditer(text):
+            found = find_date(m.group(0))
+            if found:
+                out.append((found[0], m.span()))
     return out
 
 
@@ -691,9 +743,10 @@ _TOTAL_WEAK = re.compile(r"\b(amount|amt|rounding|rounded|sales|bill)\b", re.I)
 _NOT_TOTAL = re.compile(
     r"(sub\s*-?\s*total|\bqty\b|quantity|\bitems?\b|\bpcs\b|\bunits?\b|excl\w*|exclusive|"
     r"before\s*(tax|gst|vat)|w/o|discount|\bdisc\b|savings?|\bpoints?\b|change|\bbaki\b|"
-    r"\btip\b|deposit|service\s*(charge|chg)|\bsvc\b|adj\w*|weight|\bkg\b|tender)",
+    r"\btip\b|deposit|service\s*(charge|chg)|\bsvc\b|weight|\bkg\b|tender)",
     re.I,
 )
+_ADJUSTMENT = re.compile(r"(round\w*|\badj\w*)", re.I)
 _TAX_WORD = re.compile(r"\b(tax|gst|vat|sst|ppn|cukai)\b", re.I)
 _TENDER = re.compile(
     r"\b(cash|tunai|tendered|tender|paid|payment|visa|master\s*card|mastercard|amex|card|"
@@ -703,7 +756,7 @@ _TENDER = re.compile(
 _CHANGE = re.compile(r"\b(change|baki)\b", re.I)
 
 
-def _amounts(text: str) -> list[tuple[int, int, float]]:
+def find_prices(text: str) -> list[tuple[int, int, float]]:
     """Prices in a row (two decimals), as (start, end, value); dates are not prices."""
     dates = [span for _, span in _find_dates(text)]
     out = []
@@ -740,11 +793,11 @@ def _currency_before(text: str, start: int) -> str:
 
 
 def _row_or_next_amounts(rows: list[Row], k: int) -> list[float]:
-    values = [v for _, _, v in _amounts(rows[k].text)]
+    values = [v for _, _, v in find_prices(rows[k].text)]
     if values:
         return values[-1:]
     for row in rows[k + 1 : k + 3]:
-        found = _amounts(row.text)
+        found = find_prices(row.text)
         if found:
             return [found[0][2]]
         if _letters(row.text) > 3:
@@ -776,6 +829,8 @@ def _total_strength(label: str) -> float:
         return 0.0
     strong = _TOTAL_STRONG.search(label)
     if _NOT_TOTAL.search(label):
+        return -1.0
+    if _ADJUSTMENT.search(label) and not strong:
         return -1.0
     if _TAX_WORD.search(label) and not strong:
         return -1.0

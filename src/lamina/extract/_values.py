@@ -37,12 +37,14 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
     (re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"), "ymd"),
     (
-        re.compile(rf"(?<![\d/.-])(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{4}}){_TIME_OR_END}"),
+        re.compile(
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{4}}){_TIME_OR_END}"
+        ),
         "dmy_or_mdy",
     ),
     (
         re.compile(
-            rf"(?<![\d/.-])(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})"
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})"
             r"(?=\d{1,2}:\d{2}|(?![\d/.-]\d))"
         ),
         "dmy_or_mdy2",
