@@ -662,7 +662,7 @@ def _values_and_confidence(
 
 
 def run_sroie(args: argparse.Namespace) -> None:
-    from lamina.extract import extract_local
+    from lamina.extract import Document, extract_local
 
     receipts = load_receipts(args.sroie)
     if args.limit:
@@ -680,28 +680,33 @@ def run_sroie(args: argparse.Namespace) -> None:
         for receipt in receipts:
             cached = cache / f"{receipt.id}.json" if cache is not None else None
             if cached is not None and cached.exists():
-                pages = json.loads(cached.read_text(encoding="utf-8"))["pages"]
-                out = extract_local(pages, schema)
+                stored = json.loads(cached.read_text(encoding="utf-8"))
+                pages = stored["pages"]
+                confidence = {int(k): v for k, v in (stored.get("confidence") or {}).items()}
+                out = extract_local(Document.from_pages(pages, confidence), schema)
                 data, meta = out.data, out.field_metadata["document_metadata"]
             else:
                 t0 = time.perf_counter()
                 parsed = client.parse(
                     receipt.image,
                     tier="cost_effective",
-                    expand=["items"],
+                    expand=["items", "metadata"],
                     output_options={"granular_bboxes": ["cell"]},
                 )
                 ocr_seconds.append(time.perf_counter() - t0)
-                assert parsed.items is not None
+                assert parsed.items is not None and parsed.metadata is not None
                 pages = [p.model_dump(mode="json") for p in parsed.items.pages]
+                confidence = {m.page_number: m.confidence for m in parsed.metadata.pages}
                 if cached is not None:
-                    cached.write_text(json.dumps({"pages": pages}), encoding="utf-8")
+                    cached.write_text(
+                        json.dumps({"pages": pages, "confidence": confidence}), encoding="utf-8"
+                    )
                 source = receipt.image if args.from_path else parsed.job.id
                 result = client.extract(source, schema, tier="cost_effective", timeout=300)
                 data, meta = result.raw[0], result.metadata[0]
             assert isinstance(data, dict) and isinstance(meta, dict)
             t0 = time.perf_counter()
-            extract_local(pages, schema)
+            extract_local(Document.from_pages(pages, confidence), schema)
             timings.append(time.perf_counter() - t0)
             values, conf = _values_and_confidence(data, meta)
             misses = image["lamina (image)"].add(receipt, values, conf)

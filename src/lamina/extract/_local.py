@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamina.extract._confidence import leaf_meta, parsing_of
 from lamina.extract._document import Box, Document, Line, Table, span_box
 from lamina.extract._labels import SYNONYMS, label_score, phrase, split_words
 from lamina.extract._roles import (
@@ -41,6 +42,7 @@ from lamina.extract._values import (
     match_enum,
     parse_bool,
     parse_datetime,
+    repair_ocr,
 )
 
 MIN_SCORE = 0.5
@@ -403,23 +405,7 @@ class LocalExtractor:
     ) -> Found:
         """A field with a role: the role finder's candidates and the labelled one compete; the
         winner's score, lowered when a different runner-up is close, is the confidence."""
-        picks = list(self.roles.picks(role))
-        label_pick = self._label_as_pick(node, key, role, labelled)
-        if label_pick is not None:
-            same = [p for p in picks if _same_value(p, label_pick, role)]
-            if same:  # the label confirms a layout candidate
-                same[0].score += 0.15
-                same[0].reason = same[0].reason.rstrip(".") + f"; labelled {labelled[1].label!r}."  # type: ignore[index]
-            else:
-                picks.append(label_pick)
-        scored: list[tuple[float, Pick, Any]] = []
-        for pick in picks:
-            read = read_value(node, key, pick.text)
-            value = read[0] if read is not None else None
-            if value is None:
-                continue
-            scored.append((pick.score, pick, value))
-        scored.sort(key=lambda t: -t[0])
+        scored = self._ranked(node, key, role, labelled)
         if not scored:
             return self.missing(key, f"No {role} candidate for {key!r} was found on the page.")
         score, pick, value = scored[0]
@@ -433,11 +419,86 @@ class LocalExtractor:
             return self.missing(
                 key, f"Too unsure to answer (confidence {confidence:.2f}): {reason}"
             )
+        if role in ("vendor", "address") and isinstance(value, str) and self._ocr(pick):
+            repaired = repair_ocr(value)
+            if repaired != value:
+                reason += " OCR look-alike characters repaired (0/O, 1/l, 5/S)."
+                value = repaired
         value = coerce(node, value) if not isinstance(value, bool) else value
         citations = pick.citations or [
             self.doc.citation(line.page, line.text[a:b], box) for line, (a, b), box in pick.spans
         ]
         return Found(value, self.meta(confidence, reason, citations))
+
+    def _ranked(
+        self,
+        node: Node,
+        key: str,
+        role: str,
+        labelled: tuple[float, Candidate, Any, tuple[int, int]] | None,
+    ) -> list[tuple[float, Pick, Any]]:
+        """(score, pick, value) for every readable candidate of a role field, best first."""
+        picks = list(self.roles.picks(role))
+        label_pick = self._label_as_pick(node, key, role, labelled)
+        if label_pick is not None and labelled is not None:
+            same = [p for p in picks if _same_value(p, label_pick, role)]
+            if same:  # the label confirms a layout candidate
+                same[0].score += 0.15
+                same[0].reason = same[0].reason.rstrip(".") + f"; labelled {labelled[1].label!r}."
+            else:
+                picks.append(label_pick)
+        scored: list[tuple[float, Pick, Any]] = []
+        for pick in picks:
+            read = read_value(node, key, pick.text)
+            value = read[0] if read is not None else None
+            if value is not None:
+                scored.append((pick.score, pick, value))
+        scored.sort(key=lambda t: -t[0])
+        return scored
+
+    def hints(self, node: Node, limit: int = 3) -> dict[str, list[dict[str, Any]]]:
+        """For each top-level leaf of ``node``: the best candidate values the rules see, with
+        their confidence, citations and reasoning (what a model is shown, and what its answers
+        are checked against)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for key, sub in node.properties.items():
+            if not sub.is_leaf:
+                continue
+            labelled = self._labelled(sub, (key,))
+            role = field_role(key, sub.title, sub.description, sub.kind)
+            entries: list[dict[str, Any]] = []
+            if role is not None:
+                scored = self._ranked(sub, key, role, labelled)
+                for i, (score, pick, value) in enumerate(scored[:limit]):
+                    runner = next(
+                        (s for s, p, _ in scored[i + 1 :] if not _same_value(p, pick, role)), 0.0
+                    )
+                    citations = pick.citations or [
+                        self.doc.citation(line.page, line.text[a:b], box)
+                        for line, (a, b), box in pick.spans
+                    ]
+                    entries.append(
+                        self.meta(_confidence(score, runner), pick.reason, citations)
+                        | {"value": coerce(sub, value), "text": pick.text}
+                    )
+            elif labelled is not None:
+                score, cand, value, span = labelled
+                meta = self._meta(cand, span, min(score, 1.0), f"Read next to {cand.label!r}.")
+                text = meta["citation"][0]["matching_text"] if meta["citation"] else str(value)
+                entries.append(meta | {"value": coerce(sub, value), "text": text})
+            if entries:
+                out[key] = entries
+        return out
+
+    def _ocr(self, pick: Pick) -> bool:
+        """Whether ``pick`` was read from a page with a parse confidence below 1 (OCR)."""
+        pages = {line.page for line, _, _ in pick.spans} or set(self.doc.pages)
+        return any(
+            (info := self.doc.pages.get(n)) is not None
+            and info.confidence is not None
+            and info.confidence < 0.999
+            for n in pages
+        )
 
     def _label_as_pick(
         self,
@@ -549,14 +610,10 @@ class LocalExtractor:
     def meta(
         self, confidence: float, reasoning: str, citations: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        conf = round(confidence, 3)
-        return {
-            "confidence": conf,
-            "extraction_confidence": conf,
-            "parsing_confidence": self.parsing_confidence,
-            "reasoning": reasoning,
-            "citation": citations,
-        }
+        parsing = self.parsing_confidence
+        if parsing is None:
+            parsing = parsing_of(citations, {n: p.confidence for n, p in self.doc.pages.items()})
+        return leaf_meta(confidence, reasoning, citations, parsing=parsing)
 
     def missing(self, key: str, reasoning: str) -> Found:
         return Found(None, self.meta(0.0, reasoning, []))

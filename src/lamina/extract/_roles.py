@@ -17,7 +17,7 @@ optional.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lamina.extract._document import Box, Document, Line
@@ -395,7 +395,7 @@ class RoleFinder:
             "total": self.total,
             "date": self.date,
         }[role]
-        return sorted(finder(), key=lambda p: -p.score)
+        return sorted((replace(p, cues=list(p.cues)) for p in finder()), key=lambda p: -p.score)
 
     # header --------------------------------------------------------------------------------------
 
@@ -805,20 +805,47 @@ def _row_or_next_amounts(rows: list[Row], k: int) -> list[float]:
     return []
 
 
+_CURRENCY_WORD = re.compile(r"\b(rm|usd|eur|sgd|myr|idr|rp|php|thb|s\$)\b|[$€£¥₹₩]", re.I)
+
+
+def _words(text: str) -> int:
+    """Letters in ``text`` once prices and currency marks are taken out."""
+    return _letters(_CURRENCY_WORD.sub("", _PRICE.sub("", text)))
+
+
 def _label_for(rows: list[Row], k: int, start: int) -> str:
-    """The words that label an amount: the text before it on its row, else (for an amount on a
-    row of its own, as in line-by-line transcripts) the nearest row above with words."""
+    """The words that label an amount: the text before it on its row; else, for an amount on
+    a row of its own, its label in a column of labels printed (or transcribed) before a column
+    of amounts of the same length (``TOTAL / CASH / CHANGE`` then ``108.50 / 150.00 /
+    41.50``); else the nearest row above with words."""
     before = rows[k].text[:start]
-    before = AMOUNT_RE.sub(" ", before) if _PRICE.search(before) else before
-    if _letters(re.sub(r"\b(rm|usd|eur|sgd|myr)\b", "", before, flags=re.I)) >= 2:
-        return before
+    if _words(before) >= 2:
+        return AMOUNT_RE.sub(" ", before) if _PRICE.search(before) else before
+    first = k
+    while first > 0 and _amount_only(rows[first - 1]):
+        first -= 1
+    last = k
+    while last + 1 < len(rows) and _amount_only(rows[last + 1]):
+        last += 1
+    t = first - 1
+    while t >= 0 and not _PRICE.search(rows[t].text) and _words(rows[t].text) < 2:
+        t -= 1  # currency marks or colons between the two columns
+    labels: list[Row] = []
+    while t >= 0 and not _PRICE.search(rows[t].text) and _words(rows[t].text) >= 2:
+        labels.insert(0, rows[t])
+        t -= 1
+    if len(labels) >= 2 and len(labels) == last - first + 1:
+        return labels[k - first].text
     for row in reversed(rows[max(0, k - 3) : k]):
-        text = re.sub(r"\b(rm|usd|eur|sgd|myr)\b", "", row.text, flags=re.I)
-        if _PRICE.search(text):
+        if _PRICE.search(row.text):
             return ""
-        if _letters(text) >= 2:
+        if _words(row.text) >= 2:
             return row.text
     return ""
+
+
+def _amount_only(row: Row) -> bool:
+    return bool(_PRICE.search(row.text)) and _words(row.text) < 2
 
 
 def _total_strength(label: str) -> float:

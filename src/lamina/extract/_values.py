@@ -316,3 +316,37 @@ def match_enum(value: Any, options: list[Any]) -> Any:
         if score > best_score:
             best, best_score = option, score
     return best if best_score >= 0.5 else None
+
+
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "i": "1", "|": "1"})
+_TOKEN = re.compile(r"[A-Za-z0-9|]+")
+
+
+def repair_ocr(text: str) -> str:
+    """Undo the commonest OCR confusions inside one word, where the word itself shows which
+    alphabet it is in: letters among digits (``433O0`` → ``43300``, ``281I`` → ``2811``) and
+    digits among letters (``C0.`` → ``CO.``, ``Ja1an`` → ``Jalan``, ``5ultan`` → ``Sultan``).
+    Words that mix both on purpose (``S117``, ``2A``, ``3RD``) are left alone."""
+    return _TOKEN.sub(lambda m: _repair_word(m.group(0)), text)
+
+
+def _repair_word(word: str) -> str:
+    digits = sum(ch.isdigit() for ch in word)
+    letters = len(word) - digits
+    if not digits or not letters:
+        return word
+    if letters <= digits and all(ch.isdigit() or ch in "OoIli|" for ch in word):
+        if word[0].isdigit() or (word[0] in "Oo" and word[1:2].isdigit()):
+            return word.translate(_DIGIT_LOOKALIKES)
+        return word
+    if digits == 1:
+        i = next(k for k, ch in enumerate(word) if ch.isdigit())
+        before, after = word[:i], word[i + 1 :]
+        ch = word[i]
+        if ch == "0" and (before[-1:].isupper() or after[:1].isupper()):
+            return before + "O" + after
+        if ch == "1" and before[-1:].islower() and after[:1].islower():
+            return before + "l" + after
+        if ch == "5" and i == 0 and len(after) >= 3 and after.islower():
+            return "S" + after
+    return word
