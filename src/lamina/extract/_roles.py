@@ -111,6 +111,12 @@ _NOT_ROLE = frozenset(
         "item items line employer payment"
     )
 )
+_DESCRIPTION_VETO = frozenset(
+    split_words(
+        "customer client buyer recipient billing shipping ship delivery employer birth expiry "
+        "expiration subtotal tax vat gst tip discount"
+    )
+)
 _DESCRIPTION_CUES = {
     "vendor": re.compile(
         r"\b(issu\w*|vendor|merchant|store|shop|seller|supplier|restaurant|company)\b", re.I
@@ -123,22 +129,31 @@ _DESCRIPTION_CUES = {
 
 def field_role(key: str, title: str | None, description: str | None, kind: str) -> str | None:
     """The role of a field from its key (and title), confirmed or given by its description;
-    None when the field names something else (``due_date``, ``customer_address``...)."""
+    None when the field names something else (``due_date``, ``customer_address``...).
+
+    The longest role phrase inside the key wins (``store_address`` is an address, not a
+    store); a key with a word that names another field (``due``, ``customer``, ``sub``) has no
+    role."""
     if kind not in ("string", "number", "integer"):
         return None
     words = set(split_words(key)) | set(split_words(title or ""))
-    if words & _NOT_ROLE:
-        return None
     desc = description or ""
     desc_words = set(split_words(desc))
+    best: tuple[float, str] | None = None
     for role, phrases in _ROLE_WORDS.items():
-        if any(p <= words and len(words - p) <= 1 for p in phrases):
-            if role == "vendor" and desc_words & {"employer", "customer", "client"}:
-                return None
-            if desc and desc_words & _NOT_ROLE - {"payment", "bill"}:
+        for p in phrases:
+            extra = words - p
+            if not p <= words or len(extra) > 1 or extra & _NOT_ROLE:
                 continue
-            return role
-    if desc and not desc_words & _NOT_ROLE:
+            score = len(p) - 0.5 * len(extra)
+            if best is None or score > best[0]:
+                best = (score, role)
+    if best is not None:
+        role = best[1]
+        if desc_words & _DESCRIPTION_VETO:
+            return None  # "company": "the employer of the applicant"
+        return role
+    if desc and not words & _NOT_ROLE and not desc_words & _DESCRIPTION_VETO:
         for role, cue in _DESCRIPTION_CUES.items():
             if cue.search(desc) and (words & {"name", "amount", "date", "address", "value"}):
                 return role
@@ -482,13 +497,11 @@ class RoleFinder:
                 continue
             block = [row]
             j = i + 1
+            clean_end = False
             while j < len(zone) and len(block) < 6:
                 text = zone[j].text
-                if is_contact(text) or _TITLE.search(text) or find_date(text):
-                    break
-                if is_registration(text) and not _STREET.search(text):
-                    break
-                if re.search(r"\d+[.,]\d{2}\b", text) or (":" in text and not _STREET.search(text)):
+                if _ends_address(text):
+                    clean_end = True
                     break
                 if address_score(text) >= 0.3 or _place_name(text):
                     block.append(zone[j])
@@ -506,6 +519,10 @@ class RoleFinder:
                 cues.append("under the business name")
             elif start_after >= 0 and i < start_after:
                 score -= 0.3
+            if clean_end:
+                cues.append("ends at a contact or title line")
+            else:
+                score -= 0.1
             text = _clean_join(" ".join(r.text.strip() for r in block))
             spans = [s for r in block for s in _whole(r)]
             picks.append(
@@ -562,6 +579,10 @@ class RoleFinder:
                         cues=cues,
                     )
                 )
+        if len({p.value for p in picks}) == 1:
+            for p in picks:
+                p.score += 0.2
+                p.reason = p.reason.rstrip(".") + "; the only date on the document."
         return _agree(picks)
 
     # total ---------------------------------------------------------------------------------------
@@ -680,6 +701,16 @@ def strip_registration(text: str) -> str:
 
 def _clean_join(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _ends_address(text: str) -> bool:
+    """A row that closes an address block: phone, e-mail, tax or registration number, a title
+    (``TAX INVOICE``), a date, a price or a ``label:`` field."""
+    if is_contact(text) or _TITLE.search(text) or find_date(text):
+        return True
+    if is_registration(text) and not _STREET.search(text):
+        return True
+    return bool(re.search(r"\d+[.,]\d{2}\b", text) or (":" in text and not _STREET.search(text)))
 
 
 def _next_meaningful(rows: list[Row], i: int) -> Row | None:
