@@ -324,7 +324,12 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return abs(float(a) - float(b)) < 0.005
     fold = lambda v: re.sub(r"[^0-9a-z]", "", str(v).lower())  # noqa: E731
-    return bool(fold(a)) and fold(a) == fold(b)
+    if bool(fold(a)) and fold(a) == fold(b):
+        return True
+    if isinstance(a, str) and isinstance(b, str):  # dates compared as dates
+        da, db = find_date(a), find_date(b)
+        return bool(da and db and da[0] == db[0])
+    return False
 
 
 def locate_value(
