@@ -283,3 +283,12 @@ def test_registration_number_is_not_part_of_the_name() -> None:
     assert strip_registration("S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD.") == (
         "S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD."
     )
+
+
+def test_an_identifier_needs_a_digit_not_a_courtesy_line() -> None:
+    schema = {"type": "object", "properties": {"invoice_number": {"type": "string"}}}
+    rows: list[str | tuple[str, str]] = ["CORNER CAFE", "Invoice: 如有不便，敬请见谅，谢谢！"]
+    out = extract_local(_page(rows), schema)
+    assert out.data == {"invoice_number": None}
+    rows = ["CORNER CAFE", "Invoice: INV-0042"]
+    assert extract_local(_page(rows), schema).data == {"invoice_number": "INV-0042"}

@@ -321,10 +321,9 @@ def read_value(node: Node, key: str, text: str) -> tuple[Any, tuple[int, int]] |
     cleaned = text.strip().strip(",;")
     if not cleaned or cleaned in ("-", "—", "N/A", "n/a"):
         return None
-    if hint == "identifier":
+    if hint == "identifier":  # a number, code or reference holds a digit; a sentence does not
         m = re.search(r"[A-Za-z0-9#/._-]*\d[A-Za-z0-9#/._-]*", cleaned)
-        if m:
-            return m.group(0).strip("."), m.span()
+        return (m.group(0).strip("."), m.span()) if m else None
     start = text.find(cleaned)
     return cleaned, (start, start + len(cleaned))
 
