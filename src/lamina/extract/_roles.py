@@ -203,6 +203,10 @@ _SUFFIX_ONLY = re.compile(
     r"co\.?|corp)\.?\W*$",
     re.I,
 )
+_GENERIC_NAME = re.compile(
+    r"\b(company|co|corp|corporation|inc|ltd|limited|llc|sdn|bhd|s/b|reg\w*|no|number|the)\b",
+    re.I,
+)
 _SUFFIX_START = re.compile(
     r"^\W*(\([^)]*\)\s*)*(sdn\.?\s*bhd|bhd|s/b|pte|ltd|limited|llc|inc|gmbh|plc|co\.|corp)",
     re.I,
@@ -370,8 +374,11 @@ def name_score(text: str) -> float:
     score = 0.5
     if COMPANY_SUFFIX.search(text):
         score += 0.35
-    if digits:
-        score -= min(0.4, 0.1 * digits)
+    if digits:  # numbers count, digits misread inside a word (EK9L05IF) much less
+        numeric = [t for t in re.findall(r"\w+", text) if _digits(t) * 2 >= len(t)]
+        score -= min(0.4, 0.1 * sum(_digits(t) for t in numeric) + 0.02 * digits)
+    if not _letters(_GENERIC_NAME.sub("", text)) >= 3:
+        return 0.0  # "Company", "Co. Ltd": no name left
     if letters / max(len(text.strip()), 1) < 0.5:
         score -= 0.2
     if _TITLE.search(text) or is_contact(text) or is_registration(text):
@@ -435,45 +442,52 @@ class RoleFinder:
         tallest = max(heights) if heights else 0.0
         picks: list[Pick] = []
         for i, row in enumerate(header):
-            text = strip_registration(row.text)
-            base = name_score(text)
-            if base <= 0.15:
-                continue
-            cues = []
-            score = base
-            score -= 0.04 * i  # the letterhead is near the top
-            nxt = _next_meaningful(header, i)
-            if nxt is not None and address_score(nxt.text) >= 0.5:
-                score += 0.25
-                cues.append("address below")
-            if tallest and row.height >= tallest * 0.9 and len(heights) > 2:
-                score += 0.1
-                cues.append("large type")
-            if COMPANY_SUFFIX.search(text):
-                cues.append("company word")
-            if address_score(text) >= 0.5:
-                score -= 0.3
-            if i and address_score(header[i - 1].text) >= 0.5:
-                score -= 0.3  # a town under a street line
-            rows = [row]
+            rows, cues = [row], []
             if i and _SUFFIX_START.match(row.text) and name_score(header[i - 1].text) >= 0.3:
-                rows.insert(0, header[i - 1])
+                rows.insert(0, header[i - 1])  # "POPULAR BOOK" / "CO. (M) SDN BHD"
                 cues.append("name starts on the row above")
             if i + 1 < len(header) and _SUFFIX_ONLY.match(header[i + 1].text):
                 rows.append(header[i + 1])
+                cues.append("name continues below")
+            joined = _clean_join(" ".join(r.text for r in rows))
+            text = strip_registration(joined)
+            score = name_score(text)
+            if score <= 0.15:
+                continue
+            last = header.index(rows[-1])
+            score -= 0.04 * i  # the letterhead is near the top
+            legal = bool(COMPANY_SUFFIX.search(text))
+            if legal:
+                cues.append("company word")
+            nxt = _next_meaningful(header, last)
+            after = _next_meaningful(header, header.index(nxt)) if nxt is not None else None
+            if nxt is not None and address_score(nxt.text) >= 0.5:
+                score += 0.25
+                cues.append("address below")
+            elif legal and after is not None and address_score(after.text) >= 0.5:
+                score += 0.15  # a branch or brand line between the name and its address
+                cues.append("address two rows below")
+            if last + 1 < len(header) and is_registration(header[last + 1].text):
+                score += 0.3
+                cues.append("registration number below")
+            elif text != joined:
+                score += 0.3
+                cues.append("registration number after it")
+            if tallest and row.height >= tallest * 0.9 and len(heights) > 2:
                 score += 0.1
-                cues.append("name continues")
-            text = " ".join(r.text.strip() for r in rows)
-            kept = strip_registration(text)
+                cues.append("large type")
+            if address_score(text) >= 0.5:
+                score -= 0.3
+            if i and address_score(header[i - 1].text) >= 0.5 and len(rows) == 1:
+                score -= 0.3  # a town under a street line
             spans = [s for r in rows for s in _whole(r)]
-            if kept != _clean_join(text) and len(rows) == 1:
-                at = row.text.find(kept.split()[0]) if kept else 0
-                spans = row.locate(max(at, 0), max(at, 0) + len(kept))
-            text = kept
+            if text != joined and len(rows) == 1:
+                at = max(row.text.find(text.split()[0]), 0)
+                spans = row.locate(at, at + len(text))
             reason = "Business name at the top of the document" + (
                 f" ({', '.join(cues)})." if cues else "."
             )
-            picks.append(Pick(_clean_join(text), max(0.0, score), spans, reason, cues=cues))
+            picks.append(Pick(text, max(0.0, score), spans, reason, cues=cues))
         self._vendor = sorted(picks, key=lambda p: -p.score)
         return self._vendor
 
