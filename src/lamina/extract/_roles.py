@@ -211,6 +211,9 @@ _SUFFIX_START = re.compile(
     r"^\W*(\([^)]*\)\s*)*(sdn\.?\s*bhd|bhd|s/b|pte|ltd|limited|llc|inc|gmbh|plc|co\.|corp)",
     re.I,
 )
+_LEGAL_START = re.compile(
+    r"^\W*(enterprise|trading|holdings|industries|services|corporation)\b", re.I
+)
 _STREET_LONG = [
     "jalan",
     "lorong",
@@ -307,8 +310,8 @@ _CONTACT = re.compile(
     re.I,
 )
 _REGISTRATION = re.compile(
-    r"\b(gst|sst|vat|tax|tin|abn|ein|co\.?\s*reg|reg\.?\s*no|registration|company\s*no|"
-    r"co\.?\s*no|roc|business\s*no|brn|uen|id\s*no|siret|nif|cif|ust)\b|^\W*\(?\s*\d{3,}[-\s]?"
+    r"\b(gst|sst|vat|tax|tin|abn|ein|co\.?\s*reg|reg\.?\s*n[o0]|registration|company\s*n[o0]|"
+    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|^\W*\(?\s*\d{3,}[-\s]?"
     r"[A-Z]{1,2}\s*\)?\W*$|^\W*\(\s*[\dA-Z]{4,}[-\s][\dA-Z]{1,3}\s*\)\W*$",
     re.I,
 )
@@ -346,6 +349,7 @@ def is_registration(text: str) -> bool:
 
 def address_score(text: str) -> float:
     """0..1: how much ``text`` reads as a line of a postal address."""
+    text = re.sub(r"(?<=\d)[Oo](?=\d|[Oo]?[A-Za-z])", "0", text)  # 551O0KUALA: a postcode
     score = 0.0
     if _STREET.search(text):
         score += 0.5
@@ -442,15 +446,13 @@ class RoleFinder:
         tallest = max(heights) if heights else 0.0
         picks: list[Pick] = []
         for i, row in enumerate(header):
-            rows, cues = [row], []
-            if i and _SUFFIX_START.match(row.text) and name_score(header[i - 1].text) >= 0.3:
-                rows.insert(0, header[i - 1])  # "POPULAR BOOK" / "CO. (M) SDN BHD"
+            rows, cues = _name_rows(header, i), []
+            if rows[0] is not row:
                 cues.append("name starts on the row above")
-            if i + 1 < len(header) and _SUFFIX_ONLY.match(header[i + 1].text):
-                rows.append(header[i + 1])
+            if rows[-1] is not row:
                 cues.append("name continues below")
             joined = _clean_join(" ".join(r.text for r in rows))
-            text = strip_registration(joined)
+            text = _after_label(strip_registration(joined))
             score = name_score(text)
             if score <= 0.15:
                 continue
@@ -521,6 +523,14 @@ class RoleFinder:
                     block.append(zone[j])
                     j += 1
                     continue
+                if (  # a weak line between two address lines (``(X) U13/X, SETIA ALAM,``)
+                    j + 1 < len(zone)
+                    and address_score(zone[j + 1].text) >= 0.45
+                    and name_score(text) < 0.5
+                ):
+                    block += [zone[j], zone[j + 1]]
+                    j += 2
+                    continue
                 break
             scores = [address_score(r.text) for r in block]
             score = 0.35 + 0.3 * max(scores) + 0.1 * min(len(block) - 1, 2)
@@ -532,7 +542,7 @@ class RoleFinder:
                 score += 0.15
                 cues.append("under the business name")
             elif start_after >= 0 and i < start_after:
-                score -= 0.3
+                score -= 0.15  # above the name: a brand's letterhead, the legal name below
             if clean_end:
                 cues.append("ends at a contact or title line")
             else:
@@ -696,7 +706,7 @@ def _rounding_cue(rows: list[Row], picks: list[Pick], cued: list[Pick]) -> None:
 
 
 _TRAILING_REGISTRATION = re.compile(
-    r"[\s,]*(\(\s*[^()]*\d{3,}[^()]*\)|(co\.?|company|reg\w*|gst|roc)[\s.:]*(no|id)?[\s.:]*"
+    r"[\s,]*(\(\s*[^()]*\d{3,}[^()]*\)|(co\.?|company|reg\w*|gst|roc)[\s.:]*(n[o0]|id)?[\s.:]*"
     r"[\dA-Z-]*\d{3,}[\dA-Z-]*)\W*$",
     re.I,
 )
@@ -713,8 +723,48 @@ def strip_registration(text: str) -> str:
         text = shorter
 
 
+def _after_label(text: str) -> str:
+    """``OWNED BY: ACME SDN BHD`` → ``ACME SDN BHD`` (a label before a legal name)."""
+    head, colon, tail = text.rpartition(":")
+    if colon and COMPANY_SUFFIX.search(tail) and _letters(tail) >= 3 and len(head) < 25:
+        return tail.strip()
+    return text
+
+
 def _clean_join(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _name_rows(header: list[Row], i: int) -> list[Row]:
+    """Row ``i`` with the rows its name runs over: back while the row starts with a legal
+    form (``CO. (M) SDN BHD`` under ``POPULAR BOOK``) or the row above leaves a bracket open;
+    forward while a bracket is open or the next row starts with a legal form. At most 3."""
+    first = last = i
+    if is_registration(header[i].text):
+        return [header[i]]
+    while first > 0 and last - first < 2:
+        above = header[first - 1].text
+        here = header[first].text
+        if name_score(above) < 0.3 or address_score(above) >= 0.5:
+            break
+        if _SUFFIX_START.match(here) or _LEGAL_START.match(here) or _open_bracket(above):
+            first -= 1
+            continue
+        break
+    while last + 1 < len(header) and last - first < 2:
+        below = header[last + 1].text
+        if address_score(below) >= 0.5 or is_registration(below):
+            break
+        text = " ".join(r.text for r in header[first : last + 1])
+        if _open_bracket(text) or _SUFFIX_START.match(below) or _SUFFIX_ONLY.match(below):
+            last += 1
+            continue
+        break
+    return header[first : last + 1]
+
+
+def _open_bracket(text: str) -> bool:
+    return text.count("(") > text.count(")")
 
 
 def _ends_address(text: str) -> bool:
