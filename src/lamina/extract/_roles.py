@@ -23,7 +23,7 @@ from typing import Any
 from lamina.extract._document import Box, Document, Line
 from lamina.extract._labels import split_words
 from lamina.extract._layout import Layout, Row, build_layout
-from lamina.extract._values import AMOUNT_RE, find_date
+from lamina.extract._values import AMOUNT_RE, find_date, repair_ocr
 
 # --- which role a field plays -------------------------------------------------------------------
 
@@ -311,8 +311,8 @@ _CONTACT = re.compile(
 )
 _REGISTRATION = re.compile(
     r"\b(gst|sst|vat|tax|tin|abn|ein|co\.?\s*reg|reg\.?\s*n[o0]|registration|company\s*n[o0]|"
-    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|^\W*\(?\s*\d{3,}[-\s]?"
-    r"[A-Z]{1,2}\s*\)?\W*$|^\W*\(\s*[\dA-Z]{4,}[-\s][\dA-Z]{1,3}\s*\)\W*$",
+    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|^\W*\(\s*\d{3,}[-\s]?"
+    r"[A-Z]{1,2}\s*\)\W*$|^\W*\d{4,}-[A-Z]{1,2}\W*$|^\W*\(\s*[\dA-Z]{4,}[-\s][\dA-Z]{1,3}\s*\)\W*$",
     re.I,
 )
 _TITLE = re.compile(
@@ -349,7 +349,7 @@ def is_registration(text: str) -> bool:
 
 def address_score(text: str) -> float:
     """0..1: how much ``text`` reads as a line of a postal address."""
-    text = re.sub(r"(?<=\d)[Oo](?=\d|[Oo]?[A-Za-z])", "0", text)  # 551O0KUALA: a postcode
+    text = repair_ocr(re.sub(r"(?<=\d)[Oo](?=\d|[Oo]?[A-Za-z])", "0", text))  # 551O0KUALA
     score = 0.0
     if _STREET.search(text):
         score += 0.5
@@ -508,7 +508,7 @@ class RoleFinder:
         i = 0
         while i < len(zone):
             row = zone[i]
-            if address_score(row.text) < 0.45 or i <= start_after - 1:
+            if address_score(row.text) < 0.45:
                 i += 1
                 continue
             block = [row]
@@ -526,7 +526,7 @@ class RoleFinder:
                 if (  # a weak line between two address lines (``(X) U13/X, SETIA ALAM,``)
                     j + 1 < len(zone)
                     and address_score(zone[j + 1].text) >= 0.45
-                    and name_score(text) < 0.5
+                    and not COMPANY_SUFFIX.search(text)
                 ):
                     block += [zone[j], zone[j + 1]]
                     j += 2
@@ -774,7 +774,9 @@ def _ends_address(text: str) -> bool:
         return True
     if is_registration(text) and not _STREET.search(text):
         return True
-    return bool(re.search(r"\d+[.,]\d{2}\b", text) or (":" in text and not _STREET.search(text)))
+    if re.search(r"\d+[.,]\d{2}\b", text):
+        return True
+    return ":" in text and not _STREET.search(text) and address_score(text) < 0.45
 
 
 def _next_meaningful(rows: list[Row], i: int) -> Row | None:

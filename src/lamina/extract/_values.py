@@ -345,8 +345,8 @@ def _repair_word(word: str) -> str:
         ch = word[i]
         if ch == "0" and (before[-1:].isupper() or after[:1].isupper()):
             return before + "O" + after
-        if ch == "1" and before[-1:].islower() and after[:1].islower():
-            return before + "l" + after
+        if ch == "1" and before[-1:].islower() and (after[:1].islower() or not after):
+            return before + "l" + after  # Ja1an, Leve1
         if ch == "5" and i == 0 and len(after) >= 3 and after.islower():
             return "S" + after
     return word
