@@ -7,6 +7,7 @@ an image through OCR; a few cases are built as parse items directly to pin one l
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -287,8 +288,40 @@ def test_registration_number_is_not_part_of_the_name() -> None:
 
 def test_an_identifier_needs_a_digit_not_a_courtesy_line() -> None:
     schema = {"type": "object", "properties": {"invoice_number": {"type": "string"}}}
-    rows: list[str | tuple[str, str]] = ["CORNER CAFE", "Invoice: 如有不便，敬请见谅，谢谢！"]
+    courtesy = "如有不便\uff0c敬请见谅\uff0c谢谢\uff01"  # a courtesy line, no number in it
+    rows: list[str | tuple[str, str]] = ["CORNER CAFE", f"Invoice: {courtesy}"]
     out = extract_local(_page(rows), schema)
     assert out.data == {"invoice_number": None}
     rows = ["CORNER CAFE", "Invoice: INV-0042"]
     assert extract_local(_page(rows), schema).data == {"invoice_number": "INV-0042"}
+
+
+def test_extract_job_on_a_photo_reports_the_ocr_confidence(tmp_path: Path) -> None:
+    """Through the API: the extract job parses the image itself and hands the page's OCR
+    confidence to the extractor."""
+    from fastapi.testclient import TestClient
+
+    from lamina.server import ServerSettings, create_app
+
+    png = make_receipt_png(tmp_path).read_bytes()
+    settings = ServerSettings(data_dir=tmp_path / "data", workers=0, poll_interval_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        file_id = client.post(
+            "/api/v1/beta/files", files={"file": ("till.png", png)}, data={"purpose": "extract"}
+        ).json()["id"]
+        config = {"data_schema": RECEIPT_SCHEMA, "tier": "cost_effective"}
+        job = client.post("/api/v2/extract", json={"file_input": file_id, "configuration": config})
+        assert job.status_code == 200, job.text
+        deadline = time.monotonic() + 120
+        while (body := client.get(f"/api/v2/extract/{job.json()['id']}").json())["status"] in (
+            "PENDING",
+            "RUNNING",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        url = f"/api/v2/extract/{job.json()['id']}?expand=extract_metadata"
+        body = client.get(url).json()
+    assert body["status"] == "COMPLETED", body
+    assert _fold(body["extract_result"]["total"]) == _fold(TILL_FIELDS["total"])
+    meta = body["extract_metadata"]["field_metadata"]["document_metadata"]["total"]
+    assert 0.5 < meta["parsing_confidence"] < 1.0
