@@ -672,6 +672,7 @@ def run_sroie(args: argparse.Namespace) -> None:
     text = {"lamina (transcript)": Tally(), "regex baseline (transcript)": Tally()}
     timings: list[float] = []
     ocr_seconds: list[float] = []
+    from_cache = 0
     cache: Path | None = args.ocr_cache
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -685,6 +686,7 @@ def run_sroie(args: argparse.Namespace) -> None:
                 confidence = {int(k): v for k, v in (stored.get("confidence") or {}).items()}
                 out = extract_local(Document.from_pages(pages, confidence), schema)
                 data, meta = out.data, out.field_metadata["document_metadata"]
+                from_cache += 1
             else:
                 t0 = time.perf_counter()
                 parsed = client.parse(
@@ -729,7 +731,11 @@ def run_sroie(args: argparse.Namespace) -> None:
     print(
         f"\nSROIE receipts: {len(receipts)} ({halves['dev']} dev, {halves['check']} check), "
         f"{args.sroie}, {elapsed:.0f} s"
-        + (" [image rows from the OCR cache, extracted in-process]" if cache else "")
+        + (
+            f" [image rows: {from_cache} receipts from the OCR cache, extracted in-process]"
+            if from_cache
+            else ""
+        )
     )
     print_table("From the image (OCR + extraction)", image)
     print_table("From the human transcripts (extraction only)", text)

@@ -526,8 +526,7 @@ class LocalExtractor:
             "vendor": lambda t: name_score(t) >= 0.4,
             "address": lambda t: address_score(t) >= 0.3,
             "total": lambda t: (
-                any(v > 0 for _, _, v in find_prices(t))
-                or bool((a := find_amount(t)) and a[2] and a[0] > 0)
+                any(v > 0 for _, _, v in find_prices(t)) or bool(re.search(r"[$€£¥₹₩]\s?\d", t))
             ),
             "date": lambda t: find_date(t) is not None,
         }[role]
