@@ -423,6 +423,10 @@ class LocalExtractor:
             if repaired != value:
                 reason += " OCR look-alike characters repaired (0/O, 1/l, 5/S)."
                 value = repaired
+            garbled = _garbled_words(value, names=role == "vendor")
+            if garbled:
+                confidence = round(confidence * 0.85 ** len(garbled), 3)
+                reason += f" Misread words likely: {', '.join(garbled[:3])}."
         value = coerce(node, value) if not isinstance(value, bool) else value
         citations = pick.citations or [
             self.doc.citation(line.page, line.text[a:b], box) for line, (a, b), box in pick.spans
@@ -756,3 +760,16 @@ def _confidence(score: float, runner: float) -> float:
     if margin < 0.3:
         base *= 0.55 + 0.45 * max(margin, 0.0) / 0.3
     return round(base, 3)
+
+
+def _garbled_words(text: str, *, names: bool) -> list[str]:
+    """Words an OCR engine probably misread: digits inside letters (``EK9L05IF``); in a
+    name, also letters ending in a digit (``MART5``). Codes such as ``S117``, ``3RD``, ``SS21``
+    or ``109F`` are not counted."""
+    inside = re.compile(r"[A-Za-z]{2,}\d+[A-Za-z]|[A-Za-z]\d+[A-Za-z]{2,}")
+    trailing = re.compile(r"[A-Za-z]{3,}\d")
+    return [
+        word
+        for word in re.findall(r"[A-Za-z0-9]+", text)
+        if inside.search(word) or (names and trailing.fullmatch(word))
+    ]
