@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lamina.extract._confidence import leaf_meta, parsing_of
+from lamina.extract._confidence import leaf_meta, parsing_of, role_confidence
 from lamina.extract._document import Box, Document, Line, Table, span_box
 from lamina.extract._labels import SYNONYMS, label_score, phrase, split_words
 from lamina.extract._roles import (
@@ -409,7 +409,7 @@ class LocalExtractor:
             return self.missing(key, f"No {role} candidate for {key!r} was found on the page.")
         score, pick, value = scored[0]
         runner = next((s for s, p, _ in scored[1:] if not _same_value(p, pick, role)), 0.0)
-        confidence = _confidence(score, runner)
+        confidence = _confidence(role, score, runner)
         reason = pick.reason
         if runner:
             alt = next(p for s, p, _ in scored[1:] if not _same_value(p, pick, role))
@@ -481,7 +481,7 @@ class LocalExtractor:
                         for line, (a, b), box in pick.spans
                     ]
                     entries.append(
-                        self.meta(_confidence(score, runner), pick.reason, citations)
+                        self.meta(_confidence(role, score, runner), pick.reason, citations)
                         | {"value": coerce(sub, value), "text": pick.text}
                     )
             elif labelled is not None:
@@ -752,14 +752,16 @@ def _same_value(a: Pick, b: Pick, role: str) -> bool:
     return re.sub(r"[^a-z0-9]", "", a.text.lower()) == re.sub(r"[^a-z0-9]", "", b.text.lower())
 
 
-def _confidence(score: float, runner: float) -> float:
-    """A candidate's score as a confidence: capped to 0..0.99 and lowered when a different
-    candidate scored close to it (the choice between them is a coin toss)."""
+def _confidence(role: str, score: float, runner: float) -> float:
+    """A candidate's score as a confidence: the score itself (capped, and lowered when a
+    different candidate scored close to it: the choice between them is a coin toss), never
+    above the role's calibrated probability of being right (:func:`role_confidence`), which
+    is fitted on few receipts and so only trusted to lower a score, not to raise it."""
     base = max(0.0, min(score, 0.99))
     margin = score - runner
     if margin < 0.3:
         base *= 0.55 + 0.45 * max(margin, 0.0) / 0.3
-    return round(base, 3)
+    return round(min(base, role_confidence(role, score, runner)), 3)
 
 
 def _garbled_words(text: str, *, names: bool) -> list[str]:

@@ -195,9 +195,12 @@ COMPANY_SUFFIX = re.compile(
     r"corporation|co\.|company|gmbh|ag|s\.?a\.?r\.?l|s\.?a|s\.?p\.?a|b\.?v|n\.?v|plc|pty|"
     r"enterprise|enterprises|trading|holdings|group|restaurant|restoran|cafe|café|bakery|"
     r"hotel|store|stores|mart|market|supermarket|hardware|pharmacy|stationery|bookstore|"
-    r"kedai|florist|station|kopitiam|house|kitchen|shop|boutique|services|industries)\b\.?",
+    r"kedai|florist|station|kopitiam|house|kitchen|shop|boutique|services|industries)\b\.?"
+    r"|(sdn\.?\s*bhd|s/b|pte\.?\s*ltd)\b|(bhd|ltd|gmbh|llc)\W*$",
     re.I,
 )
+"""Words of business names and legal forms; the legal forms also glued to the name by OCR
+(``TRADINGSDNBHD``, ``ACMELTD``)."""
 _SUFFIX_ONLY = re.compile(
     r"^\W*(\([^)]*\)\s*)*(sdn\.?\s*bhd|bhd|s/b|pte\.?\s*ltd|ltd|limited|llc|inc|gmbh|plc|"
     r"co\.?|corp)\.?\W*$",
