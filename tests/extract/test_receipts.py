@@ -325,3 +325,29 @@ def test_extract_job_on_a_photo_reports_the_ocr_confidence(tmp_path: Path) -> No
     assert _fold(body["extract_result"]["total"]) == _fold(TILL_FIELDS["total"])
     meta = body["extract_metadata"]["field_metadata"]["document_metadata"]["total"]
     assert 0.5 < meta["parsing_confidence"] < 1.0
+
+
+def test_total_in_a_table_row_with_european_amounts() -> None:
+    """An invoice's total printed as the last row of its items table (``Balance due`` /
+    ``1.234,98 EUR``): read through the label, the amount in the European convention."""
+    rows = [
+        ["Item", "Qty", "Total"],
+        ["Switch", "8", "640,00 EUR"],
+        ["", "Balance due", "1.234,98 EUR"],
+    ]
+    table = {
+        "type": "table",
+        "rows": rows,
+        "md": "",
+        "csv": "",
+        "html": "",
+        "bbox": [{"x": 10.0, "y": 40.0, "w": 180.0, "h": 42.0}],
+    }
+    page = _page(["Blue Harbor Logistics"])
+    page[0]["items"].append(table)
+    schema = {"type": "object", "properties": {"total": {"type": "number"}}}
+    out = extract_local(page, schema)
+    assert out.data == {"total": 1234.98}
+    assert out.field_metadata["document_metadata"]["total"]["citation"][0]["matching_text"] == (
+        "1.234,98 EUR"
+    )

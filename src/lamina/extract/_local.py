@@ -529,9 +529,7 @@ class LocalExtractor:
         fits = {
             "vendor": lambda t: name_score(t) >= 0.4,
             "address": lambda t: address_score(t) >= 0.3,
-            "total": lambda t: (
-                any(v > 0 for _, _, v in find_prices(t)) or bool(re.search(r"[$€£¥₹₩]\s?\d", t))
-            ),
+            "total": lambda t: any(v > 0 for _, _, v in find_prices(t)) or _marked_amount(t),
             "date": lambda t: find_date(t) is not None,
         }[role]
         if not text.strip() or not fits(text):
@@ -762,6 +760,16 @@ def _confidence(role: str, score: float, runner: float) -> float:
     if margin < 0.3:
         base *= 0.55 + 0.45 * max(margin, 0.0) / 0.3
     return round(min(base, role_confidence(role, score, runner)), 3)
+
+
+def _marked_amount(text: str) -> bool:
+    """An amount with a currency mark, of at least two digits or with decimals (``$99``,
+    ``120 EUR``; not ``RM1``, an OCR slip)."""
+    found = find_amount(text)
+    if found is None or found[2] is None or found[0] <= 0:
+        return False
+    number = text[found[1][0] : found[1][1]]
+    return len(re.sub(r"\D", "", number)) >= 2 or bool(re.search(r"[.,]\d", number))
 
 
 def _garbled_words(text: str, *, names: bool) -> list[str]:

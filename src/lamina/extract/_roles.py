@@ -828,7 +828,9 @@ def _find_dates(text: str) -> list[tuple[str, tuple[int, int]]]:
     return out
 
 
-_PRICE = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:[, ]\d{3})+|\d+)[.,]\d{2}(?!\d)")
+_PRICE = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:[,. ]\d{3})+|\d+)[.,]\d{2}(?!\d)")
+"""A price: two decimals, thousands grouped by commas, dots or spaces (``1,234.50``,
+``1.234,50``, ``12 345,67``)."""
 _TOTAL_STRONG = re.compile(
     r"(grand\s*total|total\s*(amount\s*)?(payable|due|to\s*pay)|amount\s*(due|payable)|"
     r"balance\s*due|net+\s*total|total\s*net+|rounded\s*total|total\s*rounded|total\s*after|"
