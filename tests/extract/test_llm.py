@@ -1,15 +1,17 @@
-"""The model extractor against a fake OpenAI-compatible endpoint.
+"""The model extractor against a scripted stand-in for an OpenAI-compatible endpoint.
 
 No language model can run in this environment, so a tiny HTTP server on loopback plays the
 endpoint: it records each chat-completions request and answers with canned JSON (optionally
 failing first, to exercise the retries). What is tested is our side: the request (model,
-``response_format`` json_schema, system prompt, page-tagged markdown), retries, coercion of the
-answer to the schema, and citations found by locating the answer in the parse items.
+``response_format`` json_schema, system prompt, page-tagged markdown, layout rows and the rules'
+candidate values), retries, coercion of the answer to the schema, and the citations and
+confidence each answer gets by agreeing (or not) with the rules' candidates.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,9 +22,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from lamina.engine import parse_document
 from lamina.extract import Document
 from lamina.extract.llm import ModelEndpoint, ModelError, extract_llm
 from lamina.server import ServerSettings, create_app
+from lamina.services.execution import items_pages
+from lamina.types import ParseConfiguration
 from tests.extract.conftest import Pages
 from tests.fixtures.business import invoice_schema
 
@@ -193,3 +198,73 @@ def test_agentic_tier_without_an_endpoint_is_a_422(tmp_path: Path) -> None:
     (detail,) = response.json()["detail"]
     assert detail["loc"] == ["body", "configuration", "tier"]
     assert "LAMINA_MODEL_URL" in detail["msg"]
+
+
+def test_llm_prompt_has_layout_rows_and_rule_candidates(
+    tmp_path: Path, fake_model: tuple[str, FakeModel]
+) -> None:
+    """The stand-in model (no real model can run here) answers one receipt field like the
+    rules, one differently but present in the text, one not in the text at all."""
+    from tests.fixtures.receipts import RECEIPT_SCHEMA, TILL, TILL_FIELDS, draw_receipt_pdf
+
+    path = draw_receipt_pdf(tmp_path / "till.pdf", TILL)
+    result = parse_document(
+        path.read_bytes(), filename=path.name, config=ParseConfiguration(tier="cost_effective")
+    )
+    doc = Document.from_pages(items_pages(result), {1: 1.0})
+    url, state = fake_model
+    state.answers = [
+        {
+            "company": TILL_FIELDS["company"],  # the rules' best candidate
+            "total": "50.00",  # on the page (the cash line), not what the rules ranked first
+            "date": "2024-03-14",  # the rules' date, reformatted: compared as a date
+            "address": "1 Invented Road",  # nowhere in the text
+        }
+    ]
+    out = extract_llm(doc, RECEIPT_SCHEMA, ModelEndpoint(url), sleep=lambda _s: None)
+
+    (_, user) = state.requests[-1]["messages"]
+    prompt = user["content"]
+    assert '<layout page="1">' in prompt
+    assert re.search(r"\[\d+%\] TOTAL\s+RM 30\.70", prompt)  # label and amount on one row
+    assert "Candidate values found by layout rules" in prompt
+    assert f"- company: {TILL_FIELDS['company']!r}" in prompt
+    assert "- total: '30.70'" in prompt
+
+    meta = out.field_metadata["document_metadata"]
+    company = meta["company"]
+    assert company["confidence"] >= 0.95 and "same value" in company["reasoning"]
+    assert company["citation"][0]["matching_text"] == TILL_FIELDS["company"]
+    assert company["citation"][0]["bounding_boxes"]
+    total = meta["total"]
+    assert total["confidence"] <= 0.8 and total["citation"][0]["matching_text"] == "50.00"
+    assert meta["date"]["confidence"] >= 0.95
+    assert meta["date"]["citation"][0]["matching_text"] == TILL_FIELDS["date"]
+    assert meta["address"]["confidence"] < 0.5 and meta["address"]["citation"] == []
+
+
+def test_llm_answers_from_a_photo_are_discounted_by_the_ocr_confidence(
+    fake_model: tuple[str, FakeModel],
+) -> None:
+    """Same agreement, read from a page the parse is 0.9 sure of: the overall confidence is
+    lower than the extraction confidence, and the parsing confidence is reported."""
+    from tests.fixtures.receipts import RECEIPT_SCHEMA
+
+    rows = ["HARBOUR LIGHT TRADING SDN BHD", "12, JALAN MERANTI 3,", "47500 SUBANG JAYA"]
+    items = [
+        {
+            "type": "text",
+            "value": text,
+            "md": text,
+            "bbox": [{"x": 10.0, "y": 10.0 + 14 * i, "w": 150.0, "h": 10.0}],
+        }
+        for i, text in enumerate(rows)
+    ]
+    page = {"page_number": 1, "page_width": 200.0, "page_height": 60.0, "items": items}
+    doc = Document.from_pages([page], {1: 0.9})
+    url, state = fake_model
+    state.answers = [{"company": rows[0], "date": None, "address": None, "total": None}]
+    out = extract_llm(doc, RECEIPT_SCHEMA, ModelEndpoint(url), sleep=lambda _s: None)
+    company = out.field_metadata["document_metadata"]["company"]
+    assert company["parsing_confidence"] == 0.9
+    assert company["confidence"] < company["extraction_confidence"]

@@ -4,7 +4,7 @@ turns a piece of text back into citations (page, matching text, boxes, page size
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,15 +83,25 @@ class Document:
     markdown: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def from_pages(cls, pages: Iterable[ItemsPage | FailedPage | dict[str, Any]]) -> Document:
-        """Build from the items of a parse (``items.json`` pages, wire models or dicts)."""
+    def from_pages(
+        cls,
+        pages: Iterable[ItemsPage | FailedPage | dict[str, Any]],
+        confidence: Mapping[int, float | None] | None = None,
+    ) -> Document:
+        """Build from the items of a parse (``items.json`` pages, wire models or dicts).
+
+        ``confidence``: the parse's confidence per page number (``metadata.json``; below 1 for
+        OCR'd pages), used for each field's ``parsing_confidence``."""
         doc = cls()
         for raw in pages:
             page = raw if not isinstance(raw, dict) else _page_model(raw)
             if page is None or isinstance(page, FailedPage):
                 continue
             doc.pages[page.page_number] = PageInfo(
-                page.page_number, page.page_width, page.page_height
+                page.page_number,
+                page.page_width,
+                page.page_height,
+                (confidence or {}).get(page.page_number),
             )
             doc.markdown[page.page_number] = "\n\n".join(i.md for i in page.items if i.md)
             for item in page.items:

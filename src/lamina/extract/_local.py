@@ -19,8 +19,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamina.extract._confidence import leaf_meta, parsing_of, role_confidence
 from lamina.extract._document import Box, Document, Line, Table, span_box
 from lamina.extract._labels import SYNONYMS, label_score, phrase, split_words
+from lamina.extract._roles import (
+    Pick,
+    RoleFinder,
+    address_score,
+    field_role,
+    find_prices,
+    name_score,
+)
 from lamina.extract._schema import Node, coerce
 from lamina.extract._values import (
     find_amount,
@@ -33,10 +42,13 @@ from lamina.extract._values import (
     match_enum,
     parse_bool,
     parse_datetime,
+    repair_ocr,
 )
 
 MIN_SCORE = 0.5
 """Below this label score a candidate is not trusted; the field stays null."""
+ROLE_MIN_CONFIDENCE = 0.2
+"""Below this a role field comes back null, with the best guess named in the reasoning."""
 _PAIR_RE = re.compile(
     r"(?P<label>[A-Za-z#№][A-Za-z0-9 .#№/&'()%-]{0,40}?)\s*(?<!\d)[:\uff1a]\s*(?P<value>.*?)"
     r"(?=\s+[A-Z][A-Za-z .#/&'()-]{0,30}(?<!\d)[:\uff1a](?:\s|$)|$)"
@@ -309,10 +321,9 @@ def read_value(node: Node, key: str, text: str) -> tuple[Any, tuple[int, int]] |
     cleaned = text.strip().strip(",;")
     if not cleaned or cleaned in ("-", "—", "N/A", "n/a"):
         return None
-    if hint == "identifier":
+    if hint == "identifier":  # a number, code or reference holds a digit; a sentence does not
         m = re.search(r"[A-Za-z0-9#/._-]*\d[A-Za-z0-9#/._-]*", cleaned)
-        if m:
-            return m.group(0).strip("."), m.span()
+        return (m.group(0).strip("."), m.span()) if m else None
     start = text.find(cleaned)
     return cleaned, (start, start + len(cleaned))
 
@@ -326,6 +337,7 @@ class LocalExtractor:
     def __init__(self, doc: Document, *, parsing_confidence: float | None = None) -> None:
         self.doc = doc
         self.cands = candidates(doc)
+        self.roles = RoleFinder(doc)
         self.parsing_confidence = parsing_confidence
         self.used_tables: set[int] = set()
 
@@ -348,6 +360,26 @@ class LocalExtractor:
 
     def extract_leaf(self, node: Node, path: tuple[str, ...]) -> Found:
         key = path[-1] if path else node.name
+        best = self._labelled(node, path)
+        role = field_role(key, node.title, node.description, node.kind) if len(path) == 1 else None
+        if role is not None:
+            return self._by_role(node, key, role, best)
+        if best is None:
+            fallback = self._by_pattern(node, key) or self._letterhead(node, path)
+            if fallback is not None:
+                return fallback
+            return self.missing(key, f"No label naming {key!r} with a readable value was found.")
+        score, cand, value, span = best
+        value = coerce(node, value) if not isinstance(value, bool) else value
+        return Found(
+            value, self._meta(cand, span, min(score, 1.0), f"Read next to {cand.label!r}.")
+        )
+
+    def _labelled(
+        self, node: Node, path: tuple[str, ...]
+    ) -> tuple[float, Candidate, Any, tuple[int, int]] | None:
+        """The best (label, value) candidate for a leaf: label score x layout prior."""
+        key = path[-1] if path else node.name
         names = field_words(node, path)
         best: tuple[float, Candidate, Any, tuple[int, int]] | None = None
         for cand in self.cands:
@@ -361,16 +393,159 @@ class LocalExtractor:
             if read is None or read[0] is None:
                 continue
             best = (score * cand.prior, cand, read[0], read[1])
-        if best is None:
-            fallback = self._by_pattern(node, key) or self._letterhead(node, path)
-            if fallback is not None:
-                return fallback
-            return self.missing(key, f"No label naming {key!r} with a readable value was found.")
-        score, cand, value, span = best
+        return best
+
+    def _by_role(
+        self,
+        node: Node,
+        key: str,
+        role: str,
+        labelled: tuple[float, Candidate, Any, tuple[int, int]] | None,
+    ) -> Found:
+        """A field with a role: the role finder's candidates and the labelled one compete; the
+        winner's score, lowered when a different runner-up is close, is the confidence."""
+        scored = self._ranked(node, key, role, labelled)
+        if not scored:
+            return self.missing(key, f"No {role} candidate for {key!r} was found on the page.")
+        score, pick, value = scored[0]
+        runner = next((s for s, p, _ in scored[1:] if not _same_value(p, pick, role)), 0.0)
+        confidence = _confidence(role, score, runner)
+        reason = pick.reason
+        if runner:
+            alt = next(p for s, p, _ in scored[1:] if not _same_value(p, pick, role))
+            reason += f" Runner-up: {alt.text[:60]!r}."
+        if confidence < ROLE_MIN_CONFIDENCE:
+            return self.missing(
+                key, f"Too unsure to answer (confidence {confidence:.2f}): {reason}"
+            )
+        if role in ("vendor", "address") and isinstance(value, str) and self._ocr(pick):
+            repaired = repair_ocr(value)
+            if repaired != value:
+                reason += " OCR look-alike characters repaired (0/O, 1/l, 5/S)."
+                value = repaired
+            garbled = _garbled_words(value, names=role == "vendor")
+            if garbled:
+                confidence = round(confidence * 0.85 ** len(garbled), 3)
+                reason += f" Misread words likely: {', '.join(garbled[:3])}."
         value = coerce(node, value) if not isinstance(value, bool) else value
-        return Found(
-            value, self._meta(cand, span, min(score, 1.0), f"Read next to {cand.label!r}.")
+        citations = pick.citations or [
+            self.doc.citation(line.page, line.text[a:b], box) for line, (a, b), box in pick.spans
+        ]
+        return Found(value, self.meta(confidence, reason, citations))
+
+    def _ranked(
+        self,
+        node: Node,
+        key: str,
+        role: str,
+        labelled: tuple[float, Candidate, Any, tuple[int, int]] | None,
+    ) -> list[tuple[float, Pick, Any]]:
+        """(score, pick, value) for every readable candidate of a role field, best first."""
+        picks = list(self.roles.picks(role))
+        label_pick = self._label_as_pick(node, key, role, labelled)
+        if label_pick is not None and labelled is not None:
+            same = [p for p in picks if _same_value(p, label_pick, role)]
+            if same:  # the label confirms a layout candidate
+                same[0].score += 0.15
+                same[0].reason = same[0].reason.rstrip(".") + f"; labelled {labelled[1].label!r}."
+            else:
+                picks.append(label_pick)
+        scored: list[tuple[float, Pick, Any]] = []
+        for pick in picks:
+            read = read_value(node, key, pick.text)
+            value = read[0] if read is not None else None
+            if value is not None:
+                scored.append((pick.score, pick, value))
+        scored.sort(key=lambda t: -t[0])
+        return scored
+
+    def hints(self, node: Node, limit: int = 3) -> dict[str, list[dict[str, Any]]]:
+        """For each top-level leaf of ``node``: the best candidate values the rules see, with
+        their confidence, citations and reasoning (what a model is shown, and what its answers
+        are checked against)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for key, sub in node.properties.items():
+            if not sub.is_leaf:
+                continue
+            labelled = self._labelled(sub, (key,))
+            role = field_role(key, sub.title, sub.description, sub.kind)
+            entries: list[dict[str, Any]] = []
+            if role is not None:
+                scored = self._ranked(sub, key, role, labelled)
+                for i, (score, pick, value) in enumerate(scored[:limit]):
+                    runner = next(
+                        (s for s, p, _ in scored[i + 1 :] if not _same_value(p, pick, role)), 0.0
+                    )
+                    citations = pick.citations or [
+                        self.doc.citation(line.page, line.text[a:b], box)
+                        for line, (a, b), box in pick.spans
+                    ]
+                    entries.append(
+                        self.meta(_confidence(role, score, runner), pick.reason, citations)
+                        | {"value": coerce(sub, value), "text": pick.text}
+                    )
+            elif labelled is not None:
+                score, cand, value, span = labelled
+                meta = self._meta(cand, span, min(score, 1.0), f"Read next to {cand.label!r}.")
+                text = meta["citation"][0]["matching_text"] if meta["citation"] else str(value)
+                entries.append(meta | {"value": coerce(sub, value), "text": text})
+            if entries:
+                out[key] = entries
+        return out
+
+    def _ocr(self, pick: Pick) -> bool:
+        """Whether ``pick`` was read from a page with a parse confidence below 1 (OCR)."""
+        pages = {line.page for line, _, _ in pick.spans} or set(self.doc.pages)
+        return any(
+            (info := self.doc.pages.get(n)) is not None
+            and info.confidence is not None
+            and info.confidence < 0.999
+            for n in pages
         )
+
+    def _label_as_pick(
+        self,
+        node: Node,
+        key: str,
+        role: str,
+        labelled: tuple[float, Candidate, Any, tuple[int, int]] | None,
+    ) -> Pick | None:
+        """The labelled candidate as a role pick, if its value fits the role."""
+        if labelled is None:
+            return None
+        score, cand, _value, span = labelled
+        text = cand.value[span[0] : span[1]] if cand.line is not None or not cand.block else ""
+        if cand.block and role == "address":
+            text = " ".join(line.text.strip() for line in cand.block)
+            spans = [(line, (0, len(line.text)), line.box) for line in cand.block]
+        elif cand.line is not None:
+            start = cand.offset + span[0]
+            end = cand.offset + span[1]
+            text = cand.line.text[start:end]
+            spans = [(cand.line, (start, end), span_box(cand.line, (start, end)))]
+        else:
+            text = cand.value[span[0] : span[1]]
+            spans = []
+        fits = {
+            "vendor": lambda t: name_score(t) >= 0.4,
+            "address": lambda t: address_score(t) >= 0.3,
+            "total": lambda t: any(v > 0 for _, _, v in find_prices(t)) or _marked_amount(t),
+            "date": lambda t: find_date(t) is not None,
+        }[role]
+        if not text.strip() or not fits(text):
+            return None
+        pick = Pick(
+            text.strip(), 0.45 + 0.4 * min(score, 1.0), spans, f"Read next to {cand.label!r}."
+        )
+        pick.citations = self._meta(cand, span, 0.0, "")["citation"]
+        if role == "total":
+            prices = find_prices(text)
+            amount = find_amount(text)
+            pick.value = round(prices[-1][2] if prices else amount[0] if amount else 0.0, 2)
+        elif role == "date":
+            found = find_date(text)
+            pick.value = found[0] if found else None
+        return pick
 
     def _by_pattern(self, node: Node, key: str) -> Found | None:
         """Emails, phones and URLs are recognisable on their own: the first one in the text."""
@@ -435,14 +610,10 @@ class LocalExtractor:
     def meta(
         self, confidence: float, reasoning: str, citations: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        conf = round(confidence, 3)
-        return {
-            "confidence": conf,
-            "extraction_confidence": conf,
-            "parsing_confidence": self.parsing_confidence,
-            "reasoning": reasoning,
-            "citation": citations,
-        }
+        parsing = self.parsing_confidence
+        if parsing is None:
+            parsing = parsing_of(citations, {n: p.confidence for n, p in self.doc.pages.items()})
+        return leaf_meta(confidence, reasoning, citations, parsing=parsing)
 
     def missing(self, key: str, reasoning: str) -> Found:
         return Found(None, self.meta(0.0, reasoning, []))
@@ -571,3 +742,44 @@ class LocalExtractor:
     def _summary_row(self, row: list[str], mapping: dict[str, tuple[int, float]]) -> bool:
         """A totals row under the items (``Subtotal``, ``Tax``, ``Total``) is not an item."""
         return any(cell and phrase(cell.rstrip(":")) in _SUMMARY_LABELS for cell in row)
+
+
+def _same_value(a: Pick, b: Pick, role: str) -> bool:
+    if a.value is not None and b.value is not None:
+        return a.value == b.value
+    return re.sub(r"[^a-z0-9]", "", a.text.lower()) == re.sub(r"[^a-z0-9]", "", b.text.lower())
+
+
+def _confidence(role: str, score: float, runner: float) -> float:
+    """A candidate's score as a confidence: the score itself (capped, and lowered when a
+    different candidate scored close to it: the choice between them is a coin toss), never
+    above the role's calibrated probability of being right (:func:`role_confidence`), which
+    is fitted on few receipts and so only trusted to lower a score, not to raise it."""
+    base = max(0.0, min(score, 0.99))
+    margin = score - runner
+    if margin < 0.3:
+        base *= 0.55 + 0.45 * max(margin, 0.0) / 0.3
+    return round(min(base, role_confidence(role, score, runner)), 3)
+
+
+def _marked_amount(text: str) -> bool:
+    """An amount with a currency mark, of at least two digits or with decimals (``$99``,
+    ``120 EUR``; not ``RM1``, an OCR slip)."""
+    found = find_amount(text)
+    if found is None or found[2] is None or found[0] <= 0:
+        return False
+    number = text[found[1][0] : found[1][1]]
+    return len(re.sub(r"\D", "", number)) >= 2 or bool(re.search(r"[.,]\d", number))
+
+
+def _garbled_words(text: str, *, names: bool) -> list[str]:
+    """Words an OCR engine probably misread: digits inside letters (``EK9L05IF``); in a
+    name, also letters ending in a digit (``MART5``). Codes such as ``S117``, ``3RD``, ``SS21``
+    or ``109F`` are not counted."""
+    inside = re.compile(r"[A-Za-z]{2,}\d+[A-Za-z]|[A-Za-z]\d+[A-Za-z]{2,}")
+    trailing = re.compile(r"[A-Za-z]{3,}\d")
+    return [
+        word
+        for word in re.findall(r"[A-Za-z0-9]+", text)
+        if inside.search(word) or (names and trailing.fullmatch(word))
+    ]

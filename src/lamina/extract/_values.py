@@ -30,20 +30,43 @@ MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 
+_SEP = r"(?P<sep>[-/.])"
+_TIME_OR_END = r"(?=\d{1,2}[:.]\d{2}|(?!\d))"
+"""After a year: the end of the number, or a time glued to it by OCR (``25/12/20188:13:39PM``)."""
 DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"), "ymd"),
-    (re.compile(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\b"), "dmy_or_mdy"),
-    (re.compile(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{2})\b"), "dmy_or_mdy2"),
+    (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
+    (re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"), "ymd"),
     (
-        re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
+        re.compile(
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{4}}){_TIME_OR_END}"
+        ),
+        "dmy_or_mdy",
+    ),
+    (
+        re.compile(
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})"
+            r"(?=\d{1,2}:\d{2}|(?![\d/.-]\d))"
+        ),
+        "dmy_or_mdy2",
+    ),
+    (
+        re.compile(
+            rf"(?<![A-Za-z])({_MONTH_RE})\.?[\s-]*(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*|[\s-]+)"
+            rf"(\d{{4}}|\d{{2}})(?![\d:])",
+            re.I,
+        ),
         "mdy_text",
     ),
     (
-        re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I),
+        re.compile(
+            rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?[\s.-]*({_MONTH_RE})(?![a-z])\.?,?[\s.-]*"
+            rf"(\d{{4}}{_TIME_OR_END}|\d{{2}}(?![\d:]))",
+            re.I,
+        ),
         "dmy_text",
     ),
-    (re.compile(rf"\b(\d{{1,2}})-({_MONTH_RE})-(\d{{4}})\b", re.I), "dmy_text"),
 ]
+MIN_YEAR, MAX_YEAR = 1900, 2100
 
 CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
 CURRENCY_CODES: tuple[str, ...] = (
@@ -60,11 +83,16 @@ CURRENCY_CODES: tuple[str, ...] = (
     "SEK",
 )
 CURRENCY_CODES += ("NOK", "DKK", "PLN", "CZK", "HUF", "BRL", "MXN", "ZAR", "SGD", "HKD", "KRW")
-_NUMBER = r"[-+]?\(?\d{1,3}(?:[,.' \u00a0]\d{3})*(?:[.,]\d+)?\)?|[-+]?\(?\d+(?:[.,]\d+)?\)?"
+CURRENCY_CODES += ("MYR", "IDR", "PHP", "THB", "VND", "TWD", "AED", "SAR", "TRY", "RUB", "MAD")
+LOCAL_CURRENCY = {"RM": "MYR", "RP": "IDR", "RS": "INR", "DH": "MAD", "DHS": "MAD", "S$": "SGD"}
+"""Local currency marks printed on receipts, by their upper-case spelling."""
+_NUMBER = r"[-+]?\(?\d{1,3}(?:[,.' \u00a0]\d{3})+(?:[.,]\d+)?\)?(?!\d)|[-+]?\(?\d+(?:[.,]\d+)?\)?"
+_CODES = "|".join((*CURRENCY_CODES, "RM", "Rp", "Rs", "DH", "DHS", "S\\$"))
 AMOUNT_RE = re.compile(
-    rf"(?:(?P<pre>[$€£¥₹₩]|\b(?:{'|'.join(CURRENCY_CODES)})\b)\s?)?"
+    rf"(?:(?P<pre>[$€£¥₹₩]|(?<![A-Za-z])(?:{_CODES})(?![A-Za-z]))\.?\s{{0,3}})?"
     rf"(?P<num>{_NUMBER})"
-    rf"(?:\s?(?P<post>[$€£¥₹₩]|\b(?:{'|'.join(CURRENCY_CODES)})\b|%))?"
+    rf"(?:\s?(?P<post>[$€£¥₹₩]|(?<![A-Za-z])(?:{_CODES})(?![A-Za-z])|%))?",
+    re.I,
 )
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE_RE = re.compile(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}")
@@ -76,6 +104,8 @@ Span = tuple[int, int]
 
 
 def _valid_date(y: int, m: int, d: int) -> str | None:
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        return None
     try:
         return date(y, m, d).isoformat()
     except ValueError:
@@ -99,18 +129,28 @@ def find_date(text: str) -> tuple[str, Span] | None:
 
 
 def _date_from_match(m: re.Match[str], style: str) -> str | None:
-    a, b, c = m.group(1), m.group(2), m.group(3)
+    if "sep" in m.re.groupindex:  # numeric with one separator: day/month order unknown
+        a, b, c = m.group(1), m.group(3), m.group(4)
+    else:
+        a, b, c = m.group(1), m.group(2), m.group(3)
     if style == "ymd":
         return _valid_date(int(a), int(b), int(c))
     if style in ("dmy_or_mdy", "dmy_or_mdy2"):
-        year = int(c) if style == "dmy_or_mdy" else 2000 + int(c) if int(c) < 70 else 1900 + int(c)
+        year = _year(c)
         first, second = int(a), int(b)
         if first > 12:
             return _valid_date(year, second, first)
         return _valid_date(year, first, second)
     if style == "mdy_text":
-        return _valid_date(int(c), MONTHS[a.lower().rstrip(".")], int(b))
-    return _valid_date(int(c), MONTHS[b.lower().rstrip(".")], int(a))
+        return _valid_date(_year(c), MONTHS[a.lower()[:3]], int(b))
+    return _valid_date(_year(c), MONTHS[b.lower()[:3]], int(a))
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        return 2000 + year if year < 70 else 1900 + year
+    return year
 
 
 def parse_date(text: str) -> str | None:
@@ -181,7 +221,8 @@ def find_amount(
         marker = m.group("pre") or m.group("post")
         currency = None
         if marker and marker != "%":
-            currency = CURRENCY_SYMBOLS.get(marker, marker.upper())
+            mark = marker.upper()
+            currency = CURRENCY_SYMBOLS.get(marker) or LOCAL_CURRENCY.get(mark, mark)
         found.append(
             (value, m.span(), currency, bool(marker and marker != "%") or "." in m.group("num"))
         )
@@ -275,3 +316,37 @@ def match_enum(value: Any, options: list[Any]) -> Any:
         if score > best_score:
             best, best_score = option, score
     return best if best_score >= 0.5 else None
+
+
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "i": "1", "|": "1"})
+_TOKEN = re.compile(r"[A-Za-z0-9|]+")
+
+
+def repair_ocr(text: str) -> str:
+    """Undo the commonest OCR confusions inside one word, where the word itself shows which
+    alphabet it is in: letters among digits (``433O0`` → ``43300``, ``281I`` → ``2811``) and
+    digits among letters (``C0.`` → ``CO.``, ``Ja1an`` → ``Jalan``, ``5ultan`` → ``Sultan``).
+    Words that mix both on purpose (``S117``, ``2A``, ``3RD``) are left alone."""
+    return _TOKEN.sub(lambda m: _repair_word(m.group(0)), text)
+
+
+def _repair_word(word: str) -> str:
+    digits = sum(ch.isdigit() for ch in word)
+    letters = len(word) - digits
+    if not digits or not letters:
+        return word
+    if letters <= digits and all(ch.isdigit() or ch in "OoIli|" for ch in word):
+        if word[0].isdigit() or (word[0] in "Oo" and word[1:2].isdigit()):
+            return word.translate(_DIGIT_LOOKALIKES)
+        return word
+    if digits == 1:
+        i = next(k for k, ch in enumerate(word) if ch.isdigit())
+        before, after = word[:i], word[i + 1 :]
+        ch = word[i]
+        if ch == "0" and (before[-1:].isupper() or after[:1].isupper()):
+            return before + "O" + after
+        if ch == "1" and before[-1:].islower() and (after[:1].islower() or not after):
+            return before + "l" + after  # Ja1an, Leve1
+        if ch == "5" and i == 0 and len(after) >= 3 and after.islower():
+            return "S" + after
+    return word

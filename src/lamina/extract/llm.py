@@ -4,8 +4,17 @@ returned value in the parse items, with the same document model the local extrac
 
 The endpoint is configured by the server (``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
 ``LAMINA_MODEL_API_KEY``). Requests use ``response_format: {"type": "json_schema", ...}``; the
-document goes in as markdown with each page wrapped in ``<page number="N">`` tags. Transient
-failures (connection errors, 408/409/429/5xx) are retried with exponential backoff.
+document goes in as markdown with each page wrapped in ``<page number="N">`` tags, followed by
+its layout (the visual rows of each page with their position, which keeps a photo's columns
+together: ``TOTAL  RM  60.30`` on one row) and the candidate values the local rules found for
+each field, with their confidence and reasons. Transient failures (connection errors,
+408/409/429/5xx) are retried with exponential backoff.
+
+Each answered value is checked against those candidates: a value the rules also found takes the
+candidate's citations (page, text, box) and a confidence that reflects the agreement; any other
+value is located in the text (lower confidence), and a value found nowhere gets the lowest.
+Like the local extractor's, the overall confidence is discounted for OCR'd pages
+(:mod:`lamina.extract._confidence`).
 """
 
 from __future__ import annotations
@@ -20,7 +29,10 @@ from typing import Any
 import httpx
 
 from lamina.extract import ExtractionOutput
+from lamina.extract._confidence import leaf_meta, parsing_of
 from lamina.extract._document import Document
+from lamina.extract._layout import build_layout
+from lamina.extract._local import LocalExtractor
 from lamina.extract._schema import Node, coerce, compile_schema
 from lamina.extract._values import find_date
 
@@ -31,8 +43,16 @@ DEFAULT_SYSTEM_PROMPT = (
     "numbers are plain numbers without currency symbols or thousands separators."
 )
 RETRY_STATUS = frozenset({408, 409, 429})
-LOCATED_CONFIDENCE = 0.9
-UNLOCATED_CONFIDENCE = 0.5
+AGREES_WITH_BEST = 0.95
+"""The model's value is the rules' best candidate: two independent readings agree."""
+AGREES_WITH_OTHER = 0.8
+"""The model picked another of the rules' candidates (it overruled the rules' ranking)."""
+LOCATED_CONFIDENCE = 0.7
+"""The value is in the text but the rules did not propose it."""
+UNLOCATED_CONFIDENCE = 0.35
+"""The value is nowhere in the text (reformatted, or invented)."""
+MAX_LAYOUT_ROWS = 400
+"""Pages with more rows than this go in as markdown only (the layout would double the prompt)."""
 
 
 class ModelError(Exception):
@@ -63,12 +83,51 @@ class ModelEndpoint:
 
 
 def document_prompt(doc: Document) -> str:
-    """The document as page-tagged markdown."""
+    """The document as page-tagged markdown, then its layout rows (see :func:`layout_prompt`)."""
     parts = [
         f'<page number="{number}">\n{doc.markdown.get(number, "")}\n</page>'
         for number in sorted(doc.pages)
     ]
+    layout = layout_prompt(doc)
+    if layout:
+        parts.append(layout)
     return "\n".join(parts)
+
+
+def layout_prompt(doc: Document) -> str:
+    """The visual rows of each page, top to bottom, as ``[y%] text`` (the row's top as a
+    percentage of the page height; pieces of a row separated by two spaces). Empty when the
+    parse gave no boxes."""
+    layout = build_layout(doc)
+    if not any(row.box for row in layout.rows):
+        return ""
+    parts = []
+    for number in sorted(doc.pages):
+        rows = [r for r in layout.rows if r.page == number]
+        if not rows or len(rows) > MAX_LAYOUT_ROWS:
+            continue
+        height = doc.pages[number].height or 1.0
+        lines = [
+            f"[{100 * (row.box[1] if row.box else 0.0) / height:.0f}%] {row.text}" for row in rows
+        ]
+        parts.append(f'<layout page="{number}">\n' + "\n".join(lines) + "\n</layout>")
+    return "\n".join(parts)
+
+
+def hints_prompt(hints: dict[str, list[dict[str, Any]]]) -> str:
+    """The rules' candidate values per field, for the model to confirm or overrule."""
+    if not hints:
+        return ""
+    lines = [
+        "Candidate values found by layout rules (they may be wrong: check each against the "
+        "document; answer with the document's value):"
+    ]
+    for key, entries in hints.items():
+        shown = "; ".join(
+            f"{e['text']!r} (confidence {e['confidence']:.2f}: {e['reasoning']})" for e in entries
+        )
+        lines.append(f"- {key}: {shown}")
+    return "\n".join(lines)
 
 
 class ChatClient:
@@ -161,25 +220,26 @@ def extract_llm(
     root = compile_schema(schema)
     chat = ChatClient(endpoint, transport=transport, sleep=sleep)
     system = DEFAULT_SYSTEM_PROMPT + (f"\n\n{system_prompt}" if system_prompt else "")
-    cite = _Citer(doc, parsing_confidence)
     count = len(doc.pages)
 
-    def ask(part: Document, wanted: dict[str, Any], what: str) -> Any:
+    def ask(part: Document, wanted: dict[str, Any], what: str, hints: Hints) -> Any:
+        content = f"Extract {what} from this document.\n\n{document_prompt(part)}"
+        if hints:
+            content += "\n\n" + hints_prompt(hints)
         messages = [
             {"role": "system", "content": system},
-            {
-                "role": "user",
-                "content": f"Extract {what} from this document.\n\n{document_prompt(part)}",
-            },
+            {"role": "user", "content": content},
         ]
         return chat.complete_json(messages, wanted)
 
     if target == "per_page":
         records, metas = [], []
         for number in sorted(doc.pages):
-            answer = coerce(root, ask(doc.subset([number]), schema, "the data"))
+            part = doc.subset([number])
+            hints = LocalExtractor(part).hints(root)
+            answer = coerce(root, ask(part, schema, "the data", hints))
             records.append(answer)
-            metas.append(cite.tree(root, answer, number))
+            metas.append(_Citer(part, parsing_confidence, hints).tree(root, answer, number))
         return ExtractionOutput(records, {"page_metadata": metas}, count)
     if target == "per_table_row":
         wrapped = {
@@ -187,36 +247,59 @@ def extract_llm(
             "properties": {"rows": {"type": "array", "items": schema}},
             "required": ["rows"],
         }
-        answer = ask(doc, wrapped, "one object per table row")
+        answer = ask(doc, wrapped, "one object per table row", {})
         rows = answer.get("rows") if isinstance(answer, dict) else answer
         rows = [coerce(root, r) for r in rows or [] if isinstance(r, dict)]
+        cite = _Citer(doc, parsing_confidence, {})
         return ExtractionOutput(rows, {"row_metadata": [cite.tree(root, r) for r in rows]}, count)
-    answer = coerce(root, ask(doc, schema, "the data"))
+    hints = LocalExtractor(doc).hints(root)
+    answer = coerce(root, ask(doc, schema, "the data", hints))
     if not isinstance(answer, dict):
         raise ModelError("The model did not answer with a JSON object")
-    return ExtractionOutput(answer, {"document_metadata": cite.tree(root, answer)}, count)
+    meta = _Citer(doc, parsing_confidence, hints).tree(root, answer)
+    return ExtractionOutput(answer, {"document_metadata": meta}, count)
+
+
+Hints = dict[str, list[dict[str, Any]]]
 
 
 class _Citer:
-    """Field metadata for model answers: each leaf located in the document."""
+    """Field metadata for model answers: each top-level leaf checked against the rules'
+    candidates (``hints``), every other leaf located in the document."""
 
-    def __init__(self, doc: Document, parsing_confidence: float | None) -> None:
+    def __init__(self, doc: Document, parsing_confidence: float | None, hints: Hints) -> None:
         self.doc = doc
         self.parsing_confidence = parsing_confidence
+        self.hints = hints
 
-    def tree(self, node: Node, value: Any, page: int | None = None) -> Any:
+    def tree(self, node: Node, value: Any, page: int | None = None, key: str = "") -> Any:
         if node.kind == "object":
             value = value if isinstance(value, dict) else {}
-            return {k: self.tree(sub, value.get(k), page) for k, sub in node.properties.items()}
+            top = not key
+            return {
+                k: self.tree(sub, value.get(k), page, k if top else "/")
+                for k, sub in node.properties.items()
+            }
         if node.kind == "array":
             items = node.items
             values = value if isinstance(value, list) else []
-            return [self.tree(items, v, page) if items else self.leaf(v, page) for v in values]
-        return self.leaf(value, page)
+            return [self.tree(items, v, page, "/") if items else self.leaf(v, page) for v in values]
+        return self.leaf(value, page, self.hints.get(key, []))
 
-    def leaf(self, value: Any, page: int | None) -> dict[str, Any]:
+    def leaf(
+        self, value: Any, page: int | None, hints: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         if value is None:
             return self._meta(0.0, "The model found no value.", [])
+        for rank, hint in enumerate(hints or []):
+            if _same(hint.get("value"), value):
+                if rank == 0:
+                    conf = max(AGREES_WITH_BEST, hint["extraction_confidence"])
+                    why = "Returned by the model; the layout rules found the same value"
+                else:
+                    conf = AGREES_WITH_OTHER
+                    why = "Returned by the model; the layout rules ranked it lower"
+                return self._meta(conf, f"{why} ({hint['reasoning']})", hint["citation"])
         citations = locate_value(self.doc, value, prefer_page=page)
         if citations:
             return self._meta(
@@ -227,13 +310,26 @@ class _Citer:
         )
 
     def _meta(self, conf: float, reasoning: str, citations: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "confidence": conf,
-            "extraction_confidence": conf,
-            "parsing_confidence": self.parsing_confidence,
-            "reasoning": reasoning,
-            "citation": citations,
-        }
+        parsing = self.parsing_confidence
+        if parsing is None:
+            parsing = parsing_of(citations, {n: p.confidence for n, p in self.doc.pages.items()})
+        return leaf_meta(conf, reasoning, citations, parsing=parsing)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two values are the same answer: equal, equal as numbers, or equal as text once case,
+    spaces and punctuation are folded."""
+    if a == b:
+        return True
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) < 0.005
+    fold = lambda v: re.sub(r"[^0-9a-z]", "", str(v).lower())  # noqa: E731
+    if bool(fold(a)) and fold(a) == fold(b):
+        return True
+    if isinstance(a, str) and isinstance(b, str):  # dates compared as dates
+        da, db = find_date(a), find_date(b)
+        return bool(da and db and da[0] == db[0])
+    return False
 
 
 def locate_value(

@@ -495,8 +495,8 @@ def run_extract_job(row: Row, storage: Storage, limits: ExecutionLimits) -> Outc
         return Outcome("FAILED", f"The parse engine is not available: {exc}")
     try:
         config = ExtractConfiguration.model_validate(row["configuration"])
-        pages, parse_job_id, parse_tier = _load_pages(row, storage, limits, config)
-        doc = Document.from_pages(pages)
+        pages, confidence, parse_job_id, parse_tier = _load_pages(row, storage, limits, config)
+        doc = Document.from_pages(pages, confidence)
         if not doc.pages:
             raise JobFailure("The document has no pages to extract from (all pages failed)")
         target = config.extraction_target or "per_doc"
@@ -543,9 +543,9 @@ def run_extract_job(row: Row, storage: Storage, limits: ExecutionLimits) -> Outc
 
 def _load_pages(
     row: Row, storage: Storage, limits: ExecutionLimits, config: ExtractConfiguration
-) -> tuple[list[Any], str | None, str]:
+) -> tuple[list[Any], dict[int, float | None], str | None, str]:
     """The items pages to extract from: a parse job's stored items, or a fresh parse of the
-    file. Returns (pages, parse job id or None, parse tier)."""
+    file. Returns (pages, parse confidence per page, parse job id or None, parse tier)."""
     ranges = PageRanges(target_pages=config.target_pages, max_pages=config.max_pages)
     source: str = row["file_input"]
     if source.startswith("pjb-"):
@@ -556,7 +556,13 @@ def _load_pages(
         parse_meta = storage.read_result_json(source, "job_metadata.json") or {}
         wanted = _wanted_pages([p["page_number"] for p in pages], ranges)
         pages = [p for p in pages if p["page_number"] in wanted]
-        return pages, source, str(parse_meta.get("tier") or "stored")
+        page_meta = storage.read_result_json(source, RESULT_FILES["metadata"][0]) or {}
+        confidence = {
+            int(m["page_number"]): m.get("confidence")
+            for m in page_meta.get("pages") or []
+            if isinstance(m, dict) and "page_number" in m
+        }
+        return pages, confidence, source, str(parse_meta.get("tier") or "stored")
     from lamina.engine import parse_document
 
     parse_tier = config.parse_tier or DEFAULT_PARSE_TIER
@@ -580,7 +586,10 @@ def _load_pages(
             output_options=OutputOptions(granular_bboxes=["cell"]),
         )
     result = parse_document(data, filename=row["name"], config=parse_config)
-    return list(items_pages(result)), None, parse_tier
+    confidence = {
+        p.page_number: (p.metadata.confidence if p.metadata else None) for p in result.pages
+    }
+    return list(items_pages(result)), confidence, None, parse_tier
 
 
 def _wanted_pages(numbers: list[int], ranges: PageRanges) -> set[int]:
