@@ -299,13 +299,10 @@ def test_an_identifier_needs_a_digit_not_a_courtesy_line() -> None:
 def test_extract_job_on_a_photo_reports_the_ocr_confidence(tmp_path: Path) -> None:
     """Through the API: the extract job parses the image itself and hands the page's OCR
     confidence to the extractor."""
-    from fastapi.testclient import TestClient
-
-    from lamina.server import ServerSettings, create_app
+    from tests.server.conftest import running_app
 
     png = make_receipt_png(tmp_path).read_bytes()
-    settings = ServerSettings(data_dir=tmp_path / "data", workers=0, poll_interval_seconds=0.2)
-    with TestClient(create_app(settings)) as client:
+    with running_app(tmp_path / "data") as client:
         file_id = client.post(
             "/api/v1/beta/files", files={"file": ("till.png", png)}, data={"purpose": "extract"}
         ).json()["id"]
