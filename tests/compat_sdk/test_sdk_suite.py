@@ -170,6 +170,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         # The seed's slow source (and the suite's webhook URLs) are on loopback: allowed as an
         # operator allows an intranet host. No rate limit: the suite fires requests in bursts.
         LAMINA_OUTBOUND_ALLOW="127.0.0.1",
+        # The blocker's download must outlast the suite (the default total deadline is 120 s).
+        LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS="900",
         LAMINA_RATE_LIMIT_PER_SECOND="0",
         LAMINA_CREATE_RATE_LIMIT_PER_SECOND="0",
     )
