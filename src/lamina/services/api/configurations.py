@@ -24,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from lamina.services.db import Database, Row, aware, metadata, new_id, paginate, utcnow
 from lamina.services.errors import NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy
+from lamina.services.store.db import Database, Row, aware, metadata, new_id, paginate, utcnow
 
 CONFIG_ID_PREFIX = "cfg"
 WEBHOOK_ID_PREFIX = "whc"
@@ -119,7 +119,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFailed:
-    from lamina.services.parse import validation_errors
+    from lamina.services.api.parse import validation_errors
 
     return ValidationFailed(validation_errors(exc, list(prefix)))
 
@@ -152,7 +152,7 @@ def check_parameters(
                 [*loc, "data_schema"], "data_schema is required (a JSON Schema object)", input=None
             )
     elif product == "classify_v2":
-        from lamina.services.classify_jobs import check_classify_configuration
+        from lamina.services.api.classify_jobs import check_classify_configuration
 
         body = check_classify_configuration(body, loc)
     return {"product_type": product, **body}
@@ -434,7 +434,7 @@ class ConfigurationService:
         """Every endpoint a job notifies: its inline ``webhook_configurations`` and the saved
         ``webhook_configuration_ids`` (``prefix`` locates both fields in the request), once
         each. The one place a job's webhooks are resolved."""
-        from lamina.services.webhooks import resolve_webhooks
+        from lamina.services.api.webhooks import resolve_webhooks
 
         ids_loc = [*prefix, "webhook_configuration_ids"]
         saved = self.webhooks_for(project_id, ids, ids_loc)
@@ -444,7 +444,7 @@ class ConfigurationService:
 
     def _check_outbound(self, values: Mapping[str, Any]) -> None:
         """A saved webhook obeys the same address policy and header rules as an inline one."""
-        from lamina.services.webhooks import check_headers, check_url_at_door
+        from lamina.services.api.webhooks import check_headers, check_url_at_door
 
         if values.get("webhook_url"):
             try:

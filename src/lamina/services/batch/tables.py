@@ -1,7 +1,7 @@
 """Tables of directories, batch jobs, their items, processing results and the webhook outbox.
 
-Defined on the shared :data:`lamina.services.db.metadata`, so ``Database.create_schema`` creates
-them (this module is imported by the service container before the schema is created).
+Defined on the shared :data:`lamina.services.store.db.metadata`, so ``Database.create_schema``
+creates them (this module is imported by the service container before the schema is created).
 
 Counts are never stored: a batch's progress is a ``GROUP BY status`` over its items, so a crash
 can never leave a counter out of step with the items.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lamina.services.db import metadata
+from lamina.services.store.db import metadata
 
 directories_table = sa.Table(
     "directories",

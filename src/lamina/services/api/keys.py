@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.db import Database, Row, metadata, new_id, utcnow
+from lamina.services.store.db import Database, Row, metadata, new_id, utcnow
 
 KEY_ID_PREFIX = "key"
 KEY_PREFIX = "lam-"

@@ -42,9 +42,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lamina.services.background import BackgroundThread
-from lamina.services.batch_db import batch_jobs_table, webhook_outbox_table
-from lamina.services.db import Database, Row, new_id, utcnow
+from lamina.services.batch.tables import batch_jobs_table, webhook_outbox_table
 from lamina.services.errors import ValidationFailed
 from lamina.services.outbound import (
     Deadline,
@@ -54,6 +52,8 @@ from lamina.services.outbound import (
     OutboundPolicy,
     check_url_at_door,
 )
+from lamina.services.runtime.background import BackgroundThread
+from lamina.services.store.db import Database, Row, new_id, utcnow
 
 log = logging.getLogger("lamina.webhooks")
 

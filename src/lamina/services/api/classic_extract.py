@@ -26,11 +26,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.configurations import jobs_of_configuration, link_configuration
-from lamina.services.db import Database, Row, aware, metadata, new_id, utcnow
+from lamina.services.api.configurations import jobs_of_configuration, link_configuration
+from lamina.services.api.extract import ExtractService
+from lamina.services.api.files import FileService
 from lamina.services.errors import NotFoundError, ValidationFailed
-from lamina.services.extract import ExtractService
-from lamina.services.files import FileService
+from lamina.services.store.db import Database, Row, aware, metadata, new_id, utcnow
 from lamina.types import ExtractCreateRequest
 
 AGENT_ID_PREFIX = "eag"

@@ -72,7 +72,8 @@ jobs_table = sa.Table(
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_expires_at", sa.DateTime),
     sa.Column("result_summary", sa.JSON),
-    # Result cache key (services/cache.py) of a COMPLETED parse job whose result may be reused.
+    # Result cache key (services/store/cache.py) of a COMPLETED parse job whose result may be
+    # reused.
     sa.Column("cache_key", sa.String(64)),
     sa.Index("ix_parse_jobs_cache", "project_id", "cache_key"),
     # Fair claiming: pending jobs per project, oldest first, from the index alone.

@@ -21,9 +21,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.background import BackgroundThread
-from lamina.services.db import Database, Row, jobs_table, metadata, utcnow
-from lamina.services.webhooks import enqueue
+from lamina.services.api.webhooks import enqueue
+from lamina.services.runtime.background import BackgroundThread
+from lamina.services.store.db import Database, Row, jobs_table, metadata, utcnow
 
 job_webhooks_table = sa.Table(
     "job_webhooks",
