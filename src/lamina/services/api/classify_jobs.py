@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lamina.services.api.configurations import job_links_table
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.runtime.execution import ExecutionLimits, JobFailure, Outcome, load_input
-from lamina.services.store.db import Database, Row, aware, jobs_table, new_id, paginate, utcnow
+from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
 from lamina.services.store.storage import RESULT_FILES, Storage, dump_json, write_atomic
+from lamina.services.store.tables import job_links_table, jobs_table
 
 if TYPE_CHECKING:
     from lamina.extract.llm import ChatClient

@@ -11,11 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from lamina.services.api.webhooks import enqueue
-from lamina.services.batch.tables import (
-    batch_items_table,
-    batch_jobs_table,
-    processing_results_table,
-)
 from lamina.services.batch.wire import (
     ACTIVE,
     CLASSIFICATION_FILE,
@@ -26,14 +21,14 @@ from lamina.services.batch.wire import (
     event_name,
 )
 from lamina.services.runtime.background import BackgroundThread
-from lamina.services.store.db import (
-    Database,
-    Row,
-    jobs_table,
-    new_id,
-    utcnow,
-)
+from lamina.services.store.db import Database, Row, new_id, utcnow
 from lamina.services.store.storage import Storage, dump_json, write_atomic
+from lamina.services.store.tables import (
+    batch_items_table,
+    batch_jobs_table,
+    jobs_table,
+    processing_results_table,
+)
 
 log = logging.getLogger("lamina.batch")
 

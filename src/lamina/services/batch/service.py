@@ -36,13 +36,6 @@ import sqlalchemy as sa
 
 from lamina.services.api.parse import MODEL_TIERS
 from lamina.services.api.webhooks import enqueue, resolve_webhooks
-from lamina.services.batch.tables import (
-    batch_items_table,
-    batch_jobs_table,
-    directories_table,
-    directory_files_table,
-    processing_results_table,
-)
 from lamina.services.batch.wire import (
     ACTIVE,
     BATCH_ID_PREFIX,
@@ -65,17 +58,17 @@ from lamina.services.batch.wire import (
 )
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.request_limits import check_json_size
-from lamina.services.store.db import (
-    Database,
-    Page,
-    Row,
+from lamina.services.store.db import Database, Page, Row, new_id, paginate, utcnow
+from lamina.services.store.storage import Storage
+from lamina.services.store.tables import (
+    batch_items_table,
+    batch_jobs_table,
+    directories_table,
+    directory_files_table,
     files_table,
     jobs_table,
-    new_id,
-    paginate,
-    utcnow,
+    processing_results_table,
 )
-from lamina.services.store.storage import Storage
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")

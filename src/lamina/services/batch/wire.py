@@ -14,9 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from lamina._version import ENGINE_VERSION
-from lamina.services.batch.tables import (
-    batch_items_table,
-)
 from lamina.services.errors import ValidationFailed
 from lamina.services.outbound import OutboundPolicy
 from lamina.services.request_limits import RequestLimits
@@ -24,6 +21,7 @@ from lamina.services.store.db import (
     Row,
     aware,
 )
+from lamina.services.store.tables import batch_items_table
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")

@@ -1,1 +1,2 @@
-"""Persistence: SQL records and leases, files on disk, presigned URLs, the result cache."""
+"""Persistence: every table, SQL records and leases, files on disk, presigned URLs, the
+result cache."""
