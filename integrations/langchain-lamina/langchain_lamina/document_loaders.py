@@ -69,8 +69,10 @@ class _LaminaOptions:
         base_url: str | None,
         api_key: str | SecretStr | None,
         data_dir: str | None,
+        include_job_id: bool = False,
     ) -> None:
         check_options(granularity, on_error)
+        self.include_job_id = include_job_id
         self.granularity = granularity
         self.tier = tier
         self.parse_options = dict(parse_options or {})
@@ -90,7 +92,11 @@ class _LaminaOptions:
         )
 
     def _mapping_options(self) -> MappingOptions:
-        return MappingOptions(granularity=self.granularity, on_error=self.on_error)
+        return MappingOptions(
+            granularity=self.granularity,
+            on_error=self.on_error,
+            include_job_id=self.include_job_id,
+        )
 
 
 class LaminaLoader(_LaminaOptions, BaseLoader):
@@ -108,11 +114,13 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
 
     Metadata (flat: str, int, float, bool): ``source``, ``file_name``, ``file_path``, ``page``
     (0-based, LangChain's habit) and ``page_number`` (1-based), ``page_label``, ``page_width``,
-    ``page_height``, ``confidence``, ``speaker_notes``, ``job_id``, ``tier``; with
+    ``page_height``, ``confidence``, ``speaker_notes``, ``tier``; with
     ``granularity="item"`` also ``item_type``, ``item_index``, ``level``, ``header_path``,
     ``bbox`` (JSON list of ``{x, y, w, h}``, page points, origin top-left), ``table_html`` and
     ``table_csv``. ``Document.id`` is a UUID derived from the file's SHA-256, page and item
-    index, so loading the same content again gives the same ids.
+    index, so loading the same content again gives the same ids; nothing volatile enters the
+    metadata or the text (the parse job id only with ``include_job_id=True``), so
+    ``langchain_core.indexing.index()`` with a record manager skips unchanged content on a re-run.
 
     ``on_error``: ``"raise"`` (default) raises the first failure; ``"skip"`` leaves the failed
     file or page out and logs a warning (logger ``lamina.integrations``); ``"record"`` yields an
@@ -138,6 +146,7 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
         base_url: str | None = None,
         api_key: str | SecretStr | None = None,
         data_dir: str | None = None,
+        include_job_id: bool = False,
     ) -> None:
         """Set up the loader; nothing is read or parsed before :meth:`lazy_load`.
 
@@ -155,6 +164,7 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
             base_url=base_url,
             api_key=api_key,
             data_dir=data_dir,
+            include_job_id=include_job_id,
         )
         if num_workers < 1:
             raise ValueError("num_workers must be >= 1")
@@ -227,6 +237,7 @@ class LaminaBlobParser(_LaminaOptions, BaseBlobParser):
         base_url: str | None = None,
         api_key: str | SecretStr | None = None,
         data_dir: str | None = None,
+        include_job_id: bool = False,
     ) -> None:
         """Set up the parser; see :class:`LaminaLoader` for the options."""
         super().__init__(
@@ -240,6 +251,7 @@ class LaminaBlobParser(_LaminaOptions, BaseBlobParser):
             base_url=base_url,
             api_key=api_key,
             data_dir=data_dir,
+            include_job_id=include_job_id,
         )
 
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:

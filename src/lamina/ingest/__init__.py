@@ -42,6 +42,7 @@ from lamina.ingest._records import (
     item_metadata,
     item_text,
     make_id,
+    stable_url,
     table_markdown,
     to_records,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "run_sync",
     "schema_about",
     "schema_title",
+    "stable_url",
     "table_markdown",
     "to_records",
     "tool_error_message",

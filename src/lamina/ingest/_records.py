@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lamina import JobError, LaminaError
 from lamina.ingest._runner import Outcome
@@ -73,6 +75,11 @@ class MappingOptions:
     granularity: Granularity = "page"
     on_error: OnError = "raise"
     include_items: bool = False
+    include_job_id: bool = False
+    """Put the parse job's id in the metadata. Off by default: every parse is a new job, so a
+    job id would change the metadata (and so the hash) of unchanged content on every re-run,
+    and deduplicating stores (LlamaIndex docstores, LangChain record managers) would re-embed
+    everything."""
 
 
 def make_id(identity: str, *parts: str | int) -> str:
@@ -107,7 +114,7 @@ def to_records(outcome: Outcome, options: MappingOptions) -> list[Record]:
         logger.warning("Lamina could not parse %s: %s", outcome.source.label, error)
         if options.on_error == "skip":
             return []
-        return [_failure_record(outcome, error)]
+        return [_failure_record(outcome, error, options.include_job_id)]
     return _Mapper(outcome, options).records()
 
 
@@ -116,14 +123,39 @@ def _base_metadata(outcome: Outcome) -> dict[str, Scalar]:
     meta: dict[str, Scalar] = {}
     _put(meta, "file_name", outcome.name)
     _put(meta, "file_path", source.path)
-    _put(meta, "source_url", source.ref if source.kind == "url" else None)
+    _put(meta, "source_url", stable_url(source.ref) if source.kind == "url" else None)
     _put(meta, "file_id", outcome.file_id)
+    if source.kind == "job":  # the job is the input here, so its id is stable
+        _put(meta, "job_id", source.ref)
     return meta
 
 
-def _failure_record(outcome: Outcome, error: BaseException) -> Record:
+_SIGNING_PARAMS = re.compile(
+    r"^(x-amz-.*|x-goog-.*|signature|expires|sig|se|st|sp|sv|sr|skoid|sktid|skt|ske|sks|skv|"
+    r"token|key-pair-id|policy|awsaccesskeyid|security-token)$",
+    re.IGNORECASE,
+)
+
+
+def stable_url(url: str | None) -> str | None:
+    """``url`` without the query parameters of a signed (expiring) URL: the signature, expiry
+    and credential parameters of S3, GCS and Azure presigned URLs change on every signing, and
+    would change the metadata of unchanged content."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = parse_qsl(parts.query, keep_blank_values=True)
+    stable = [(k, v) for k, v in kept if not _SIGNING_PARAMS.match(k)]
+    if len(stable) == len(kept):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(stable)))
+
+
+def _failure_record(outcome: Outcome, error: BaseException, include_job_id: bool) -> Record:
     meta = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
-    job_id = error.job_id if isinstance(error, JobError) else None
+    job_id = error.job_id if isinstance(error, JobError) and include_job_id else None
     _put(meta, "job_id", job_id)
     meta.update(parse_status="failed", error=str(error), error_type=type(error).__name__)
     return Record(id=make_id(outcome.identity, "failed"), text="", metadata=meta)
@@ -184,7 +216,8 @@ class _Mapper:
             m.page_number: m for m in (response.metadata.pages if response.metadata else [])
         }
         self.base = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
-        _put(self.base, "job_id", response.job.id)
+        if options.include_job_id:
+            _put(self.base, "job_id", response.job.id)
         _put(self.base, "tier", response.job.tier)
 
     def records(self) -> list[Record]:
