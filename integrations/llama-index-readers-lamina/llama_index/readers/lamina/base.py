@@ -86,7 +86,8 @@ class LaminaReader(BasePydanticReader):
     ``file_name``, ``page_number``, ``image_category``, ``image_file_name``, ``image_index``,
     ``image_size_bytes``, ``bbox`` (JSON list of one ``{x, y, w, h}`` in page points, origin
     top-left; embedded images only), ``tier`` (``job_id`` with ``include_job_id``); their ids
-    derive from the file's SHA-256, the page number and the image file name. Default ``None``: no images.
+    derive from the file's SHA-256, the page number and the image file name. Default ``None``:
+    no images.
     """
 
     is_remote: bool = Field(default=False, description="True when parsing on a remote server.")
