@@ -88,7 +88,8 @@ class MappingOptions:
     characters); None for one chunk per item."""
     tokenizer: Any = None
     section_in_text: bool = False
-    """Granularity ``"chunk"``: the section path on the first line of each chunk's text."""
+    """Granularities ``"chunk"`` and ``"item"``: the section path (``Title > Section``) on the
+    first line of each record's text, for stores that embed the text alone."""
     include_job_id: bool = False
     """Put the parse job's id in the metadata. Off by default: every parse is a new job, so a
     job id would change the metadata (and so the hash) of unchanged content on every re-run,
@@ -326,7 +327,11 @@ class _Mapper:
                     continue
                 meta = {**page_meta, **item_metadata(item, index, path)}
                 ident = make_id(self.outcome.identity, "p", page.page_number, "i", index)
-                page_records.append(Record(ident, clean_text(item_text(item)), meta))
+                text = clean_text(item_text(item))
+                section = str(meta["header_path"]).strip("/").split("/")
+                if self.options.section_in_text and section != [""]:
+                    text = " > ".join(section) + "\n\n" + text
+                page_records.append(Record(ident, text, meta))
             attach_links(page_records, links)
             records.extend(page_records)
         return records

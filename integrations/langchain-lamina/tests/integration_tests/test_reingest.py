@@ -17,7 +17,7 @@ def loader(client: lamina.Client, path: object, **kwargs: object) -> LaminaLoade
 
 
 @pytest.mark.parametrize("cleanup", ["incremental", "scoped_full", "full"])
-@pytest.mark.parametrize("granularity", ["page", "item"])
+@pytest.mark.parametrize("granularity", ["page", "item", "chunk"])
 def test_second_index_run_skips_everything(client, corpus_dir, cleanup, granularity) -> None:
     manager = InMemoryRecordManager(namespace=f"lamina/{cleanup}/{granularity}")
     manager.create_schema()
