@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,11 @@ def test_served_images_match_embedded(client, served_url, picture_pdf) -> None:
     assert [d.id_ for d in served_docs] == [d.id_ for d in embedded_docs]
     [image] = images_of(served_docs)
     assert image.image == images_of(embedded_docs)[0].image
+
+
+def test_no_pdfium_bitmap_warnings_on_the_console(client, picture_pdf, caplog) -> None:
+    """pypdfium2 logs "Explicitly closing <PdfBitmap ...>" for every bitmap closed carelessly."""
+    with caplog.at_level(logging.DEBUG):
+        docs = reader(client, images=["embedded", "screenshot"]).load_data(picture_pdf)
+    assert len(images_of(docs)) == 3
+    assert not [r for r in caplog.records if "PdfBitmap" in r.getMessage()]
