@@ -82,7 +82,7 @@ from lamina.ingest._schemas import (
 )
 from lamina.ingest._sources import Source, SourceKind, resolve_sources
 from lamina.ingest._text import FURNITURE_TYPES, clean_text, has_content, is_junk
-from lamina.ingest._tools import ID_PREFIXES, tool_error_message, tool_source
+from lamina.ingest._tools import ID_PREFIXES, page_selection, tool_error_message, tool_source
 
 __all__ = [
     "DEFAULT_EXPAND",
@@ -137,6 +137,7 @@ __all__ = [
     "make_id",
     "open_async_client",
     "open_client",
+    "page_selection",
     "parse_source",
     "progress_enabled",
     "reference_identity",
