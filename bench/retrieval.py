@@ -177,6 +177,9 @@ def methods(tokenizer: Callable[[str], Sequence[Any]], sizes: Sequence[int]) -> 
     out["lamina-items"] = LaminaNodeParser()
     for size in sizes:
         out[f"sentence-{size}"] = SentenceSplitter(chunk_size=size, tokenizer=tokenizer)
+        out[f"sentence-{size}-overlap0"] = SentenceSplitter(
+            chunk_size=size, chunk_overlap=0, tokenizer=tokenizer
+        )
     out["markdown"] = MarkdownNodeParser()
     return out
 

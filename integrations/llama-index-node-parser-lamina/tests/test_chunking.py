@@ -64,7 +64,9 @@ def pages(client: lamina.Client, path: object, **kwargs: object) -> list:
 
 
 def test_long_table_is_split_between_rows_with_the_header_in_every_piece(client, report) -> None:
-    nodes = LaminaNodeParser(chunk_size=500).get_nodes_from_documents(pages(client, report))
+    nodes = LaminaNodeParser(chunk_size=500, metadata_aware=False).get_nodes_from_documents(
+        pages(client, report)
+    )
     assert max(len(n.text) for n in nodes) <= 500
     tables = [n for n in nodes if n.metadata["item_type"] == "table"]
     assert len(tables) >= 4
@@ -83,7 +85,7 @@ def test_long_table_is_split_between_rows_with_the_header_in_every_piece(client,
 
 
 def test_section_in_text_names_the_section_of_every_piece(client, report) -> None:
-    parser = LaminaNodeParser(chunk_size=500, section_in_text=True)
+    parser = LaminaNodeParser(chunk_size=500, section_in_text=True, metadata_aware=False)
     nodes = parser.get_nodes_from_documents(pages(client, report))
     assert max(len(n.text) for n in nodes) <= 500
     for node in nodes[1:]:
@@ -93,7 +95,9 @@ def test_section_in_text_names_the_section_of_every_piece(client, report) -> Non
 
 
 def test_long_paragraph_is_split_at_sentence_boundaries(client, report) -> None:
-    nodes = LaminaNodeParser(chunk_size=300).get_nodes_from_documents(pages(client, report))
+    nodes = LaminaNodeParser(chunk_size=300, metadata_aware=False).get_nodes_from_documents(
+        pages(client, report)
+    )
     prose = [n for n in nodes if "Sentence number" in n.text]
     assert len(prose) >= 5
     for node in prose:
@@ -109,7 +113,9 @@ def test_long_paragraph_is_split_at_sentence_boundaries(client, report) -> None:
 def test_chunk_size_counts_tokens_with_a_tokenizer(client, report) -> None:
     """``str.split`` is a real (whitespace) tokenizer; the limit counts its tokens."""
     docs = pages(client, report)
-    nodes = LaminaNodeParser(chunk_size=40, tokenizer=str.split).get_nodes_from_documents(docs)
+    nodes = LaminaNodeParser(
+        chunk_size=40, tokenizer=str.split, metadata_aware=False
+    ).get_nodes_from_documents(docs)
     assert max(len(n.text.split()) for n in nodes) <= 40
     assert max(len(n.text) for n in nodes) > 40  # so characters were not what was counted
 

@@ -65,7 +65,7 @@ def test_ids_are_stable(client, corpus) -> None:
 
 def test_merging_by_section_up_to_chunk_size(client, corpus) -> None:
     docs = pages(client, corpus["headings"])
-    nodes = LaminaNodeParser(chunk_size=400).get_nodes_from_documents(docs)
+    nodes = LaminaNodeParser(chunk_size=400, metadata_aware=False).get_nodes_from_documents(docs)
     assert [n.text.split("\n\n")[0] for n in nodes] == [
         "# Engine Test Document",
         "### Details",
@@ -75,12 +75,26 @@ def test_merging_by_section_up_to_chunk_size(client, corpus) -> None:
     assert "The end." in lists.text and len(json.loads(lists.metadata["bbox"])) >= 4
     assert docs[0].text[lists.start_char_idx : lists.end_char_idx] == lists.text
     for size in (40, 60, 120):
-        small = LaminaNodeParser(chunk_size=size).get_nodes_from_documents(docs)
+        small = LaminaNodeParser(chunk_size=size, metadata_aware=False).get_nodes_from_documents(
+            docs
+        )
         assert len(nodes) < len(small)
         assert max(len(n.text) for n in small) <= size  # a real maximum
         joined = " ".join(" ".join(n.text.split()) for n in small)
         for word in ("wrap", "hyphen", "Nested", "greet(name):", "The end."):
             assert word in joined  # nothing lost
+
+
+def test_metadata_aware_limit_covers_what_is_embedded(client, corpus) -> None:
+    """By default the limit holds for the text plus the metadata LlamaIndex embeds with it."""
+    docs = pages(client, corpus["headings"])
+    for size in (200, 250, 400):
+        nodes = LaminaNodeParser(chunk_size=size).get_nodes_from_documents(docs)
+        assert max(len(n.get_content(metadata_mode=MetadataMode.EMBED)) for n in nodes) <= size
+        loose = LaminaNodeParser(chunk_size=size, metadata_aware=False)
+        assert len(loose.get_nodes_from_documents(docs)) <= len(nodes)
+    loose = LaminaNodeParser(chunk_size=200, metadata_aware=False).get_nodes_from_documents(docs)
+    assert max(len(n.get_content(metadata_mode=MetadataMode.EMBED)) for n in loose) > 200
 
 
 def test_table_is_one_node_with_excluded_payloads(client, corpus) -> None:
@@ -96,7 +110,7 @@ def test_table_is_one_node_with_excluded_payloads(client, corpus) -> None:
 
 
 def test_header_path_and_links_cross_pages(client, corpus) -> None:
-    nodes = LaminaNodeParser(chunk_size=60).get_nodes_from_documents(
+    nodes = LaminaNodeParser(chunk_size=60, metadata_aware=False).get_nodes_from_documents(
         pages(client, corpus["multipage"])
     )
     second_page = [n for n in nodes if n.metadata["page_number"] == 2]

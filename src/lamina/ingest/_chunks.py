@@ -243,6 +243,8 @@ class _Open:
     spans: list[tuple[int, int]] = field(default_factory=list)
     exact: bool = True
     is_table: bool = False
+    limit: int | None = None
+    """The size this chunk may reach: ``chunk_size`` less what ``reserve`` keeps back."""
 
     def render(self, blocks: list[tuple[str, list[str]]] | None = None) -> str:
         body = [sep.join(lines) for sep, lines in (self.blocks if blocks is None else blocks)]
@@ -261,11 +263,16 @@ class Chunker:
         chunk_size: int | None = None,
         tokenizer: Tokenizer | None = None,
         section_in_text: bool = False,
+        reserve: Callable[[ChunkPage, str], int] | None = None,
     ) -> None:
+        """``reserve(page, header_path)``, when given, is the size kept back from ``chunk_size``
+        for a chunk of that section on that page: what the embedding will prepend to the text
+        (metadata), so that text and metadata together stay within the limit."""
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive number, not {chunk_size!r}")
         self.chunk_size = chunk_size
         self.section_in_text = section_in_text
+        self.reserve = reserve
         self._size: SizeFunction = (lambda t: len(tokenizer(t))) if tokenizer else len
 
     def chunk(self, pages: Iterable[ChunkPage]) -> list[Chunk]:
@@ -333,14 +340,23 @@ class Chunker:
         )
 
     def _room(self, chunk: _Open) -> float:
-        """The share of ``chunk_size`` still free in ``chunk``."""
-        assert self.chunk_size is not None
-        return 1 - self._size(chunk.render()) / self.chunk_size
+        """The share of the chunk's limit still free."""
+        assert chunk.limit is not None
+        return 1 - self._size(chunk.render()) / chunk.limit
 
     def _fits(self, chunk: _Open, extra_blocks: list[tuple[str, list[str]]]) -> bool:
-        if self.chunk_size is None:
+        if chunk.limit is None:
             return True
-        return self._size(chunk.render([*chunk.blocks, *extra_blocks])) <= self.chunk_size
+        return self._size(chunk.render([*chunk.blocks, *extra_blocks])) <= chunk.limit
+
+    def _limit(self, page: ChunkPage, content_path: tuple[str, ...]) -> int | None:
+        """``chunk_size`` less the reserve for this page and section (never below a quarter)."""
+        if self.chunk_size is None:
+            return None
+        if self.reserve is None:
+            return self.chunk_size
+        kept = self.reserve(page, _path_string(content_path))
+        return max(self.chunk_size - kept, max(1, self.chunk_size // 4))
 
     def _open(
         self,
@@ -366,6 +382,7 @@ class Chunker:
             level=headings[0].unit.level if headings else None,
             boxes=[b for p in here for b in p.unit.boxes],
             spans=[p.span for p in here if p.span is not None],
+            limit=self._limit(page, content_path),
         )
         chunk.exact = not section_line and len(here) == len(pending)
         return chunk
@@ -387,7 +404,7 @@ class Chunker:
         if self._fits(current, [("", [unit.text])]):
             self._append(current, unit, span)
             return current
-        limit = self.chunk_size
+        limit = current.limit
         if current.prefix and limit is not None and self._size(current.render()) > limit * 7 // 8:
             done.extend(self._close_prefix(current))
             current = self._continuation(current, unit)
@@ -437,8 +454,8 @@ class Chunker:
     ) -> list[str]:
         """``atom`` as pieces that each fit a continuation chunk (and the first piece the chunk
         at hand, when that chunk has no piece yet)."""
-        assert self.chunk_size is not None
-        limit = self.chunk_size
+        assert chunk.limit is not None
+        limit = chunk.limit
         probe = self._continuation(chunk, None)
         if len(lines) == len(header):  # the first piece of this chunk: measure against it
             probe = _with_blocks(chunk, chunk.blocks[:-1])
@@ -495,6 +512,7 @@ class Chunker:
             exact=False,
             is_table=chunk.is_table,
             boxes=list(unit.boxes) if unit is not None else [],
+            limit=chunk.limit,
         )
 
     def _close_prefix(self, chunk: _Open) -> list[Chunk]:

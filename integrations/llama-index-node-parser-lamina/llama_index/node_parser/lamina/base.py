@@ -49,7 +49,10 @@ class LaminaNodeParser(NodeParser):
     ``chunk_size=None`` (default) gives one node per item (paragraph, list, table, code...),
     never split. With ``chunk_size`` the size is a real maximum, in tokens when ``tokenizer``
     (a callable returning a text's tokens, e.g. ``tiktoken.get_encoding(...).encode``) is given,
-    in characters otherwise: consecutive items of one section on one page are merged up to it,
+    in characters otherwise, and with ``metadata_aware`` (default) it holds for the text *and*
+    the metadata LlamaIndex embeds with it (file name, page, header path...), as
+    ``SentenceSplitter`` does, so nothing is cut off by the embedding model's window.
+    Consecutive items of one section on one page are merged up to it,
     and longer items are split at sentence boundaries (lists and code at lines, tables between
     rows with the header row repeated in every piece). Headings and captions are never nodes of
     their own: they lead the node of what follows them. ``section_in_text=True`` also puts the
@@ -79,6 +82,11 @@ class LaminaNodeParser(NodeParser):
     section_in_text: bool = Field(
         default=False, description="Put the section path on the first line of each node."
     )
+    metadata_aware: bool = Field(
+        default=True,
+        description="Keep the embedded metadata (file name, page, header path...) within "
+        "chunk_size too, as the embedding model sees text and metadata together.",
+    )
     client: Client | None = Field(
         default=None, exclude=True, description="Client to fetch missing items by job id."
     )
@@ -90,7 +98,8 @@ class LaminaNodeParser(NodeParser):
     def _parse_nodes(
         self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any
     ) -> list[BaseNode]:
-        chunker = Chunker(self.chunk_size, self.tokenizer, self.section_in_text)
+        reserve = self._reserve if self.metadata_aware and self.chunk_size else None
+        chunker = Chunker(self.chunk_size, self.tokenizer, self.section_in_text, reserve)
         out: list[BaseNode] = []
         group: list[ChunkPage] = []
         group_key: Any = object()
@@ -132,6 +141,21 @@ class LaminaNodeParser(NodeParser):
         return nodes
 
     # --- building -------------------------------------------------------------------------------
+
+    def _reserve(self, page: ChunkPage, header_path: str) -> int:
+        """The size of the metadata a node of this section on this page embeds with its text."""
+        doc: BaseNode = page.context
+        meta = {
+            k: v
+            for k, v in doc.metadata.items()
+            if k != ITEMS_KEY and k not in doc.excluded_embed_metadata_keys
+        }
+        meta.update(item_type="heading", header_path=header_path)  # the longest type name
+        rendered = doc.metadata_separator.join(
+            doc.metadata_template.format(key=k, value=str(v)) for k, v in meta.items()
+        )
+        text = rendered + "\n\n"
+        return len(self.tokenizer(text)) if self.tokenizer else len(text)
 
     def _page(
         self, page: BaseNode, fetched: dict[str, dict[int, ItemsPage] | None]
