@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +30,10 @@ from lamina.ingest import (
     to_records,
 )
 
-Granularity = Literal["document", "page", "item"]
+Granularity = Literal["document", "page", "item", "chunk"]
+
+DEFAULT_CHUNK_SIZE = 1000
+"""Characters (or tokens, with a tokenizer) per chunk of ``granularity="chunk"`` by default."""
 OnError = Literal["raise", "skip", "record"]
 
 
@@ -69,8 +72,20 @@ class _LaminaOptions:
         base_url: str | None,
         api_key: str | SecretStr | None,
         data_dir: str | None,
+        include_job_id: bool = False,
+        chunk_size: int | None = None,
+        tokenizer: Callable[[str], Sequence[Any]] | None = None,
+        section_in_text: bool | None = None,
     ) -> None:
         check_options(granularity, on_error)
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive number, not {chunk_size!r}")
+        self.include_job_id = include_job_id
+        self.chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+        self.tokenizer = tokenizer
+        self.section_in_text = (
+            granularity in ("chunk", "item") if section_in_text is None else section_in_text
+        )
         self.granularity = granularity
         self.tier = tier
         self.parse_options = dict(parse_options or {})
@@ -90,7 +105,14 @@ class _LaminaOptions:
         )
 
     def _mapping_options(self) -> MappingOptions:
-        return MappingOptions(granularity=self.granularity, on_error=self.on_error)
+        return MappingOptions(
+            granularity=self.granularity,
+            on_error=self.on_error,
+            include_job_id=self.include_job_id,
+            chunk_size=self.chunk_size,
+            tokenizer=self.tokenizer,
+            section_in_text=self.section_in_text,
+        )
 
 
 class LaminaLoader(_LaminaOptions, BaseLoader):
@@ -108,11 +130,22 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
 
     Metadata (flat: str, int, float, bool): ``source``, ``file_name``, ``file_path``, ``page``
     (0-based, LangChain's habit) and ``page_number`` (1-based), ``page_label``, ``page_width``,
-    ``page_height``, ``confidence``, ``speaker_notes``, ``job_id``, ``tier``; with
+    ``page_height``, ``confidence``, ``speaker_notes``, ``tier``; with
     ``granularity="item"`` also ``item_type``, ``item_index``, ``level``, ``header_path``,
     ``bbox`` (JSON list of ``{x, y, w, h}``, page points, origin top-left), ``table_html`` and
     ``table_csv``. ``Document.id`` is a UUID derived from the file's SHA-256, page and item
-    index, so loading the same content again gives the same ids.
+    index, so loading the same content again gives the same ids; nothing volatile enters the
+    metadata or the text (the parse job id only with ``include_job_id=True``), so
+    ``langchain_core.indexing.index()`` with a record manager skips unchanged content on a re-run.
+
+    ``granularity="chunk"`` yields retrieval-sized Documents along the document's structure:
+    items of one section merged up to ``chunk_size`` (a real maximum: tokens when ``tokenizer``
+    is given, a callable returning a text's tokens; characters otherwise; default 1000), longer
+    items split at sentences (tables between rows, the header row repeated in every piece),
+    headings and captions leading what follows them, glyph junk left out and link annotations
+    folded into the ``links`` of the text they cover. LangChain embeds ``page_content`` alone,
+    so with ``"chunk"`` and ``"item"`` the section path (``Title > Section``) is written on the
+    first line of the text (``section_in_text``, default on for those two, off otherwise).
 
     ``on_error``: ``"raise"`` (default) raises the first failure; ``"skip"`` leaves the failed
     file or page out and logs a warning (logger ``lamina.integrations``); ``"record"`` yields an
@@ -138,6 +171,10 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
         base_url: str | None = None,
         api_key: str | SecretStr | None = None,
         data_dir: str | None = None,
+        include_job_id: bool = False,
+        chunk_size: int | None = None,
+        tokenizer: Callable[[str], Sequence[Any]] | None = None,
+        section_in_text: bool | None = None,
     ) -> None:
         """Set up the loader; nothing is read or parsed before :meth:`lazy_load`.
 
@@ -155,6 +192,10 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
             base_url=base_url,
             api_key=api_key,
             data_dir=data_dir,
+            include_job_id=include_job_id,
+            chunk_size=chunk_size,
+            tokenizer=tokenizer,
+            section_in_text=section_in_text,
         )
         if num_workers < 1:
             raise ValueError("num_workers must be >= 1")
@@ -227,6 +268,10 @@ class LaminaBlobParser(_LaminaOptions, BaseBlobParser):
         base_url: str | None = None,
         api_key: str | SecretStr | None = None,
         data_dir: str | None = None,
+        include_job_id: bool = False,
+        chunk_size: int | None = None,
+        tokenizer: Callable[[str], Sequence[Any]] | None = None,
+        section_in_text: bool | None = None,
     ) -> None:
         """Set up the parser; see :class:`LaminaLoader` for the options."""
         super().__init__(
@@ -240,6 +285,10 @@ class LaminaBlobParser(_LaminaOptions, BaseBlobParser):
             base_url=base_url,
             api_key=api_key,
             data_dir=data_dir,
+            include_job_id=include_job_id,
+            chunk_size=chunk_size,
+            tokenizer=tokenizer,
+            section_in_text=section_in_text,
         )
 
     def lazy_parse(self, blob: Blob) -> Iterator[Document]:

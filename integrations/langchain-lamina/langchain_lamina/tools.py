@@ -22,6 +22,7 @@ from lamina.ingest import (
     describe_fields,
     open_async_client,
     open_client,
+    page_selection,
     schema_about,
     schema_title,
     tool_error_message,
@@ -165,8 +166,12 @@ class LaminaExtractTool(BaseTool):
     def _call_options(self, pages: str | None) -> dict[str, Any]:
         options: dict[str, Any] = {**self.extract_options, "tier": self.tier}
         options["timeout"] = self.job_timeout
-        if pages and pages.strip():
-            options["target_pages"] = "".join(pages.split())
+        try:
+            selected = page_selection(pages)
+        except ValueError as exc:
+            raise ToolException(str(exc)) from exc
+        if selected:
+            options["target_pages"] = selected
         return options
 
 

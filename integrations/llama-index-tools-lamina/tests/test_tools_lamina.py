@@ -65,6 +65,26 @@ def test_errors_tell_the_model_what_to_do(client, tmp_path, corpus) -> None:
         spec.parse_file(str(corrupt))
 
 
+@pytest.mark.parametrize("pages", ["two", "0", "3-1", "1;2"])
+def test_bad_pages_get_a_clear_error_before_any_job(client, corpus, pages) -> None:
+    spec = LaminaToolSpec(client=client)
+    before = client.parsing.list(page_size=1).total_size
+    with pytest.raises(ValueError, match=r"Invalid pages .*'1', '2-4' or '1,3,5-7'") as info:
+        spec.parse_file(str(corpus["multipage"]), pages=pages)
+    assert "422" not in str(info.value)
+    (tool,) = spec.to_tool_list()
+    output = call_tool(tool, {"path": str(corpus["multipage"]), "pages": pages})
+    assert output.is_error and "Invalid pages" in output.content
+    assert client.parsing.list(page_size=1).total_size == before
+
+
+def test_parse_file_description_lists_formats_and_parameters(client) -> None:
+    (tool,) = LaminaToolSpec(client=client).to_tool_list()
+    description = tool.metadata.description
+    for word in ("PDF", ".docx", ".pptx", ".xlsx", "HTML", "Markdown", "CSV", "PNG", "pages"):
+        assert word in description
+
+
 def test_long_output_is_capped(client, corpus) -> None:
     text = LaminaToolSpec(client=client, max_chars=40).parse_file(str(corpus["multipage"]))
     assert text.endswith("ask for fewer pages]") and len(text) < 120

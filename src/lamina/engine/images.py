@@ -239,7 +239,7 @@ def enrich_pdf_page(
         _embedded_images(page, raw, to_display, ocr_page, extras)
     if options.screenshot:
         width, height = page.get_size()
-        shot = page.render(scale=render_scale(width, height, SCREENSHOT_DPI)).to_pil()
+        shot = rendered(page, render_scale(width, height, SCREENSHOT_DPI))
         if ocr_page is not None and ocr_page.angle:
             shot = shot.rotate(ocr_page.angle, expand=True)  # PIL turns counter-clockwise
         extras.images.append(
@@ -285,7 +285,7 @@ def _ocr_pdf_page(page: pypdfium2.PdfPage, raw: RawPage) -> OcrPage:
     from lamina.engine import ocr
 
     width, height = page.get_size()
-    image = page.render(scale=render_scale(width, height, ocr.OCR_DPI)).to_pil()
+    image = rendered(page, render_scale(width, height, ocr.OCR_DPI))
     points_per_pixel = raw.width / image.width if image.width else 72 / ocr.OCR_DPI
     result = ocr.ocr_image(image, points_per_pixel)
     del image
@@ -355,7 +355,26 @@ def _object_image(obj: Any, px_w: int, px_h: int) -> Image.Image | None:
             return None
         return image.copy()
     finally:
-        bitmap.close()
+        _close_bitmap(bitmap)
+
+
+def rendered(page: pypdfium2.PdfPage, scale: float) -> Image.Image:
+    """``page`` rendered at ``scale`` as a PIL image that owns its pixels; the pdfium bitmap is
+    closed at once instead of whenever the garbage collector gets to it."""
+    bitmap = page.render(scale=scale)
+    try:
+        return bitmap.to_pil().copy()
+    finally:
+        _close_bitmap(bitmap)
+
+
+def _close_bitmap(bitmap: Any) -> None:
+    """Close a pdfium bitmap whose pixels were copied out. pypdfium2 logs "Explicitly closing
+    <PdfBitmap> ... potentially unsafe" on every close of a bitmap whose buffer pdfium owns, in
+    case a view of the buffer lives on; ours never does (the image was copied), so the warning
+    is switched off for this close."""
+    bitmap.warn_on_close = False
+    bitmap.close()
 
 
 # --- image files -----------------------------------------------------------------------------

@@ -11,6 +11,15 @@ wrapper turns into its own document type; on request, the images the job saved b
 
 from __future__ import annotations
 
+from lamina.ingest._chunks import (
+    Chunk,
+    Chunker,
+    ChunkPage,
+    Link,
+    Unit,
+    units_from_items,
+    units_from_markdown,
+)
 from lamina.ingest._images import (
     IMAGE_EXCLUDED_KEYS,
     IMAGE_KINDS,
@@ -25,7 +34,6 @@ from lamina.ingest._images import (
 )
 from lamina.ingest._records import (
     EXCLUDED_KEYS,
-    FURNITURE_TYPES,
     GRANULARITIES,
     ID_NAMESPACE,
     ITEMS_KEY,
@@ -37,11 +45,13 @@ from lamina.ingest._records import (
     PageParseError,
     Record,
     Scalar,
+    attach_links,
     bbox_json,
     check_options,
     item_metadata,
     item_text,
     make_id,
+    stable_url,
     table_markdown,
     to_records,
 )
@@ -71,7 +81,8 @@ from lamina.ingest._schemas import (
     tool_name_for,
 )
 from lamina.ingest._sources import Source, SourceKind, resolve_sources
-from lamina.ingest._tools import ID_PREFIXES, tool_error_message, tool_source
+from lamina.ingest._text import FURNITURE_TYPES, clean_text, has_content, is_junk
+from lamina.ingest._tools import ID_PREFIXES, page_selection, tool_error_message, tool_source
 
 __all__ = [
     "DEFAULT_EXPAND",
@@ -86,6 +97,9 @@ __all__ = [
     "ITEMS_KEY",
     "ON_ERROR_MODES",
     "RECOVERABLE",
+    "Chunk",
+    "ChunkPage",
+    "Chunker",
     "ClientSettings",
     "ExtractionSchema",
     "Granularity",
@@ -93,6 +107,7 @@ __all__ = [
     "ImageKind",
     "ImageRecord",
     "JobOptions",
+    "Link",
     "MappingOptions",
     "OnError",
     "Outcome",
@@ -102,21 +117,27 @@ __all__ = [
     "Scalar",
     "Source",
     "SourceKind",
+    "Unit",
     "afetch_images",
     "aparse_source",
+    "attach_links",
     "bbox_json",
     "check_options",
+    "clean_text",
     "content_identity",
     "describe_fields",
     "fetch_images",
+    "has_content",
     "image_kinds",
     "image_records",
+    "is_junk",
     "item_metadata",
     "item_text",
     "json_schema_of",
     "make_id",
     "open_async_client",
     "open_client",
+    "page_selection",
     "parse_source",
     "progress_enabled",
     "reference_identity",
@@ -125,10 +146,13 @@ __all__ = [
     "run_sync",
     "schema_about",
     "schema_title",
+    "stable_url",
     "table_markdown",
     "to_records",
     "tool_error_message",
     "tool_name_for",
     "tool_source",
+    "units_from_items",
+    "units_from_markdown",
     "with_images",
 ]

@@ -60,6 +60,8 @@ class ImageRecord:
     mimetype: str
     url: str | None = field(default=None, repr=False)
     data: bytes | None = field(default=None, repr=False)
+    job_id: str | None = None
+    """The parse job that saved the image (for messages; in the metadata only on request)."""
 
 
 def image_kinds(images: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -93,24 +95,29 @@ def with_images(options: JobOptions, kinds: Iterable[str]) -> JobOptions:
     return dataclasses.replace(options, expand=expand, parse_options=parse_options)
 
 
-def image_records(outcome: Outcome, kinds: Iterable[str]) -> list[ImageRecord]:
+def image_records(
+    outcome: Outcome, kinds: Iterable[str], include_job_id: bool = False
+) -> list[ImageRecord]:
     """The images of a completed outcome whose category is one of ``kinds``, without content.
 
     Ids are UUIDs from the file's identity, the page number and the image's file name, so the
-    same content loaded again gives the same ids. A failed outcome has no images.
+    same content loaded again gives the same ids. A failed outcome has no images. The job id
+    enters the metadata only with ``include_job_id`` (it changes on every parse).
     """
     response = outcome.response
     if outcome.error is not None or response is None or response.images_content_metadata is None:
         return []
     wanted = set(kinds)
     base = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
-    _put(base, "job_id", response.job.id)
+    if include_job_id:
+        _put(base, "job_id", response.job.id)
     _put(base, "tier", response.job.tier)
     records = []
     for image in response.images_content_metadata.images:
         if image.category not in wanted:
             continue
-        records.append(_record(outcome.identity, base, image))
+        record = _record(outcome.identity, base, image)
+        records.append(dataclasses.replace(record, job_id=response.job.id))
     return records
 
 
@@ -132,7 +139,11 @@ def _record(identity: str, base: Mapping[str, Scalar], image: ImageMetadata) -> 
 
 
 def fetch_images(
-    client: Client, outcome: Outcome, kinds: Iterable[str], on_error: OnError = "raise"
+    client: Client,
+    outcome: Outcome,
+    kinds: Iterable[str],
+    on_error: OnError = "raise",
+    include_job_id: bool = False,
 ) -> list[ImageRecord]:
     """:func:`image_records` with each image's bytes downloaded through ``client``.
 
@@ -140,7 +151,7 @@ def fetch_images(
     out with a warning on the ``lamina.integrations`` logger.
     """
     fetched = []
-    for record in image_records(outcome, kinds):
+    for record in image_records(outcome, kinds, include_job_id):
         try:
             data = client.download(_url(record))
         except RECOVERABLE as exc:
@@ -151,11 +162,15 @@ def fetch_images(
 
 
 async def afetch_images(
-    client: AsyncClient, outcome: Outcome, kinds: Iterable[str], on_error: OnError = "raise"
+    client: AsyncClient,
+    outcome: Outcome,
+    kinds: Iterable[str],
+    on_error: OnError = "raise",
+    include_job_id: bool = False,
 ) -> list[ImageRecord]:
     """The asyncio form of :func:`fetch_images`."""
     fetched = []
-    for record in image_records(outcome, kinds):
+    for record in image_records(outcome, kinds, include_job_id):
         try:
             data = await client.download(_url(record))
         except RECOVERABLE as exc:
@@ -168,13 +183,13 @@ async def afetch_images(
 def _url(record: ImageRecord) -> str:
     if not record.url:
         name = record.metadata.get("image_file_name")
-        raise LaminaError(f"image {name!r} of job {record.metadata.get('job_id')} has no URL")
+        raise LaminaError(f"image {name!r} of job {record.job_id} has no URL")
     return record.url
 
 
 def _failed(record: ImageRecord, error: BaseException, on_error: OnError) -> None:
     if on_error == "raise":
         raise error
-    label = record.metadata.get("file_name") or record.metadata.get("job_id")
+    label = record.metadata.get("file_name") or record.job_id
     name = record.metadata.get("image_file_name")
     logger.warning("Lamina could not download image %s of %s: %s", name, label, error)

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lamina import JobError, LaminaError
 from lamina.ingest._runner import Outcome
 from lamina.ingest._sources import Source
-from lamina.types import FailedPage, HeadingItem, ItemsPage, MarkdownPage, PageMetadata, TableItem
+from lamina.ingest._text import clean_text, is_junk
+from lamina.types import (
+    FailedPage,
+    HeadingItem,
+    ItemsPage,
+    LinkItem,
+    MarkdownPage,
+    PageMetadata,
+    TableItem,
+)
 
 logger = logging.getLogger("lamina.integrations")
 
-Granularity: TypeAlias = Literal["document", "page", "item"]
+Granularity: TypeAlias = Literal["document", "page", "item", "chunk"]
 OnError: TypeAlias = Literal["raise", "skip", "record"]
 Scalar: TypeAlias = str | int | float | bool
 
-GRANULARITIES: tuple[str, ...] = ("document", "page", "item")
+GRANULARITIES: tuple[str, ...] = ("document", "page", "item", "chunk")
 ON_ERROR_MODES: tuple[str, ...] = ("raise", "skip", "record")
 
 ITEMS_KEY = "lamina_items"
@@ -44,14 +55,13 @@ EXCLUDED_KEYS: tuple[str, ...] = (
     "parse_status",
     "error",
     "error_type",
+    "links",
+    "chunk_part",
     ITEMS_KEY,
 )
 """Keys kept out of embedding and LLM text: provenance, layout and bulky payloads. What stays
 visible is what helps retrieval: ``file_name``, ``page_number``, ``page_label``,
 ``header_path``, ``item_type``, ``speaker_notes``, ``slide_section_name``."""
-
-FURNITURE_TYPES = frozenset({"header", "footer"})
-"""Item types left out of item granularity, as they are left out of the page markdown."""
 
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lamina:ids")
 """Namespace of the deterministic UUIDs (UUIDs, so stores that insist on them accept ours)."""
@@ -73,6 +83,18 @@ class MappingOptions:
     granularity: Granularity = "page"
     on_error: OnError = "raise"
     include_items: bool = False
+    chunk_size: int | None = None
+    """Granularity ``"chunk"``: the maximum chunk size (tokens with ``tokenizer``, else
+    characters); None for one chunk per item."""
+    tokenizer: Any = None
+    section_in_text: bool = False
+    """Granularities ``"chunk"`` and ``"item"``: the section path (``Title > Section``) on the
+    first line of each record's text, for stores that embed the text alone."""
+    include_job_id: bool = False
+    """Put the parse job's id in the metadata. Off by default: every parse is a new job, so a
+    job id would change the metadata (and so the hash) of unchanged content on every re-run,
+    and deduplicating stores (LlamaIndex docstores, LangChain record managers) would re-embed
+    everything."""
 
 
 def make_id(identity: str, *parts: str | int) -> str:
@@ -107,7 +129,7 @@ def to_records(outcome: Outcome, options: MappingOptions) -> list[Record]:
         logger.warning("Lamina could not parse %s: %s", outcome.source.label, error)
         if options.on_error == "skip":
             return []
-        return [_failure_record(outcome, error)]
+        return [_failure_record(outcome, error, options.include_job_id)]
     return _Mapper(outcome, options).records()
 
 
@@ -116,14 +138,39 @@ def _base_metadata(outcome: Outcome) -> dict[str, Scalar]:
     meta: dict[str, Scalar] = {}
     _put(meta, "file_name", outcome.name)
     _put(meta, "file_path", source.path)
-    _put(meta, "source_url", source.ref if source.kind == "url" else None)
+    _put(meta, "source_url", stable_url(source.ref) if source.kind == "url" else None)
     _put(meta, "file_id", outcome.file_id)
+    if source.kind == "job":  # the job is the input here, so its id is stable
+        _put(meta, "job_id", source.ref)
     return meta
 
 
-def _failure_record(outcome: Outcome, error: BaseException) -> Record:
+_SIGNING_PARAMS = re.compile(
+    r"^(x-amz-.*|x-goog-.*|signature|expires|sig|se|st|sp|sv|sr|skoid|sktid|skt|ske|sks|skv|"
+    r"token|key-pair-id|policy|awsaccesskeyid|security-token)$",
+    re.IGNORECASE,
+)
+
+
+def stable_url(url: str | None) -> str | None:
+    """``url`` without the query parameters of a signed (expiring) URL: the signature, expiry
+    and credential parameters of S3, GCS and Azure presigned URLs change on every signing, and
+    would change the metadata of unchanged content."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = parse_qsl(parts.query, keep_blank_values=True)
+    stable = [(k, v) for k, v in kept if not _SIGNING_PARAMS.match(k)]
+    if len(stable) == len(kept):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(stable)))
+
+
+def _failure_record(outcome: Outcome, error: BaseException, include_job_id: bool) -> Record:
     meta = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
-    job_id = error.job_id if isinstance(error, JobError) else None
+    job_id = error.job_id if isinstance(error, JobError) and include_job_id else None
     _put(meta, "job_id", job_id)
     meta.update(parse_status="failed", error=str(error), error_type=type(error).__name__)
     return Record(id=make_id(outcome.identity, "failed"), text="", metadata=meta)
@@ -184,7 +231,8 @@ class _Mapper:
             m.page_number: m for m in (response.metadata.pages if response.metadata else [])
         }
         self.base = {**_user_metadata(outcome.source), **_base_metadata(outcome)}
-        _put(self.base, "job_id", response.job.id)
+        if options.include_job_id:
+            _put(self.base, "job_id", response.job.id)
         _put(self.base, "tier", response.job.tier)
 
     def records(self) -> list[Record]:
@@ -192,6 +240,8 @@ class _Mapper:
             return self._document()
         if self.options.granularity == "item":
             return self._item_records()
+        if self.options.granularity == "chunk":
+            return self._chunk_records()
         return self._page_records()
 
     def _failed_page(self, page: FailedPage) -> Record | None:
@@ -210,7 +260,7 @@ class _Mapper:
         texts, failed = [], []
         for page in self.markdown:
             if isinstance(page, MarkdownPage):
-                texts.append(page.markdown)
+                texts.append(clean_text(page.markdown))
             else:
                 failed.append(page)
         for page in failed:
@@ -251,7 +301,7 @@ class _Mapper:
             if self.options.include_items and isinstance(items_page, ItemsPage):
                 meta[ITEMS_KEY] = items_page.model_dump_json(exclude_none=True)
             ident = make_id(self.outcome.identity, "p", page.page_number)
-            records.append(Record(ident, page.markdown, meta))
+            records.append(Record(ident, clean_text(page.markdown), meta))
         return records
 
     def _item_records(self) -> list[Record]:
@@ -267,13 +317,88 @@ class _Mapper:
             if not isinstance(items_page, ItemsPage):
                 continue
             page_meta = self._page_meta(page.page_number)
+            page_records: list[Record] = []
+            links: list[LinkItem] = []
             for index, item in enumerate(items_page.items):
-                if item.type in FURNITURE_TYPES:
+                if isinstance(item, LinkItem):
+                    links.append(item)  # a link belongs to the text it covers
+                    continue
+                if is_junk(item):
                     continue
                 meta = {**page_meta, **item_metadata(item, index, path)}
                 ident = make_id(self.outcome.identity, "p", page.page_number, "i", index)
-                records.append(Record(ident, item_text(item), meta))
+                text = clean_text(item_text(item))
+                section = str(meta["header_path"]).strip("/").split("/")
+                if self.options.section_in_text and section != [""]:
+                    text = " > ".join(section) + "\n\n" + text
+                page_records.append(Record(ident, text, meta))
+            attach_links(page_records, links)
+            records.extend(page_records)
         return records
+
+    def _chunk_records(self) -> list[Record]:
+        from lamina.ingest._chunks import Chunker, ChunkPage, units_from_items, units_from_markdown
+
+        records: list[Record] = []
+        pages: list[ChunkPage] = []
+        for page in self.markdown:
+            if isinstance(page, FailedPage):
+                failed = self._failed_page(page)
+                if failed is not None:
+                    records.append(failed)
+                continue
+            markdown = clean_text(page.markdown)
+            items_page = self.items.get(page.page_number)
+            if isinstance(items_page, ItemsPage):
+                units, links = units_from_items(items_page)
+            else:
+                units, links = units_from_markdown(markdown), []
+            pages.append(ChunkPage(page.page_number, markdown, units, links))
+        chunker = Chunker(
+            self.options.chunk_size, self.options.tokenizer, self.options.section_in_text
+        )
+        for chunk in chunker.chunk(pages):
+            number = chunk.page.page_number
+            meta = {**self._page_meta(number), **chunk.metadata()}
+            parts: list[str | int] = ["p", number, "c", chunk.first_index]
+            if chunk.part:
+                parts.append(chunk.part)
+            records.append(Record(make_id(self.outcome.identity, *parts), chunk.text, meta))
+        return records
+
+
+def attach_links(records: list[Record], links: Sequence[LinkItem]) -> None:
+    """Give each link to the record whose boxes it overlaps most (else whose text holds its
+    anchor text), as a JSON list under ``links``: a link annotation is no text of its own."""
+    for link in links:
+        if not link.url:
+            continue
+        boxes = [json.loads(str(r.metadata.get("bbox", "[]"))) for r in records]
+        best, best_area = None, 0.0
+        for record, record_boxes in zip(records, boxes, strict=True):
+            area = sum(_overlap(_plain_box(a), b) for a in link.bbox or [] for b in record_boxes)
+            if area > best_area:
+                best, best_area = record, area
+        anchor = " ".join(clean_text(link.text).split())
+        if best is None and anchor:
+            best = next((r for r in records if anchor in " ".join(r.text.split())), None)
+        if best is None:
+            continue
+        listed = json.loads(str(best.metadata.get("links", "[]")))
+        entry = {"text": anchor, "url": link.url}
+        if entry not in listed:
+            listed.append(entry)
+        best.metadata["links"] = json.dumps(listed, ensure_ascii=False)
+
+
+def _plain_box(box: Any) -> dict[str, float]:
+    return {k: float(getattr(box, k)) for k in ("x", "y", "w", "h")}
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    w = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
+    h = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 def item_text(item: Any) -> str:
@@ -307,7 +432,7 @@ def item_metadata(item: Any, index: int, path: HeaderPath) -> dict[str, Scalar]:
     meta: dict[str, Scalar] = {"item_type": str(item.type), "item_index": index}
     if isinstance(item, HeadingItem):
         meta["level"] = item.level
-        meta["header_path"] = path.enter(item.level, item.value)
+        meta["header_path"] = path.enter(item.level, clean_text(item.value))
     else:
         meta["header_path"] = path.current()
     if item.bbox:

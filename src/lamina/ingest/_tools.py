@@ -5,6 +5,7 @@ spec as ``ValueError``."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from lamina import (
@@ -16,6 +17,8 @@ from lamina import (
     NotFoundError,
 )
 from lamina.ingest._schemas import ExtractionSchema, schema_title
+
+_PAGES = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")
 
 ID_PREFIXES = ("dfl-", "pjb-")
 """Lamina file ids and parse job ids, which a tool accepts in place of a path."""
@@ -36,6 +39,31 @@ def tool_source(file_path: str) -> str:
             "name and folder), or a Lamina file id ('dfl-...') or parse job id ('pjb-...')."
         )
     return str(path)
+
+
+def page_selection(pages: str | None) -> str | None:
+    """A tool's ``pages`` argument checked and normalized (``"1, 3-5"`` → ``"1,3-5"``), None
+    for all pages; a ValueError the model can act on for anything else (``"two"``, ``"0"``,
+    ``"5-2"``), before any job is started (the API would answer a bare 422)."""
+    if pages is None or not pages.strip():
+        return None
+    text = "".join(pages.split())
+    problem = None
+    if not _PAGES.fullmatch(text):
+        problem = "it is not a list of page numbers and ranges"
+    else:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            if int(first) < 1 or (last and int(last) < 1):
+                problem = "pages count from 1"
+            elif last and int(last) < int(first):
+                problem = f"the range {part} runs backwards"
+    if problem:
+        raise ValueError(
+            f"Invalid pages {pages!r}: {problem}. Give 1-based page numbers and ranges such as "
+            "'1', '2-4' or '1,3,5-7', or leave pages empty to read the whole document."
+        )
+    return text
 
 
 def tool_error_message(exc: LaminaError, file_path: str, schema: ExtractionSchema) -> str | None:

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -48,6 +49,7 @@ EMBEDDED_BASE_URL = "http://lamina.embedded"
 
 _servers: dict[Path, EmbeddedServer] = {}
 _servers_lock = threading.Lock()
+_all_servers: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -109,6 +111,14 @@ class EmbeddedServer:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
+        self._reset()
+        _all_servers.add(self)
+
+    def _reset(self) -> None:
+        """Forget every service, thread and lock: the state of a new server. A forked child
+        calls this on the servers it inherited: their threads did not survive the fork, their
+        locks may be held for ever, and their database connections and pipes belong to the
+        parent, so the child must neither use nor close them."""
         self.changes = Changes()
         self._lock = threading.RLock()
         self._services: Services | None = None
@@ -254,6 +264,19 @@ def shutdown_all() -> None:
 
 
 atexit.register(shutdown_all)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (``multiprocessing`` with fork, a forking server) starts its own
+    services on its first request instead of waiting on the parent's job runner, which does not
+    run here, and never stops the parent's (which raised ``BrokenPipeError`` at exit)."""
+    global _servers_lock
+    _servers_lock = threading.Lock()
+    for server in list(_all_servers):
+        server._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --- the fast lane -------------------------------------------------------------------------------

@@ -58,12 +58,16 @@ def test_pages_have_source_and_both_page_numbers(client, corpus) -> None:
 
 def test_items_have_header_paths_boxes_and_tables(client, corpus) -> None:
     docs = loader(client, [corpus["headings"], corpus["markdown"]], granularity="item").load()
-    paragraph = next(d for d in docs if d.page_content.startswith("A short paragraph"))
+    paragraph = next(d for d in docs if "A short paragraph" in d.page_content)
+    # LangChain embeds page_content alone, so it names the section
+    assert paragraph.page_content == (
+        "Engine Test Document > Introduction > Details\n\nA short paragraph under the subsection."
+    )
     assert paragraph.metadata["header_path"] == "/Engine Test Document/Introduction/Details/"
     assert paragraph.metadata["page"] == 0
     assert {"x", "y", "w", "h"} == set(json.loads(paragraph.metadata["bbox"])[0])
     table = next(d for d in docs if d.metadata["item_type"] == "table")
-    assert table.page_content.splitlines()[0] == "| Name | Value |"
+    assert table.page_content.splitlines()[:3] == ["Guide > Steps", "", "| Name | Value |"]
     assert table.metadata["table_csv"].startswith("Name,Value")
     assert "<th>Name</th>" in table.metadata["table_html"]
     assert_flat(docs)
@@ -207,7 +211,28 @@ def test_bad_options_are_rejected() -> None:
 # --- downstream -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("granularity", ["document", "page", "item"])
+def test_chunk_granularity_respects_the_size_and_names_sections(client, corpus) -> None:
+    docs = loader(client, corpus["headings"], granularity="chunk", chunk_size=80).load()
+    assert max(len(d.page_content) for d in docs) <= 80
+    assert docs[0].page_content.startswith("# Engine Test Document\n\n## Introduction\n\n")
+    later = [
+        d for d in docs[1:] if d.metadata["header_path"] == "/Engine Test Document/Introduction/"
+    ]
+    assert later and all(
+        d.page_content.startswith("Engine Test Document > Introduction\n\n") for d in later
+    )
+    assert all(not d.page_content.startswith("#") or "\n\n" in d.page_content for d in docs)
+    assert len({d.id for d in docs}) == len(docs)
+    words = loader(
+        client, corpus["headings"], granularity="chunk", chunk_size=12, tokenizer=str.split
+    ).load()
+    assert max(len(d.page_content.split()) for d in words) <= 12
+    plain = loader(client, corpus["headings"], granularity="chunk", section_in_text=False).load()
+    assert not any(d.page_content.startswith("Engine Test Document >") for d in plain)
+    assert_flat(docs)
+
+
+@pytest.mark.parametrize("granularity", ["document", "page", "item", "chunk"])
 def test_in_memory_vector_store_accepts_metadata(client, corpus_dir, granularity) -> None:
     docs = loader(client, corpus_dir, granularity=granularity).load()
     store = InMemoryVectorStore(embedding=DeterministicFakeEmbedding(size=16))

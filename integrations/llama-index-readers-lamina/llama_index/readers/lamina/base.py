@@ -54,10 +54,16 @@ class LaminaReader(BasePydanticReader):
 
     Metadata is flat (str, int, float, bool): ``file_name``, ``file_path``, ``page_number``
     (1-based), ``page_label``, ``page_width``, ``page_height``, ``confidence``,
-    ``speaker_notes``, ``job_id``, ``tier``; items add ``item_type``, ``item_index``, ``level``,
+    ``speaker_notes``, ``tier``; items add ``item_type``, ``item_index``, ``level``,
     ``header_path`` (``"/Title/Section/"``, carried across pages), ``bbox`` (JSON list of
     ``{x, y, w, h}`` in page points, origin top-left) and ``table_html`` / ``table_csv``.
     Provenance, layout and bulky keys are excluded from embedding and LLM text.
+
+    Re-ingestion is deduplicated: nothing volatile enters the metadata or the text, so loading
+    unchanged files again gives the same ids *and* the same hashes, and an ``IngestionPipeline``
+    with a docstore skips them (an ``IngestionCache`` re-embeds nothing). The parse job id
+    changes on every parse, so it is left out unless ``include_job_id=True`` (an input that is
+    a job id keeps it); signed URLs lose their signature and expiry parameters.
 
     Ids are UUIDs derived from the file's SHA-256, the page number and the item index, so
     loading the same content again gives the same ids (re-ingestion upserts). Sources known
@@ -79,8 +85,9 @@ class LaminaReader(BasePydanticReader):
     ``image_mimetype``, empty text) after the page Documents of the same file. Their metadata:
     ``file_name``, ``page_number``, ``image_category``, ``image_file_name``, ``image_index``,
     ``image_size_bytes``, ``bbox`` (JSON list of one ``{x, y, w, h}`` in page points, origin
-    top-left; embedded images only), ``job_id``, ``tier``; their ids derive from the file's
-    SHA-256, the page number and the image file name. Default ``None``: no images.
+    top-left; embedded images only), ``tier`` (``job_id`` with ``include_job_id``); their ids
+    derive from the file's SHA-256, the page number and the image file name. Default ``None``:
+    no images.
     """
 
     is_remote: bool = Field(default=False, description="True when parsing on a remote server.")
@@ -98,6 +105,11 @@ class LaminaReader(BasePydanticReader):
     )
     include_items: bool = Field(
         default=False, description="Put each page's items JSON under `lamina_items`."
+    )
+    include_job_id: bool = Field(
+        default=False,
+        description="Put the parse job id in the metadata (changes on every parse, so it "
+        "defeats docstore/cache deduplication).",
     )
     num_workers: int = Field(default=4, ge=1, description="Parse jobs in flight at most.")
     show_progress: bool | None = Field(
@@ -162,7 +174,9 @@ class LaminaReader(BasePydanticReader):
                 for record in to_records(outcome, self._mapping_options()):
                     yield to_document(record)
                 if kinds:
-                    for image in fetch_images(client, outcome, kinds, self.on_error):
+                    for image in fetch_images(
+                        client, outcome, kinds, self.on_error, self.include_job_id
+                    ):
                         yield to_image_document(image)
 
     def load_data(
@@ -204,7 +218,9 @@ class LaminaReader(BasePydanticReader):
                     for record in to_records(outcome, self._mapping_options()):
                         yield to_document(record)
                     if kinds:
-                        for image in await afetch_images(client, outcome, kinds, self.on_error):
+                        for image in await afetch_images(
+                            client, outcome, kinds, self.on_error, self.include_job_id
+                        ):
                             yield to_image_document(image)
 
     async def aload_data(
@@ -244,7 +260,10 @@ class LaminaReader(BasePydanticReader):
 
     def _mapping_options(self) -> MappingOptions:
         return MappingOptions(
-            granularity=self.granularity, on_error=self.on_error, include_items=self.include_items
+            granularity=self.granularity,
+            on_error=self.on_error,
+            include_items=self.include_items,
+            include_job_id=self.include_job_id,
         )
 
 

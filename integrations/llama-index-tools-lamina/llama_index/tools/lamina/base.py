@@ -21,6 +21,7 @@ from lamina.ingest import (
     ExtractionSchema,
     describe_fields,
     json_schema_of,
+    page_selection,
     schema_about,
     schema_title,
     tool_error_message,
@@ -112,9 +113,11 @@ class LaminaToolSpec(BaseToolSpec):
         self.max_chars = max_chars
 
     def parse_file(self, path: str, pages: str | None = None) -> str:
-        """Parse a local document file (PDF, plain text or Markdown) and return its content as
-        Markdown, with headings, lists, code and tables kept. Each page starts with a
-        `<!-- page N -->` marker (N counts from 1) so you can cite page numbers.
+        """Parse a local document file and return its content as Markdown, with headings,
+        lists, code and tables kept. Reads PDF (scans too), Word (.docx), PowerPoint (.pptx),
+        Excel (.xlsx), HTML, Markdown, plain text, CSV/TSV and images (PNG, JPEG, TIFF, GIF,
+        BMP, WebP). Each page (slide, sheet) starts with a `<!-- page N -->` marker (N counts
+        from 1) so you can cite page numbers.
 
         Args:
             path: Path of the file on the local disk, e.g. "reports/q3.pdf".
@@ -133,9 +136,11 @@ class LaminaToolSpec(BaseToolSpec):
         return self._render(response)
 
     async def aparse_file(self, path: str, pages: str | None = None) -> str:
-        """Parse a local document file (PDF, plain text or Markdown) and return its content as
-        Markdown, with headings, lists, code and tables kept. Each page starts with a
-        `<!-- page N -->` marker (N counts from 1) so you can cite page numbers.
+        """Parse a local document file and return its content as Markdown, with headings,
+        lists, code and tables kept. Reads PDF (scans too), Word (.docx), PowerPoint (.pptx),
+        Excel (.xlsx), HTML, Markdown, plain text, CSV/TSV and images (PNG, JPEG, TIFF, GIF,
+        BMP, WebP). Each page (slide, sheet) starts with a `<!-- page N -->` marker (N counts
+        from 1) so you can cite page numbers.
 
         Args:
             path: Path of the file on the local disk, e.g. "reports/q3.pdf".
@@ -219,8 +224,9 @@ class LaminaToolSpec(BaseToolSpec):
             "tier": self.extract_tier,
             "timeout": self.job_timeout,
         }
-        if pages and pages.strip():
-            options["target_pages"] = "".join(pages.split())
+        selected = page_selection(pages)
+        if selected:
+            options["target_pages"] = selected
         return self.schema, tool_source(path), options
 
     def _async_settings(self) -> dict[str, Any]:
@@ -234,8 +240,9 @@ class LaminaToolSpec(BaseToolSpec):
         if not Path(path).is_file():
             raise ValueError(f"File not found: {path!r}. Give the path of an existing local file.")
         options: dict[str, Any] = {"tier": self.tier, "expand": ("markdown",)}
-        if pages and pages.strip():
-            options["page_ranges"] = {"target_pages": pages.replace(" ", "")}
+        selected = page_selection(pages)
+        if selected:
+            options["page_ranges"] = {"target_pages": selected}
         return options
 
     def _render(self, response: ParseResponse) -> str:
