@@ -228,3 +228,38 @@ def test_granular_cell_bboxes(tmp_path: Path, maker: Any) -> None:
     # Without the option the table keeps only its own box.
     plain = _tables(_parse(path).pages[0])[0]
     assert plain.bbox and len(plain.bbox) == 1 and plain.bbox[0].label is None
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_bold_table_row_labels_are_not_headings(tmp_path: Path, tier: str) -> None:
+    """Issue #17: on `fast` (no table finder) an emissions table's bold row labels came out as
+    headings ("# Methane (CH4)"). Only the real heading above the table stays one."""
+    page = _parse(fx.make_bold_label_table_pdf(tmp_path), tier).pages[0]
+    headings = [i.value for i in page.items if isinstance(i, HeadingItem)]
+    assert headings == [fx.EMISSIONS_HEADING]
+    assert "# Methane" not in page.markdown
+    assert "Methane (CH4)" in page.markdown
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_control_code_glyphs(tmp_path: Path, tier: str) -> None:
+    """Issue #17: Wingdings bullets without a Unicode map came out as "r\\x01 ..." and a run of
+    control codes as an item of its own; now a clean bullet list and no control codes."""
+    page = _parse(fx.make_control_glyphs_pdf(tmp_path), tier).pages[0]
+    lists = [item for item in page.items if isinstance(item, ListItem)]
+    assert len(lists) == 1
+    assert [entry.value for entry in lists[0].items] == list(fx.JUNK_LIST)  # type: ignore[union-attr]
+    everything = page.markdown + page.text + "".join(i.md or "" for i in page.items)
+    assert not any(ch in everything for ch in "\x01\x03\x04\x05")
+    assert "The end of the list." in page.markdown
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_tall_link_box_keeps_its_anchor_text(tmp_path: Path, tier: str) -> None:
+    """Issue #17: a link box taller than its line gave anchor text garbled with pieces of the
+    neighbouring lines; the link now carries the words it covers, inlined on that span."""
+    path = fx.make_tall_link_pdf(tmp_path)
+    (link,) = [i for i in _parse(path, tier).pages[0].items if isinstance(i, LinkItem)]
+    assert (link.text, link.url) == (fx.LINK_TEXT, fx.LINK_URL)
+    page = _parse(path, tier, markdown={"annotate_links": True}).pages[0]
+    assert f"read [{fx.LINK_TEXT}]({fx.LINK_URL}) on our site" in page.markdown

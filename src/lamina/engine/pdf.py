@@ -60,6 +60,14 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 _NOT_VISIBLE = (" ", "\r", "\n", "\t", "\xa0", *_SOFT_HYPHENS)
 # Replacement chars, C0/C1 control codes and private-use code points: undecoded glyphs.
 _GARBAGE = re.compile(r"[\ufffd\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# Control codes left in a line's text by fonts without a usable ToUnicode map.
+_CONTROL = re.compile(r"[\x00-\x01\x03-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Private-use code points (symbol fonts' glyphs) and what is not visible.
+_PRIVATE_OR_BLANK = re.compile(r"[\ue000-\uf8ff\s\x00-\x1f\x7f]*")
+# Dingbat fonts: a short first token in one of them is a bullet glyph, not text; so is a
+# first token of one character and control codes (an undecoded glyph).
+_SYMBOL_FONT = re.compile(rb"wingding|webding|dingbat", re.IGNORECASE)
+_BULLET_GLYPHS = ("\uf0b7", "\uf0a7", "\uf076", "\uf0d8")
 _MONO_NAMES = ("courier", "mono", "consol", "menlo", "code", "typewriter", "fixed")
 # A word wider than this many font sizes per character holds glyphs set far apart.
 _WIDE_WORD = 1.5
@@ -200,6 +208,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
         blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
         layout.mark_page_furniture(blocks, raw.height)
         layout.mark_heading_candidates(blocks, body)
+        layout.demote_table_rows(blocks)
         plans.append(
             _PagePlan(
                 blocks,
@@ -553,7 +562,7 @@ class _TextPageReader:
         out: list[Line] = []
         for start, end in self._segments():
             out.extend(self._segment_lines(start, end))
-        return out
+        return [line for line in out if _visible(line.text)]
 
     def confidence(self) -> float | None:
         """Share of visible characters that decoded to real text (None if there is none).
@@ -690,6 +699,19 @@ class _TextPageReader:
             line_text = line_text[:-1] + "-"
         if _SURROGATE.search(line_text):
             line_text = _join_surrogates(line_text)
+        first = line_text.split(" ", 1)[0]
+        glyph = _CONTROL.sub("", first)
+        if len(line_text) > len(first) + 1 and (
+            (len(glyph) <= 1 and glyph != first) or (len(glyph) <= 2 and self._symbol(start))
+        ):
+            # A bullet drawn with a symbol font ("r\x01" for Wingdings' box): a plain bullet.
+            line_text = "\u2022" + line_text[len(first) :]
+            if words:
+                words[0] = ("\u2022", words[0][1], words[0][2])
+        if _CONTROL.search(line_text):
+            line_text = _CONTROL.sub("", line_text.replace("\x02", "-"))
+            if words:
+                words = [(t, a, b) for w, a, b in words if (t := _CONTROL.sub("", w))]
         return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words)
 
     def _words(self, start: int, line_text: str, size: float) -> list[tuple[str, float, float]]:
@@ -740,6 +762,15 @@ class _TextPageReader:
                 size *= scale
         return round(size, 2)
 
+    def _symbol(self, index: int) -> bool:
+        """Whether the character at ``index`` is set in a symbol or dingbat font."""
+        c, raw = self._c, self._raw
+        n = c.FPDFText_GetFontInfo(raw, index, self._name, len(self._name), self._flags_ref)
+        if n > len(self._name):
+            self._name = ctypes.create_string_buffer(n)
+            c.FPDFText_GetFontInfo(raw, index, self._name, n, self._flags_ref)
+        return bool(_SYMBOL_FONT.search(self._name.value))
+
     def _font(self, index: int) -> tuple[bool, bool]:
         """(is bold, is monospace) for the font of the character at ``index``."""
         c, raw = self._c, self._raw
@@ -752,6 +783,14 @@ class _TextPageReader:
         if style is None:
             style = _FONT_STYLES[key] = _font_style(*key)
         return style
+
+
+def _visible(text: str) -> bool:
+    """Whether a line shows any text: not only control codes, blanks and private-use glyphs
+    (a lone private-use bullet counts: its item text may be on the next line)."""
+    if _PRIVATE_OR_BLANK.fullmatch(text) is None:
+        return True
+    return text.strip() in _BULLET_GLYPHS
 
 
 def _is_single_band(rects: Sequence[tuple[float, ...]]) -> bool:
@@ -819,13 +858,66 @@ def _uri_links(
             continue
         left, right = min(rect.left, rect.right), max(rect.left, rect.right)
         bottom, top = min(rect.bottom, rect.top), max(rect.bottom, rect.top)
-        text = textpage.get_text_bounded(left, bottom, right, top)
-        text = " ".join(text.replace("\ufffe", "").replace("\x02", "").split())
+        text = _link_text(textpage, left, bottom, right, top)
+        text = " ".join(_CONTROL.sub("", text.replace("\ufffe", "").replace("\x02", "")).split())
         if _SURROGATE.search(text):
             text = _join_surrogates(text)
         box = transform.box(left, bottom, right, top)
         out.append((text, (box[0], box[1], box[2], box[3]), url))
     return out
+
+
+def _link_text(
+    textpage: pypdfium2.PdfTextPage, left: float, bottom: float, right: float, top: float
+) -> str:
+    """The text a link's box covers: the characters whose centre is inside the box.
+
+    Link boxes are often drawn taller than their line, so "whatever touches the box" picks up
+    pieces of the lines above and below. The run is found from the character under the box's
+    left middle and grown both ways while centres stay inside; a box over several lines (no
+    character at its middle) falls back to pdfium's bounded text.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    count = textpage.count_chars()
+    height = top - bottom
+    if height <= 0 or count <= 0:
+        return ""
+    d = [ctypes.c_double() for _ in range(4)]
+    refs = [ctypes.byref(v) for v in d]
+
+    def inside(i: int) -> bool | None:
+        """Whether char ``i``'s centre is in the box; None for a char with no box (a space)."""
+        if not pdfium_c.FPDFText_GetCharBox(raw, i, refs[0], refs[1], refs[2], refs[3]):
+            return None
+        cl, cr, cb, ct = (v.value for v in d)
+        if cr - cl <= 0 and ct - cb <= 0:
+            return None
+        cx, cy = (cl + cr) / 2, (cb + ct) / 2
+        return left <= cx <= right and bottom <= cy <= top
+
+    mid = (bottom + top) / 2
+    start = -1
+    for x in (left + 1.0, left + height / 2, (left + right) / 2):
+        start = pdfium_c.FPDFText_GetCharIndexAtPos(raw, x, mid, height / 2, height / 4)
+        if start >= 0 and inside(start):
+            break
+        start = -1
+    if start < 0:
+        return str(textpage.get_text_bounded(left, bottom, right, top))
+    first = last = start
+    i = start - 1
+    while i >= 0 and (ok := inside(i)) is not False:
+        if ok:
+            first = i
+        i -= 1
+    i = start + 1
+    while i < count and (ok := inside(i)) is not False:
+        if ok:
+            last = i
+        i += 1
+    return str(textpage.get_text_range(first, last - first + 1))
 
 
 def _path_segments(
