@@ -263,3 +263,13 @@ def test_regression_tall_link_box_keeps_its_anchor_text(tmp_path: Path, tier: st
     assert (link.text, link.url) == (fx.LINK_TEXT, fx.LINK_URL)
     page = _parse(path, tier, markdown={"annotate_links": True}).pages[0]
     assert f"read [{fx.LINK_TEXT}]({fx.LINK_URL}) on our site" in page.markdown
+
+
+def test_regression_table_inside_a_ruled_frame(tmp_path: Path) -> None:
+    """Issue #17: the ruled frame around a page took the small table drawn in one of its
+    cells (the table was lost inside a 'table' of paragraphs). The inner grid is the table;
+    the frame's prose stays text."""
+    page = _parse(fx.make_table_in_frame_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert table.rows == [list(row) for row in fx.NESTED_ROWS]
+    assert "No financial guarantee is given by the company." in page.markdown

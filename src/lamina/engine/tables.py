@@ -95,7 +95,10 @@ def find_tables(lines: Sequence[Line], segments: Sequence[Segment]) -> list[Foun
     found: list[FoundTable] = []
     used: set[int] = set()
     if segments and len(segments) <= _MAX_SEGMENTS:
-        for table in _ruled_tables(lines, words, segments):
+        # Smallest first: a table drawn inside a cell of a ruled layout frame keeps its own
+        # grid, and the frame (whose lines it then shares) is left to the paragraphs.
+        ruled = sorted(_ruled_tables(lines, words, segments), key=_area)
+        for table in ruled:
             if not table.lines & used:
                 found.append(table)
                 used |= table.lines
@@ -104,6 +107,11 @@ def find_tables(lines: Sequence[Line], segments: Sequence[Segment]) -> list[Foun
         used |= table.lines
     found.sort(key=lambda t: t.bbox[1])
     return found
+
+
+def _area(table: FoundTable) -> float:
+    x0, top, x1, bottom = table.bbox
+    return (x1 - x0) * (bottom - top)
 
 
 # --- ruled tables ------------------------------------------------------------------------
