@@ -273,3 +273,18 @@ def test_regression_table_inside_a_ruled_frame(tmp_path: Path) -> None:
     (table,) = _tables(page)
     assert table.rows == [list(row) for row in fx.NESTED_ROWS]
     assert "No financial guarantee is given by the company." in page.markdown
+
+
+@pytest.mark.parametrize("clockwise", [True, False])
+def test_regression_sideways_table_page(tmp_path: Path, clockwise: bool) -> None:
+    """Issue #17: a table printed sideways on a portrait page came out one character per
+    line; the page is now read turned, so its title, table and note read normally."""
+    page = _parse(fx.make_sideways_table_pdf(tmp_path, clockwise=clockwise)).pages[0]
+    (table,) = _tables(page)
+    rows = [fx.TABLE_HEADER, *fx.TABLE_ROWS, *fx.SPLIT_TABLE_ROWS_PAGE_2]
+    assert table.rows == [list(row) for row in rows]
+    assert fx.SIDEWAYS_TITLE in page.markdown
+    assert "Figures are in thousands of euros and rounded." in page.markdown
+    assert page.page_width > page.page_height  # reported as the reader turned it
+    assert page.metadata is not None
+    assert page.metadata.original_orientation_angle in (90, 270)

@@ -453,6 +453,13 @@ def _read_page(
         textpage = page.get_textpage()
         try:
             transform = _DisplayTransform(page.get_cropbox(), rotation)
+            turn = _sideways_turn(textpage, transform)
+            if turn:
+                # Text set sideways (a landscape table on a portrait page): read the page
+                # turned so the text is upright, as a reader would turn it.
+                raw.rotation = (rotation + turn) % 360
+                transform = _DisplayTransform(page.get_cropbox(), raw.rotation)
+                raw.width, raw.height = (round(v, 2) for v in transform.shown)
             reader = _TextPageReader(textpage, transform, words=tables)
             raw.lines = reader.lines()
             raw.confidence = reader.confidence()
@@ -473,6 +480,56 @@ def _read_page(
         return RawPage(number=number, error=f"Page {number} could not be parsed: {exc}")
     finally:
         page.close()
+
+
+_TURN_SAMPLES = 200  # pairs of neighbouring characters looked at per page
+_TURN_MIN_PAIRS = 20  # fewer readable pairs: too little text to tell
+_TURN_SHARE = 0.6  # this share of pairs running one non-upright way turns the page
+
+
+def _sideways_turn(textpage: pypdfium2.PdfTextPage, transform: _DisplayTransform) -> int:
+    """How far (degrees clockwise: 0, 90, 180 or 270) to turn the displayed page so that
+    most of its text reads left to right; 0 when most of it already does.
+
+    From the origins of neighbouring letters and digits sampled over the page: each pair
+    votes for the direction its text runs in on the displayed page.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    count = textpage.count_chars()
+    if count < 2 * _TURN_MIN_PAIRS:
+        return 0
+    text = textpage.get_text_range()
+    if len(text) != count:
+        return 0
+    step = max(1, count // _TURN_SAMPLES)
+    x, y = ctypes.c_double(), ctypes.c_double()
+    xr, yr = ctypes.byref(x), ctypes.byref(y)
+    votes = [0, 0, 0, 0]  # text runs right, down, left, up → turn by 0, 270, 180, 90
+    for i in range(0, count - 1, step):
+        if not (text[i].isalnum() and text[i + 1].isalnum()):
+            continue
+        if not pdfium_c.FPDFText_GetCharOrigin(raw, i, xr, yr):
+            continue
+        ax, ay = transform.point(x.value, y.value)
+        if not pdfium_c.FPDFText_GetCharOrigin(raw, i + 1, xr, yr):
+            continue
+        bx, by = transform.point(x.value, y.value)
+        dx, dy = bx - ax, by - ay
+        if abs(dx) < 0.1 and abs(dy) < 0.1:
+            continue
+        if abs(dx) >= abs(dy):
+            votes[0 if dx > 0 else 2] += 1
+        else:
+            votes[1 if dy > 0 else 3] += 1
+    total = sum(votes)
+    if total < _TURN_MIN_PAIRS:
+        return 0
+    best = max(range(4), key=votes.__getitem__)
+    if best == 0 or votes[best] < _TURN_SHARE * total:
+        return 0
+    return (0, 270, 180, 90)[best]
 
 
 def _has_images(page: pypdfium2.PdfPage) -> bool:
@@ -511,6 +568,8 @@ class _DisplayTransform:
         self.width = right - self.left
         self.height = self.top - self.bottom
         self.rotation = rotation
+        # (width, height) of the page as displayed.
+        self.shown = (self.height, self.width) if rotation in (90, 270) else (self.width, self.height)
 
     def point(self, x: float, y: float) -> tuple[float, float]:
         u, v = x - self.left, self.top - y
@@ -542,6 +601,14 @@ class _TextPageReader:
         self._tp = textpage
         self._raw = textpage.raw
         self._tf = transform
+        # On a turned page (``/Rotate``, or text set sideways) the band and gap rules below,
+        # written for upright text in user space, run on the page as displayed instead: every
+        # box read is mapped to the displayed page (y flipped back up), and the transform
+        # for the output is then a plain flip.
+        self._turned: _DisplayTransform | None = None
+        if transform.rotation:
+            self._turned = transform
+            self._tf = _DisplayTransform((0.0, 0.0, transform.shown[0], transform.shown[1]), 0)
         self._text = textpage.get_text_range()
         self._count = textpage.count_chars()
         # Scratch values reused for every call, to avoid allocating per call.
@@ -624,21 +691,36 @@ class _TextPageReader:
             reach = max(reach, r[2])
         if not gaps:
             return []
-        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         cuts: list[int] = []
         for i in range(start + 1, end):
             if not gaps:
                 break
             if self._text[i].isspace():
                 continue
-            c.FPDFText_GetCharBox(raw, i, lft, rgt, bot, top)
-            if d[0].value >= gaps[0] - 0.5:
+            if self._charbox(i)[0] >= gaps[0] - 0.5:
                 gaps.pop(0)
                 piece = self._text[cuts[-1] if cuts else start : i].strip()
                 # A bullet or item number set apart from its text is not a column.
                 if len(piece) >= _MIN_CUT_CHARS and not layout.list_marker(piece + " x"):
                     cuts.append(i)
         return cuts
+
+    def _upright(
+        self, left: float, bottom: float, right: float, top: float
+    ) -> tuple[float, float, float, float]:
+        """A user-space box (left, bottom, right, top) as the reader's rules see it: itself
+        on an upright page, else the displayed box with y pointing up."""
+        if self._turned is None:
+            return left, bottom, right, top
+        x0, y0, x1, y1 = self._turned.box(left, bottom, right, top)
+        height = self._turned.shown[1]
+        return x0, height - y1, x1, height - y0
+
+    def _charbox(self, index: int) -> tuple[float, float, float, float]:
+        """The character's box (left, bottom, right, top), upright (see :meth:`_upright`)."""
+        d, (lft, rgt, bot, top) = self._d, self._refs
+        self._c.FPDFText_GetCharBox(self._raw, index, lft, rgt, bot, top)
+        return self._upright(d[0].value, d[2].value, d[1].value, d[3].value)
 
     def _rects(self, start: int, end: int) -> list[tuple[float, float, float, float]]:
         """pdfium's boxes of the characters ``start:end``: (left, bottom, right, top)."""
@@ -647,7 +729,7 @@ class _TextPageReader:
         out = []
         for k in range(c.FPDFText_CountRects(raw, start, end - start)):
             c.FPDFText_GetRect(raw, k, lft, top, rgt, bot)
-            out.append((d[0].value, d[3].value, d[2].value, d[1].value))
+            out.append(self._upright(d[0].value, d[3].value, d[2].value, d[1].value))
         return out
 
     def _split_by_chars(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -658,7 +740,7 @@ class _TextPageReader:
         for i in range(start, end):
             if self._text[i].isspace():
                 continue
-            _, bottom, _, top = self._tp.get_charbox(i)
+            _, bottom, _, top = self._charbox(i)
             if top - bottom <= 0:
                 continue
             if band is not None and (bottom > band[1] or top < band[0]):
@@ -689,7 +771,11 @@ class _TextPageReader:
         line_text = text[start:end]
         baseline = y1
         if self._c.FPDFText_GetCharOrigin(self._raw, start, self._refs[0], self._refs[1]):
-            baseline = self._tf.point(self._d[0].value, self._d[1].value)[1]
+            ox, oy = self._d[0].value, self._d[1].value
+            if self._turned is not None:
+                ox, oy = self._turned.point(ox, oy)
+                oy = self._turned.shown[1] - oy
+            baseline = self._tf.point(ox, oy)[1]
         # Size from the first letter or digit: bullets are often set in another size.
         word = _WORD_CHAR.search(line_text, 0, 6)
         size = self._font_size(start + word.start() if word else start)
@@ -719,14 +805,11 @@ class _TextPageReader:
 
         A "word" far wider than its characters can be (table marks like "X   X" drawn without
         a space between them) is cut at the wide gaps between its glyphs."""
-        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         out = []
         for match in _WORD.finditer(line_text):
             a, b = start + match.start(), start + match.end() - 1
-            c.FPDFText_GetCharBox(raw, a, lft, rgt, bot, top)
-            ax0, _, ax1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
-            c.FPDFText_GetCharBox(raw, b, lft, rgt, bot, top)
-            bx0, _, bx1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            ax0, _, ax1, _ = self._tf.box(*self._charbox(a))
+            bx0, _, bx1, _ = self._tf.box(*self._charbox(b))
             text = match.group().replace("\ufffe", "-").replace("\x02", "-")
             if _SURROGATE.search(text):
                 text = _join_surrogates(text)
@@ -739,11 +822,9 @@ class _TextPageReader:
 
     def _split_word(self, a: int, b: int, size: float) -> list[tuple[str, float, float]]:
         """The characters ``a:b`` as words cut where glyphs are more than a space apart."""
-        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         out: list[tuple[str, float, float]] = []
         for i in range(a, b):
-            c.FPDFText_GetCharBox(raw, i, lft, rgt, bot, top)
-            x0, _, x1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            x0, _, x1, _ = self._tf.box(*self._charbox(i))
             ch = self._text[i].replace("\ufffe", "-").replace("\x02", "-")
             if out and x0 - out[-1][2] < _WORD_GAP * size:
                 t, px0, px1 = out[-1]
