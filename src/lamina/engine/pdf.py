@@ -569,7 +569,8 @@ class _DisplayTransform:
         self.height = self.top - self.bottom
         self.rotation = rotation
         # (width, height) of the page as displayed.
-        self.shown = (self.height, self.width) if rotation in (90, 270) else (self.width, self.height)
+        turned = rotation in (90, 270)
+        self.shown = (self.height, self.width) if turned else (self.width, self.height)
 
     def point(self, x: float, y: float) -> tuple[float, float]:
         u, v = x - self.left, self.top - y
