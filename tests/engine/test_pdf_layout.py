@@ -288,3 +288,16 @@ def test_regression_sideways_table_page(tmp_path: Path, clockwise: bool) -> None
     assert page.page_width > page.page_height  # reported as the reader turned it
     assert page.metadata is not None
     assert page.metadata.original_orientation_angle in (90, 270)
+
+
+def test_regression_section_rows_keep_one_table(tmp_path: Path) -> None:
+    """Issue #17: section labels on their own lines split one table into one per section
+    (labels as headings). Now one table, each label a row of its own."""
+    page = _parse(fx.make_section_rows_table_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    expected = [list(fx.SECTION_HEADER)]
+    for label, rows in fx.SECTIONS:
+        expected.append([label, "", ""])
+        expected.extend(list(r) for r in rows)
+    assert table.rows == expected
+    assert not [i for i in page.items if isinstance(i, HeadingItem)]

@@ -482,6 +482,7 @@ def _read_page(
         page.close()
 
 
+_RTL_CHAR = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 _TURN_SAMPLES = 200  # pairs of neighbouring characters looked at per page
 _TURN_MIN_PAIRS = 20  # fewer readable pairs: too little text to tell
 _TURN_SHARE = 0.6  # this share of pairs running one non-upright way turns the page
@@ -508,8 +509,9 @@ def _sideways_turn(textpage: pypdfium2.PdfTextPage, transform: _DisplayTransform
     xr, yr = ctypes.byref(x), ctypes.byref(y)
     votes = [0, 0, 0, 0]  # text runs right, down, left, up → turn by 0, 270, 180, 90
     for i in range(0, count - 1, step):
-        if not (text[i].isalnum() and text[i + 1].isalnum()):
-            continue
+        pair = text[i : i + 2]
+        if not (pair[0].isalnum() and pair[1].isalnum()) or _RTL_CHAR.search(pair):
+            continue  # right-to-left scripts run leftwards on an upright page
         if not pdfium_c.FPDFText_GetCharOrigin(raw, i, xr, yr):
             continue
         ax, ay = transform.point(x.value, y.value)

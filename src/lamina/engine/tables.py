@@ -64,6 +64,7 @@ class FoundTable:
     concerns: list[tuple[str, str]] = field(default_factory=list)
     # Per cell of ``rows``: the union of its words' boxes (x0, top, x1, bottom), None if empty.
     cells: list[list[Box | None]] = field(default_factory=list)
+    ruled: bool = False  # drawn as a grid of rules (not stitched with its neighbours)
 
 
 @dataclass(slots=True)
@@ -106,7 +107,7 @@ def find_tables(lines: Sequence[Line], segments: Sequence[Segment]) -> list[Foun
         found.append(table)
         used |= table.lines
     found.sort(key=lambda t: t.bbox[1])
-    return found
+    return _stitch_sections(found, lines, used)
 
 
 def _area(table: FoundTable) -> float:
@@ -211,6 +212,7 @@ def _ruled_tables(
             continue
         table.bbox = (x0, top, x1, bottom)
         table.lines = _used_lines(lines, inside)
+        table.ruled = True
         out.append(table)
     return out
 
@@ -615,6 +617,213 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
         table.lines = set(run)
         out.append(table)
     return out
+
+
+# --- section rows: one table cut by its own label rows -----------------------------------
+
+_MAX_SECTION_BANDS = 5  # label (and short label/value) rows between two parts of one table
+_MAX_SECTION_WORDS = 8  # words of a line in such a row
+_SECTION_PITCHES = 3.0  # rows of one table are at most this many row pitches apart
+_CAPTION = re.compile(r"^(table|tab\.|figure|fig\.|chart|source|note)\b", re.IGNORECASE)
+
+
+def _stitch_sections(
+    found: list[FoundTable], lines: Sequence[Line], used: set[int]
+) -> list[FoundTable]:
+    """Join unruled tables that are parts of one table cut by section rows.
+
+    Statistics tables group their rows under labels ("Class A", "Wealth index") set on a
+    line of their own; the aligned-columns finder stops at such a line, so one table comes
+    out as several, and the labels as headings. Two tables one above the other are joined
+    when they have the same columns over the same width, and what lies between them is a
+    few short rows (no sentence, no caption) spaced like the table's rows; those rows
+    become rows of the joined table, their text put in the column it sits under.
+    """
+    if len(found) < 2:
+        return found
+    out = [found[0]]
+    stitched: set[int] = set()
+    for table in found[1:]:
+        joined = _joined(out[-1], table, lines, used)
+        if joined is None:
+            out.append(table)
+        else:
+            used |= joined.lines
+            out[-1] = joined
+            stitched.add(len(out) - 1)
+    for k in stitched:
+        out[k] = _with_rows_above(out[k], lines, used)
+        used |= out[k].lines
+    return out
+
+
+def _short_row_line(line: Line) -> bool:
+    """A line that can be a row of a table set as text: a few words, no sentence, no caption."""
+    text = line.text.strip()
+    return not (
+        len(text.split()) > _MAX_SECTION_WORDS or text.endswith(".") or _CAPTION.match(text)
+    )
+
+
+def _band_row(
+    band: list[int], spans: list[tuple[float, float]], lines: Sequence[Line]
+) -> tuple[list[str], list[Box | None]]:
+    """One visual row of loose lines as table cells: each chunk under its column."""
+    texts: list[list[str]] = [[] for _ in spans]
+    cell_boxes: list[Box | None] = [None] * len(spans)
+    for k in sorted(band, key=lambda k: lines[k].x0):
+        ln = lines[k]
+        for text, cx0, cx1 in _chunks(ln) if ln.words else [(ln.text, ln.x0, ln.x1)]:
+            col = _best_column(spans, cx0, cx1)
+            texts[col].append(text)
+            cell_boxes[col] = _join(cell_boxes[col], (cx0, ln.top, cx1, ln.bottom))
+    return [" ".join(t) for t in texts], cell_boxes
+
+
+def _with_rows_above(table: FoundTable, lines: Sequence[Line], used: set[int]) -> FoundTable:
+    """A table of sections with the rows set as loose lines just above it: the label of its
+    first section, and header rows (text over the value columns)."""
+    spans = _columns(table)
+    pitch = _row_pitch(table)
+    if spans is None or not pitch:
+        return table
+    x0, top, x1, bottom = table.bbox
+    above = sorted(
+        (
+            i
+            for i, ln in enumerate(lines)
+            if i not in used
+            and ln.bottom <= top + 0.3 * ln.size
+            and ln.x1 >= x0 - pitch
+            and ln.x0 <= x1 + pitch
+        ),
+        key=lambda i: -lines[i].bottom,
+    )
+    bands: list[list[int]] = []
+    for i in above:
+        if bands and lines[i].bottom > min(lines[k].top for k in bands[-1]) + 0.3 * lines[i].size:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
+    taken: set[int] = set()
+    edge = top
+    for n, band in enumerate(bands):
+        if edge - max(lines[k].bottom for k in band) > _SECTION_PITCHES * pitch:
+            break
+        if any(
+            not _short_row_line(lines[k]) or lines[k].x0 < x0 - pitch or lines[k].x1 > x1 + pitch
+            for k in band
+        ):
+            break
+        row, row_boxes = _band_row(band, spans, lines)
+        if not any(row[1:]) and n > 0:
+            break  # only the first section's label; above it a title, not a row
+        rows.insert(0, row)
+        boxes.insert(0, row_boxes)
+        taken.update(band)
+        edge = min(lines[k].top for k in band)
+    if not rows:
+        return table
+    all_rows = rows + table.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(x0, edge, x1, bottom),
+        lines=table.lines | taken,
+        concerns=_concerns(all_rows),
+        cells=boxes + table.cells,
+    )
+
+
+def _columns(table: FoundTable) -> list[tuple[float, float]] | None:
+    """(x0, x1) of each column of a table, from its cells' boxes."""
+    width = len(table.rows[0]) if table.rows else 0
+    spans: list[tuple[float, float]] = []
+    for c in range(width):
+        boxes = [row[c] for row in table.cells if c < len(row) and row[c] is not None]
+        if not boxes:
+            return None
+        spans.append((min(b[0] for b in boxes), max(b[2] for b in boxes)))  # type: ignore[index]
+    return spans
+
+
+def _row_pitch(table: FoundTable) -> float | None:
+    tops = sorted(
+        {round(min(b[1] for b in row if b is not None), 1) for row in table.cells if any(row)}
+    )
+    steps = [b - a for a, b in itertools.pairwise(tops) if b > a]
+    return statistics.median(steps) if steps else None
+
+
+def _joined(
+    a: FoundTable, b: FoundTable, lines: Sequence[Line], used: set[int]
+) -> FoundTable | None:
+    if a.ruled or b.ruled or not a.rows or not b.rows or len(a.rows[0]) != len(b.rows[0]):
+        return None
+    ax0, atop, ax1, abottom = a.bbox
+    bx0, btop, bx1, bbottom = b.bbox
+    if btop <= abottom:
+        return None
+    narrower = min(ax1 - ax0, bx1 - bx0)
+    if narrower <= 0 or min(ax1, bx1) - max(ax0, bx0) < 0.8 * narrower:
+        return None
+    cols_a, cols_b = _columns(a), _columns(b)
+    pitch = max(_row_pitch(a) or 0.0, _row_pitch(b) or 0.0)
+    if cols_a is None or cols_b is None or pitch <= 0:
+        return None
+    x0, x1 = min(ax0, bx0), max(ax1, bx1)
+    tol = pitch
+    between: list[int] = []
+    for i, ln in enumerate(lines):
+        centre = (ln.top + ln.bottom) / 2
+        if i in used or not abottom < centre < btop or ln.x1 < x0 - tol or ln.x0 > x1 + tol:
+            continue
+        if ln.x0 < x0 - tol or ln.x1 > x1 + tol or not _short_row_line(ln):
+            return None  # a paragraph, caption or note between two tables
+        between.append(i)
+    bands: list[list[int]] = []
+    for i in sorted(between, key=lambda i: lines[i].top):
+        if bands and lines[i].top < max(lines[k].bottom for k in bands[-1]) - 0.3 * lines[i].size:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    if not bands or len(bands) > _MAX_SECTION_BANDS:
+        return None
+    edges = [abottom]
+    for band in bands:
+        edges += [min(lines[k].top for k in band), max(lines[k].bottom for k in band)]
+    edges.append(btop)
+    if any(edges[k + 1] - edges[k] > _SECTION_PITCHES * pitch for k in range(0, len(edges), 2)):
+        return None
+    spans = [(min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(cols_a, cols_b, strict=True)]
+    rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
+    for band in bands:
+        row, row_boxes = _band_row(band, spans, lines)
+        rows.append(row)
+        boxes.append(row_boxes)
+    all_rows = a.rows + rows + b.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(x0, atop, x1, bbottom),
+        lines=a.lines | b.lines | set(between),
+        concerns=_concerns(all_rows),
+        cells=a.cells + boxes + b.cells,
+    )
+
+
+def _best_column(spans: list[tuple[float, float]], x0: float, x1: float) -> int:
+    """The column a piece of text from x0 to x1 sits under: most overlap, else nearest."""
+
+    def overlap(c: int) -> float:
+        return min(x1, spans[c][1]) - max(x0, spans[c][0])
+
+    best = max(range(len(spans)), key=overlap)
+    if overlap(best) > 0:
+        return best
+    centre = (x0 + x1) / 2
+    return min(range(len(spans)), key=lambda c: abs((spans[c][0] + spans[c][1]) / 2 - centre))
 
 
 def _counts_up(cells: Sequence[str]) -> bool:
