@@ -211,14 +211,17 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
                 block.section_depth = section.group(1).count(".") + 1
 
 
-def demote_table_rows(blocks: Sequence[Block]) -> None:
+def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
     """Take the heading flag off candidates that are rows of a table the page still shows as
     text (the ``fast`` tier, or a table the table finder missed).
 
     A heading stands alone on its band of the page. A candidate line that shares its band with
     a short cell-like line (a few words, or mostly figures) is a row label when that cell lines
-    up (left or right edge) with another cell-like line on a nearby row: the columns of a
-    table. Text in the other column of a two-column page is prose, so it does not count.
+    up (left or right edge) with another cell-like line on a nearby row, and that row has a
+    line lined up with the candidate: two rows of two columns of a table. A sidebar beside a
+    heading does not line up with it. On a page read in ``columns``, the text of the other
+    column lines up with itself, so there both cells must be short (a few words, or mostly
+    figures); on a one-column page any text lined up that way is a table's.
     """
     candidates = [b for b in blocks if b.heading_size is not None or b.bold_heading]
     if not candidates:
@@ -227,7 +230,7 @@ def demote_table_rows(blocks: Sequence[Block]) -> None:
     for block in candidates:
         own = {id(line) for line in block.lines}
         others = [ln for ln in lines if id(ln) not in own]
-        if any(_row_partner(line, others) for line in block.lines):
+        if any(_row_partner(line, others, columns) for line in block.lines):
             block.heading_size = None
             block.bold_heading = False
             block.section_depth = 0
@@ -256,18 +259,42 @@ def _same_band(a: Line, b: Line) -> bool:
     )
 
 
-def _row_partner(line: Line, others: Sequence[Line]) -> bool:
+def _aligned(a: Line, b: Line) -> bool:
+    """Whether two lines line up as cells of one column: left, right or centre."""
+    return (
+        abs(a.x0 - b.x0) <= _ALIGN
+        or abs(a.x1 - b.x1) <= _ALIGN
+        or abs(a.x0 + a.x1 - b.x0 - b.x1) <= 2 * _ALIGN
+    )
+
+
+def _under(a: Line, b: Line) -> bool:
+    """Whether ``a`` and ``b`` share some of their horizontal extent: cells of one column
+    whose text is neither left, right nor centre aligned (or that pdfium joined with their
+    neighbour cell into one line)."""
+    return min(a.x1, b.x1) > max(a.x0, b.x0)
+
+
+def _row_partner(line: Line, others: Sequence[Line], strict: bool) -> bool:
     """Whether ``line`` shares its band with a table cell that has a column below or above."""
     reach = _ROW_REACH * max(line.size, 1.0)
     for cell in others:
-        if not _same_band(line, cell) or not _cell_like(cell):
+        if not _same_band(line, cell) or (strict and not _cell_like(cell)):
             continue
         for other in others:
             if other is cell or _same_band(line, other) or other.top == cell.top:
                 continue
-            if abs(other.top - cell.top) > reach or not _cell_like(other):
+            if abs(other.top - cell.top) > reach or (strict and not _cell_like(other)):
                 continue
-            if abs(other.x0 - cell.x0) <= _ALIGN or abs(other.x1 - cell.x1) <= _ALIGN:
+            if not _aligned(other, cell):
+                continue
+            # ... and that other row has a cell under this line too: a grid of two by two.
+            if any(
+                label is not line
+                and _same_band(other, label)
+                and (_aligned(label, line) or _under(label, line))
+                for label in others
+            ):
                 return True
     return False
 

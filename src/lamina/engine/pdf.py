@@ -208,7 +208,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
         blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
         layout.mark_page_furniture(blocks, raw.height)
         layout.mark_heading_candidates(blocks, body)
-        layout.demote_table_rows(blocks)
+        layout.demote_table_rows(blocks, in_columns)
         plans.append(
             _PagePlan(
                 blocks,
