@@ -301,3 +301,31 @@ def test_regression_section_rows_keep_one_table(tmp_path: Path) -> None:
         expected.extend(list(r) for r in rows)
     assert table.rows == expected
     assert not [i for i in page.items if isinstance(i, HeadingItem)]
+
+
+def test_regression_grid_with_merged_cells(tmp_path: Path) -> None:
+    """Issue #17: a ruled grid whose slots are mostly merged cells was dropped as a frame, and
+    a footer rule of the same width was taken for its bottom border (the page's text ended
+    up in its last row). Now the grid is a table of six rows and the note stays text."""
+    page = _parse(fx.make_merged_cells_grid_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert table.rows[0] == list(fx.SPAN_HEADER)
+    assert [row[0] for row in table.rows[1:]] == [
+        "Anthropometry",
+        "Clinical",
+        "Morbidity",
+        "Blood pressure",
+        "Blood glucose",
+    ]
+    assert table.rows[1][1:3] == ["2400", "All individuals"]
+    assert table.rows[4] == ["Blood pressure", "2400", "Adults", "10%", "20%", "1728"]
+    assert fx.SPAN_NOTE in page.markdown
+    assert all(fx.SPAN_NOTE not in str(cell) for row in table.rows for cell in row)
+
+
+def test_same_width_ruled_tables_stay_apart(tmp_path: Path) -> None:
+    page = _parse(fx.make_stacked_tables_pdf(tmp_path)).pages[0]
+    first, second = _tables(page)
+    assert first.rows == [list(fx.TABLE_HEADER), *map(list, fx.TABLE_ROWS)]
+    assert second.rows == [list(fx.TABLE_HEADER), *map(list, fx.SPLIT_TABLE_ROWS_PAGE_2)]
+    assert "The second table lists the other regions." in page.markdown

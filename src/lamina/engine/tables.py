@@ -46,6 +46,7 @@ _MIN_RULE = 4.0  # points: shorter segments are glyph pieces or ticks
 _MAX_SEGMENTS = 4000  # pages with more are drawings (charts, maps): no ruled tables
 _GAP_EM = 0.75  # a gap this wide (times the font size) separates cells, not words
 _MIN_GAP = 4.0  # points
+_FRAME_SHARE = 3  # a grid with fewer cells than a third of its slots is a frame around text
 _MIN_ROWS = 3  # unruled tables need at least this many rows
 _MAX_MEAN_CELL_CHARS = 30  # longer cells are prose in columns, not a table
 _PROSE_CELL_CHARS = 20  # columns whose median cell is this long hold running text
@@ -193,28 +194,68 @@ def _ruled_tables(
         if len(h_ids) < 2:
             continue
         ys = _distinct(hs[i][0] for i in h_ids)
-        xs = _distinct(vs[j][0] for j in v_ids)
-        x0 = min(hs[i][1] for i in h_ids)
-        x1 = max(hs[i][2] for i in h_ids)
-        top, bottom = ys[0], ys[-1]
-        if len(ys) < 2 or bottom - top < 5 or x1 - x0 < 20:
-            continue
-        inside = [w for w in words if x0 - 1 <= w.cx <= x1 + 1 and top <= w.cy <= bottom]
-        if not inside:
-            continue
-        if len(xs) >= 2 and len(ys) >= 3:
-            # Tables often leave out the outer vertical borders: the rules' ends stand in.
-            xs = _distinct([x0, *xs, x1])
-            table = _grid_table(inside, xs, ys, hs, vs)
-        else:
-            table = _aligned_table(inside, lines, min_rows=2, header_rule=ys[1:-1])
-        if table is None:
-            continue
-        table.bbox = (x0, top, x1, bottom)
-        table.lines = _used_lines(lines, inside)
-        table.ruled = True
-        out.append(table)
+        for piece, piece_vs in _vertical_pieces(ys, [vs[j] for j in v_ids]):
+            table = _ruled_piece(lines, words, piece, piece_vs, [hs[i] for i in h_ids], hs, vs)
+            if table is not None:
+                out.append(table)
     return out
+
+
+def _vertical_pieces(
+    ys: list[float], vs: list[tuple[float, float, float]]
+) -> list[tuple[list[float], list[tuple[float, float, float]]]]:
+    """The rows of a rule component cut where no column rule runs: two same-width tables one
+    above the other (or a table and a footer rule) share their horizontal rules' extent, but
+    each has its own column rules. Without column rules the component is one piece."""
+    if not vs:
+        return [(ys, [])]
+    spans: list[list[float]] = []
+    for _, a, b in sorted(vs, key=lambda v: v[1]):
+        if spans and a <= spans[-1][1] + 2 * _SNAP:
+            spans[-1][1] = max(spans[-1][1], b)
+        else:
+            spans.append([a, b])
+    pieces = []
+    for a, b in spans:
+        inner = [y for y in ys if a - 2 * _SNAP <= y <= b + 2 * _SNAP]
+        own = [v for v in vs if v[1] >= a - 2 * _SNAP and v[2] <= b + 2 * _SNAP]
+        if len(inner) >= 2:
+            pieces.append((inner, own))
+    return pieces
+
+
+def _ruled_piece(
+    lines: Sequence[Line],
+    words: list[_Word],
+    ys: list[float],
+    piece_vs: list[tuple[float, float, float]],
+    piece_hs: list[tuple[float, float, float]],
+    hs: list[tuple[float, float, float]],
+    vs: list[tuple[float, float, float]],
+) -> FoundTable | None:
+    """The table between the rules at ``ys`` (and its column rules), or None."""
+    xs = _distinct(v[0] for v in piece_vs)
+    top, bottom = ys[0], ys[-1]
+    within = [h for h in piece_hs if top - _SNAP <= h[0] <= bottom + _SNAP]
+    x0 = min(h[1] for h in within)
+    x1 = max(h[2] for h in within)
+    if bottom - top < 5 or x1 - x0 < 20:
+        return None
+    inside = [w for w in words if x0 - 1 <= w.cx <= x1 + 1 and top <= w.cy <= bottom]
+    if not inside:
+        return None
+    if len(xs) >= 2 and len(ys) >= 3:
+        # Tables often leave out the outer vertical borders: the rules' ends stand in.
+        xs = _distinct([x0, *xs, x1])
+        table = _grid_table(inside, xs, ys, hs, vs)
+    else:
+        table = _aligned_table(inside, lines, min_rows=2, header_rule=ys[1:-1])
+    if table is None:
+        return None
+    table.bbox = (x0, top, x1, bottom)
+    table.lines = _used_lines(lines, inside)
+    table.ruled = True
+    return table
 
 
 def _distinct(values: Iterable[float]) -> list[float]:
@@ -244,8 +285,8 @@ def _grid_table(
     """Words into the cells of a grid; a cell whose border rule is missing spans into its
     neighbour. A header span's text is repeated in every cell it covers (so header cells are
     never lost); other spans keep it in their first cell. Empty rows and columns are dropped.
-    None when the rules frame text rather than cells (fewer than four filled cells, or more
-    than half the grid merged)."""
+    None when the rules frame text rather than cells (fewer than four filled cells, or fewer
+    cells than a third of the grid's slots)."""
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     cells: list[list[list[_Word]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
     for w in words:
@@ -278,10 +319,13 @@ def _grid_table(
             spans.setdefault(root, []).extend(cells[r][c])
             first.setdefault(root, (r, c))
             sizes[root] = sizes.get(root, 0) + 1
+    if _unruled_rows_inside(spans, first, n_cols):
+        return None
     texts = {root: _cell_text(ws) for root, ws in spans.items()}
     span_boxes = {root: _words_box(ws) for root, ws in spans.items()}
-    merged = sum(n for n in sizes.values() if n > 1)
-    if sum(1 for t in texts.values() if t) < 4 or merged * 2 > n_rows * n_cols:
+    # A frame has few cells, each covering much of the grid; a table with many spans still
+    # has many cells (a column of row labels alone gives one per row).
+    if sum(1 for t in texts.values() if t) < 4 or len(spans) * _FRAME_SHARE < n_rows * n_cols:
         return None  # a frame or decoration around text, not a grid of cells
     rows = []
     boxes: list[list[Box | None]] = []
@@ -306,6 +350,23 @@ def _grid_table(
     return FoundTable(
         rows=rows, bbox=(xs[0], ys[0], xs[-1], ys[-1]), concerns=_concerns(rows), cells=boxes
     )
+
+
+_MANY_LINES = 4  # a cell with this many lines of text, beside another: rows without rules
+
+
+def _unruled_rows_inside(
+    spans: dict[int, list[_Word]], first: dict[int, tuple[int, int]], n_cols: int
+) -> bool:
+    """Whether a grid row holds, side by side, several cells of many text lines each: the
+    rules draw only a header or a frame, and the body's rows are set without rules (the
+    aligned-columns finder reads those)."""
+    tall: dict[int, int] = {}
+    for root, ws in spans.items():
+        if ws and len(_row_groups(ws)) >= _MANY_LINES:
+            row = first[root][0]
+            tall[row] = tall.get(row, 0) + 1
+    return any(count >= 2 for count in tall.values()) and n_cols >= 2
 
 
 def _covered(rules: list[tuple[float, float, float]], pos: float, at: float) -> bool:
