@@ -329,3 +329,14 @@ def test_same_width_ruled_tables_stay_apart(tmp_path: Path) -> None:
     assert first.rows == [list(fx.TABLE_HEADER), *map(list, fx.TABLE_ROWS)]
     assert second.rows == [list(fx.TABLE_HEADER), *map(list, fx.SPLIT_TABLE_ROWS_PAGE_2)]
     assert "The second table lists the other regions." in page.markdown
+
+
+def test_regression_header_words_follow_body_columns(tmp_path: Path) -> None:
+    """Issue #17: a two-line header whose words do not line up with the body's columns came
+    out as a separate table; now it heads the body, its words under the columns they top."""
+    page = _parse(fx.make_header_over_body_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert [list(row) for row in fx.HEADER_BODY_ROWS] == table.rows[-4:]
+    assert table.rows[-5] == ["Region", "Revenue", "Costs", "of sales", "count"]
+    assert len(table.rows) == 6
+    assert "Money, thousands of euros" in " ".join(str(c) for c in table.rows[0])

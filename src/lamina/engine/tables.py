@@ -66,6 +66,7 @@ class FoundTable:
     # Per cell of ``rows``: the union of its words' boxes (x0, top, x1, bottom), None if empty.
     cells: list[list[Box | None]] = field(default_factory=list)
     ruled: bool = False  # drawn as a grid of rules (not stitched with its neighbours)
+    banded: bool = False  # rows between horizontal rules only (no column rules)
 
 
 @dataclass(slots=True)
@@ -250,6 +251,8 @@ def _ruled_piece(
         table = _grid_table(inside, xs, ys, hs, vs)
     else:
         table = _aligned_table(inside, lines, min_rows=2, header_rule=ys[1:-1])
+        if table is not None:
+            table.banded = True
     if table is None:
         return None
     table.bbox = (x0, top, x1, bottom)
@@ -682,6 +685,7 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
 
 # --- section rows: one table cut by its own label rows -----------------------------------
 
+_NUMBER = re.compile(r"[-+(]?[\d.,]+%?\)?")
 _MAX_SECTION_BANDS = 5  # label (and short label/value) rows between two parts of one table
 _MAX_SECTION_WORDS = 8  # words of a line in such a row
 _SECTION_PITCHES = 3.0  # rows of one table are at most this many row pitches apart
@@ -700,22 +704,77 @@ def _stitch_sections(
     few short rows (no sentence, no caption) spaced like the table's rows; those rows
     become rows of the joined table, their text put in the column it sits under.
     """
-    if len(found) < 2:
+    if not found:
         return found
     out = [found[0]]
     stitched: set[int] = set()
     for table in found[1:]:
-        joined = _joined(out[-1], table, lines, used)
+        joined = _joined(out[-1], table, lines, used) or _with_header_band(out[-1], table, lines)
         if joined is None:
             out.append(table)
         else:
             used |= joined.lines
             out[-1] = joined
             stitched.add(len(out) - 1)
-    for k in stitched:
-        out[k] = _with_rows_above(out[k], lines, used)
-        used |= out[k].lines
+    for k, table in enumerate(out):
+        if not table.ruled:
+            out[k] = _with_rows_above(table, lines, used, label=k in stitched)
+            used |= out[k].lines
     return out
+
+
+def _with_header_band(
+    head: FoundTable, body: FoundTable, lines: Sequence[Line]
+) -> FoundTable | None:
+    """A header (set between rules, or as loose text: words, few figures) right over an
+    unruled body with more columns, as one table: the header's words re-cut into the body's
+    columns.
+
+    The whitespace between header words is no guide to the columns (header cells wrap and
+    span), so the header comes out with too few columns of its own; under the body's columns
+    each header word lands in the column it stands over."""
+    if (head.ruled and not head.banded) or body.ruled or not head.rows or not body.rows:
+        return None
+    cells = [c for row in head.rows for c in row if c]
+    if sum(1 for c in cells if _NUMBER.fullmatch(c)) * 5 > len(cells):
+        return None  # figures: a table of its own, not a header
+    if len(head.rows[0]) >= len(body.rows[0]):
+        return None
+    hx0, htop, hx1, hbottom = head.bbox
+    bx0, btop, bx1, bbottom = body.bbox
+    narrower = min(hx1 - hx0, bx1 - bx0)
+    pitch = _row_pitch(body)
+    spans = _columns(body)
+    if spans is None or not pitch or narrower <= 0:
+        return None
+    if min(hx1, bx1) - max(hx0, bx0) < 0.8 * narrower or not 0 <= btop - hbottom <= 2 * pitch:
+        return None
+    bands: list[list[int]] = []
+    for i in sorted(head.lines, key=lambda i: lines[i].top):
+        if bands and lines[i].top < max(lines[k].bottom for k in bands[-1]) - 0.3 * lines[i].size:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
+    for band in bands:
+        texts: list[list[str]] = [[] for _ in spans]
+        cell_boxes: list[Box | None] = [None] * len(spans)
+        words = [(w, lines[k]) for k in band for w in lines[k].words or ()]
+        for (text, wx0, wx1), ln in sorted(words, key=lambda item: item[0][1]):
+            col = _best_column(spans, wx0, wx1)
+            texts[col].append(text)
+            cell_boxes[col] = _join(cell_boxes[col], (wx0, ln.top, wx1, ln.bottom))
+        rows.append([" ".join(t) for t in texts])
+        boxes.append(cell_boxes)
+    all_rows = rows + body.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(min(hx0, bx0), htop, max(hx1, bx1), bbottom),
+        lines=head.lines | body.lines,
+        concerns=_concerns(all_rows),
+        cells=boxes + body.cells,
+    )
 
 
 def _short_row_line(line: Line) -> bool:
@@ -741,9 +800,12 @@ def _band_row(
     return [" ".join(t) for t in texts], cell_boxes
 
 
-def _with_rows_above(table: FoundTable, lines: Sequence[Line], used: set[int]) -> FoundTable:
-    """A table of sections with the rows set as loose lines just above it: the label of its
-    first section, and header rows (text over the value columns)."""
+def _with_rows_above(
+    table: FoundTable, lines: Sequence[Line], used: set[int], label: bool
+) -> FoundTable:
+    """An unruled table with the rows set as loose lines just above it: header rows (text
+    over its value columns) and, for a table of sections (``label``), its first section's
+    label."""
     spans = _columns(table)
     pitch = _row_pitch(table)
     if spans is None or not pitch:
@@ -779,7 +841,7 @@ def _with_rows_above(table: FoundTable, lines: Sequence[Line], used: set[int]) -
         ):
             break
         row, row_boxes = _band_row(band, spans, lines)
-        if not any(row[1:]) and n > 0:
+        if not any(row[1:]) and (n > 0 or not label):
             break  # only the first section's label; above it a title, not a row
         rows.insert(0, row)
         boxes.insert(0, row_boxes)
