@@ -2,8 +2,11 @@
 
 Usage::
 
-    python bench/parse_quality.py [--data DIR] [--peers-python PY] [--only NAME ...]
+    python bench/parse_quality.py [--set pdf|tables|all] [--data DIR] [--tables-data DIR]
+                                  [--peers-python PY] [--only NAME ...] [--per-doc]
     python bench/parse_quality.py --big [--big-pages 1000]
+
+Both data sets are scored by default, each contender in one child process per set.
 
 Contenders, each run in its own subprocess (so its peak RSS is its own):
 
@@ -40,6 +43,20 @@ Scores (all in 0..1, higher is better; documents pooled as described):
 - **pages/s**: pages parsed divided by the summed parse time of the documents (imports and
   interpreter start-up excluded). **x plumber** is that rate over pdfplumber's.
 - **RSS MB**: the child process's peak resident set size (imports included).
+
+**Tables set** (``--tables-data``, default ``bench-data/tables``: camelot's test PDFs with
+``NAME.tables.json``, the expected cell grids per page): each contender's tables with their
+page (pymupdf4llm: the pipe tables of each page chunk). Cells are compared after NFKC, dropping
+``<s>`` markup and all whitespace, lower-cased.
+
+- **adj-F1** (and its **adj-P**, **adj-R**): neighbouring-cell pairs, the ICDAR 2013 way: each
+  non-empty cell with the next non-empty cell to its right and below it (empty cells skipped,
+  so a spanning cell neighbours what follows the span). Every expected table is matched
+  one-to-one, best cell F1 first, with a predicted table on its page; pairs are pooled over
+  all expected tables and their matches (an unmatched expected table counts only its own).
+- **found**: expected tables whose match has cell F1 >= 0.5.
+- **extra**: predicted tables on annotated pages that match none (reported, not scored: the
+  set annotates only some tables, e.g. not the layout frame in ``table_region``).
 
 ``--big`` generates a 1,000-page report-like PDF with reportlab and reports Lamina's pages/s
 and peak RSS for both tiers (the target: under 500 MB).
