@@ -2,8 +2,11 @@
 
 Usage::
 
-    python bench/parse_quality.py [--data DIR] [--peers-python PY] [--only NAME ...]
+    python bench/parse_quality.py [--set pdf|tables|all] [--data DIR] [--tables-data DIR]
+                                  [--peers-python PY] [--only NAME ...] [--per-doc]
     python bench/parse_quality.py --big [--big-pages 1000]
+
+Both data sets are scored by default, each contender in one child process per set.
 
 Contenders, each run in its own subprocess (so its peak RSS is its own):
 
@@ -41,6 +44,20 @@ Scores (all in 0..1, higher is better; documents pooled as described):
   interpreter start-up excluded). **x plumber** is that rate over pdfplumber's.
 - **RSS MB**: the child process's peak resident set size (imports included).
 
+**Tables set** (``--tables-data``, default ``bench-data/tables``: camelot's test PDFs with
+``NAME.tables.json``, the expected cell grids per page): each contender's tables with their
+page (pymupdf4llm: the pipe tables of each page chunk). Cells are compared after NFKC, dropping
+``<s>`` markup and all whitespace, lower-cased.
+
+- **adj-F1** (and its **adj-P**, **adj-R**): neighbouring-cell pairs, the ICDAR 2013 way: each
+  non-empty cell with the next non-empty cell to its right and below it (empty cells skipped,
+  so a spanning cell neighbours what follows the span). Every expected table is matched
+  one-to-one, best cell F1 first, with a predicted table on its page; pairs are pooled over
+  all expected tables and their matches (an unmatched expected table counts only its own).
+- **found**: expected tables whose match has cell F1 >= 0.5.
+- **extra**: predicted tables on annotated pages that match none (reported, not scored: the
+  set annotates only some tables, e.g. not the layout frame in ``table_region``).
+
 ``--big`` generates a 1,000-page report-like PDF with reportlab and reports Lamina's pages/s
 and peak RSS for both tiers (the target: under 500 MB).
 """
@@ -49,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import itertools
 import json
 import re
 import resource
@@ -63,7 +81,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "bench-data" / "pdf"
+# bench-data sits in ``shared/`` beside the checkout (a worktree under ``wt/`` looks one up).
+BENCH_DATA = next(
+    (d / "shared" / "bench-data" for d in ROOT.parents if (d / "shared" / "bench-data").is_dir()),
+    ROOT.parent / "shared" / "bench-data",
+)
+DEFAULT_DATA = BENCH_DATA / "pdf"
+DEFAULT_TABLES = BENCH_DATA / "tables"
 DEFAULT_PEERS = Path("/work/venv-peers/bin/python")
 OURS = ("lamina-fast", "lamina-cost_effective", "pdfplumber")
 PEERS = ("pymupdf4llm", "markitdown", "unstructured")
@@ -82,15 +106,23 @@ def _lamina(tier: str) -> Any:
         result = parse_document(path.read_bytes(), filename=path.name, config=config)
         headings: list[str] = []
         tables: list[list[list[str]]] = []
+        pages: list[int] = []
         for page in result.pages:
             for item in page.items:
                 if item.type == "heading":
                     headings.append(item.value)  # type: ignore[union-attr]
-                elif item.type == "table":
+                elif item.type == "table" and item.rows:  # type: ignore[union-attr]
                     rows = item.rows  # type: ignore[union-attr]
                     tables.append([[str(c) if c is not None else "" for c in r] for r in rows])
+                    pages.append(page.page_number)
         markdown = "\n\n".join(p.markdown for p in result.pages)
-        return {"pages": len(result.pages), "md": markdown, "headings": headings, "tables": tables}
+        return {
+            "pages": len(result.pages),
+            "md": markdown,
+            "headings": headings,
+            "tables": tables,
+            "table_pages": pages,
+        }
 
     return run
 
@@ -101,14 +133,22 @@ def _pdfplumber() -> Any:
     def run(path: Path) -> dict[str, Any]:
         texts: list[str] = []
         tables: list[list[list[str]]] = []
+        table_pages: list[int] = []
         with pdfplumber.open(path) as pdf:
-            for page in pdf.pages:
+            for number, page in enumerate(pdf.pages, 1):
                 texts.append(page.extract_text() or "")
                 for table in page.find_tables():
                     tables.append([[c or "" for c in row] for row in table.extract()])
+                    table_pages.append(number)
                 page.flush_cache()
             pages = len(pdf.pages)
-        return {"pages": pages, "md": "\n\n".join(texts), "headings": None, "tables": tables}
+        return {
+            "pages": pages,
+            "md": "\n\n".join(texts),
+            "headings": None,
+            "tables": tables,
+            "table_pages": table_pages,
+        }
 
     return run
 
@@ -120,8 +160,21 @@ def _pymupdf4llm() -> Any:
     def run(path: Path) -> dict[str, Any]:
         with pymupdf.open(path) as doc:
             pages = doc.page_count
-        md = pymupdf4llm.to_markdown(str(path), show_progress=False)
-        return {"pages": pages, "md": md, "headings": None, "tables": None}
+        chunks = pymupdf4llm.to_markdown(str(path), show_progress=False, page_chunks=True)
+        tables: list[list[list[str]]] = []
+        table_pages: list[int] = []
+        for number, chunk in enumerate(chunks, 1):
+            for table in md_tables(chunk["text"]):
+                tables.append(table)
+                table_pages.append(number)
+        md = "\n\n".join(chunk["text"] for chunk in chunks)
+        return {
+            "pages": pages,
+            "md": md,
+            "headings": None,
+            "tables": tables,
+            "table_pages": table_pages,
+        }
 
     return run
 
@@ -346,6 +399,114 @@ def score(result: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     }
 
 
+# --- tables set: cell grids against camelot's expected grids ------------------------------
+
+_SUP = re.compile(r"</?s>")
+
+
+def cell_key(text: str) -> str:
+    """A table cell compared by value: NFKC, ``<s>`` markup and all whitespace dropped,
+    lower case (the tables set's references keep camelot's line breaks inside cells)."""
+    text = unicodedata.normalize("NFKC", _SUP.sub("", text))
+    return "".join(text.split()).lower()
+
+
+def grid_cells(rows: list[list[str]]) -> Counter[str]:
+    """The multiset of a grid's non-empty cell texts."""
+    return Counter(k for row in rows for c in row if (k := cell_key(c)))
+
+
+def adjacency(rows: list[list[str]]) -> Counter[tuple[str, str, str]]:
+    """Neighbouring-cell pairs of a grid: each non-empty cell with the next non-empty cell to
+    its right in its row ("h") and below it in its column ("v"); empty cells are skipped, so a
+    spanning cell (text in one grid slot, the others empty) neighbours what follows the span."""
+    keys = [[cell_key(c) for c in row] for row in rows]
+    width = max((len(r) for r in keys), default=0)
+    keys = [r + [""] * (width - len(r)) for r in keys]
+    out: Counter[tuple[str, str, str]] = Counter()
+    for row in keys:
+        seq = [k for k in row if k]
+        out.update((a, b, "h") for a, b in itertools.pairwise(seq))
+    for c in range(width):
+        seq = [r[c] for r in keys if r[c]]
+        out.update((a, b, "v") for a, b in itertools.pairwise(seq))
+    return out
+
+
+def _f1(tp: int, n_pred: int, n_ref: int) -> float:
+    return 2 * tp / (n_pred + n_ref) if n_pred + n_ref else 0.0
+
+
+def score_tables(result: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """Table scores of one contender on the tables set.
+
+    Each expected table is matched one-to-one (greedy, best cell F1 first) with a predicted
+    table on the same page; it is *found* when that cell F1 is at least 0.5. Adjacency F1 pools
+    the neighbouring-cell pairs of every expected table and of the predicted table matched to
+    it (an unmatched expected table adds only to the reference count). Predicted tables on an
+    annotated page that match no expected table are counted as ``extra`` (the set annotates
+    only some tables, so they are reported, not scored).
+    """
+    a_tp = a_ref = a_pred = 0
+    found = expected = extra = 0
+    per_doc: dict[str, tuple[int, int, float]] = {}
+    for stem, out in result["docs"].items():
+        refs = json.loads((data_dir / f"{stem}.tables.json").read_text(encoding="utf-8"))
+        preds = out.get("tables") or []
+        if out.get("tables") is None:
+            preds = md_tables(out["md"])
+        pages = out.get("table_pages") or [None] * len(preds)
+        pairs: list[tuple[float, int, int]] = []
+        for i, ref in enumerate(refs):
+            rc = grid_cells(ref["rows"])
+            for j, pred in enumerate(preds):
+                if pages[j] is not None and pages[j] != ref["page"]:
+                    continue
+                pc = grid_cells(pred)
+                f1 = _f1(sum((rc & pc).values()), sum(pc.values()), sum(rc.values()))
+                if f1 > 0:
+                    pairs.append((f1, i, j))
+        pairs.sort(reverse=True)
+        match: dict[int, tuple[int, float]] = {}
+        taken: set[int] = set()
+        for f1, i, j in pairs:
+            if i not in match and j not in taken:
+                match[i] = (j, f1)
+                taken.add(j)
+        doc_found = 0
+        d_tp, d_ref, d_pred = a_tp, a_ref, a_pred
+        for i, ref in enumerate(refs):
+            ra = adjacency(ref["rows"])
+            a_ref += sum(ra.values())
+            if i in match:
+                j, f1 = match[i]
+                pa = adjacency(preds[j])
+                a_tp += sum((ra & pa).values())
+                a_pred += sum(pa.values())
+                doc_found += f1 >= 0.5
+        found += doc_found
+        expected += len(refs)
+        ref_pages = {ref["page"] for ref in refs}
+        extra += sum(
+            1
+            for j in range(len(preds))
+            if j not in taken and (pages[j] in ref_pages or pages[j] is None)
+        )
+        d_tp, d_ref, d_pred = a_tp - d_tp, a_ref - d_ref, a_pred - d_pred
+        per_doc[stem] = (doc_found, len(refs), _f1(d_tp, d_pred, d_ref))
+    p = a_tp / a_pred if a_pred else 0.0
+    r = a_tp / a_ref if a_ref else 0.0
+    return {
+        "adj_f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "adj_p": p,
+        "adj_r": r,
+        "found": found,
+        "expected": expected,
+        "extra": extra,
+        "per_doc": per_doc,
+    }
+
+
 # --- parent --------------------------------------------------------------------------------
 
 
@@ -412,6 +573,41 @@ def main_quality(args: argparse.Namespace) -> None:
         print("text similarity: word-level Levenshtein (pure Python)")
 
 
+def main_tables(args: argparse.Namespace) -> None:
+    """Score every contender on the tables set (``NAME.pdf`` with ``NAME.tables.json``)."""
+    data_dir: Path = args.tables_data
+    files = sorted(
+        p.name[:-4]
+        for p in data_dir.glob("*.pdf")
+        if (data_dir / f"{p.name[:-4]}.tables.json").exists()
+    )
+    print(f"\ntables: {len(files)} documents from {data_dir}")
+    results = []
+    for name in args.only or CONTENDERS:
+        python = args.peers_python if name in PEERS else sys.executable
+        res = _run_child(python, name, data_dir, files)
+        if "error" not in res:
+            res.update(score_tables(res, data_dir))
+        results.append(res)
+        if args.per_doc and "per_doc" in res:
+            for stem, (got, want, f1) in res["per_doc"].items():
+                print(f"  {name:<22}{stem:<32}found {got}/{want}  adj-F1 {f1:.3f}")
+    print(
+        f"{'contender':<23}{'adj-F1':>7}{'adj-P':>7}{'adj-R':>7}{'found':>8}{'extra':>6}"
+        f"{'pages':>7}{'pages/s':>9}{'RSS MB':>8}"
+    )
+    for r in results:
+        if "error" in r:
+            print(f"{r['name']:<23}{r['error']}")
+            continue
+        rate = r["pages"] / r["seconds"] if r["seconds"] else 0.0
+        found = f"{r['found']}/{r['expected']}"
+        print(
+            f"{r['name']:<23}{r['adj_f1']:>7.3f}{r['adj_p']:>7.3f}{r['adj_r']:>7.3f}{found:>8}"
+            f"{r['extra']:>6}{r['pages']:>7}{rate:>9.1f}{r['rss_mb']:>8.0f}"
+        )
+
+
 def main_big(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from parse_speed import make_bench_pdf
@@ -440,6 +636,10 @@ def main_big(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--tables-data", type=Path, default=DEFAULT_TABLES)
+    parser.add_argument(
+        "--set", choices=("pdf", "tables", "all"), default="all", help="which data set(s) to score"
+    )
     parser.add_argument("--peers-python", type=Path, default=DEFAULT_PEERS)
     parser.add_argument("--only", choices=CONTENDERS, action="append", help="run only these")
     parser.add_argument("--per-doc", action="store_true", help="print text scores per document")
@@ -453,7 +653,10 @@ def main() -> None:
     elif args.big:
         main_big(args)
     else:
-        main_quality(args)
+        if args.set in ("pdf", "all"):
+            main_quality(args)
+        if args.set in ("tables", "all"):
+            main_tables(args)
 
 
 if __name__ == "__main__":

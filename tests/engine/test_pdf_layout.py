@@ -228,3 +228,115 @@ def test_granular_cell_bboxes(tmp_path: Path, maker: Any) -> None:
     # Without the option the table keeps only its own box.
     plain = _tables(_parse(path).pages[0])[0]
     assert plain.bbox and len(plain.bbox) == 1 and plain.bbox[0].label is None
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_bold_table_row_labels_are_not_headings(tmp_path: Path, tier: str) -> None:
+    """Issue #17: on `fast` (no table finder) an emissions table's bold row labels came out as
+    headings ("# Methane (CH4)"). Only the real heading above the table stays one."""
+    page = _parse(fx.make_bold_label_table_pdf(tmp_path), tier).pages[0]
+    headings = [i.value for i in page.items if isinstance(i, HeadingItem)]
+    assert headings == [fx.EMISSIONS_HEADING]
+    assert "# Methane" not in page.markdown
+    assert "Methane (CH4)" in page.markdown
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_control_code_glyphs(tmp_path: Path, tier: str) -> None:
+    """Issue #17: Wingdings bullets without a Unicode map came out as "r\\x01 ..." and a run of
+    control codes as an item of its own; now a clean bullet list and no control codes."""
+    page = _parse(fx.make_control_glyphs_pdf(tmp_path), tier).pages[0]
+    lists = [item for item in page.items if isinstance(item, ListItem)]
+    assert len(lists) == 1
+    assert [entry.value for entry in lists[0].items] == list(fx.JUNK_LIST)  # type: ignore[union-attr]
+    everything = page.markdown + page.text + "".join(i.md or "" for i in page.items)
+    assert not any(ch in everything for ch in "\x01\x03\x04\x05")
+    assert "The end of the list." in page.markdown
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_tall_link_box_keeps_its_anchor_text(tmp_path: Path, tier: str) -> None:
+    """Issue #17: a link box taller than its line gave anchor text garbled with pieces of the
+    neighbouring lines; the link now carries the words it covers, inlined on that span."""
+    path = fx.make_tall_link_pdf(tmp_path)
+    (link,) = [i for i in _parse(path, tier).pages[0].items if isinstance(i, LinkItem)]
+    assert (link.text, link.url) == (fx.LINK_TEXT, fx.LINK_URL)
+    page = _parse(path, tier, markdown={"annotate_links": True}).pages[0]
+    assert f"read [{fx.LINK_TEXT}]({fx.LINK_URL}) on our site" in page.markdown
+
+
+def test_regression_table_inside_a_ruled_frame(tmp_path: Path) -> None:
+    """Issue #17: the ruled frame around a page took the small table drawn in one of its
+    cells (the table was lost inside a 'table' of paragraphs). The inner grid is the table;
+    the frame's prose stays text."""
+    page = _parse(fx.make_table_in_frame_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert table.rows == [list(row) for row in fx.NESTED_ROWS]
+    assert "No financial guarantee is given by the company." in page.markdown
+
+
+@pytest.mark.parametrize("clockwise", [True, False])
+def test_regression_sideways_table_page(tmp_path: Path, clockwise: bool) -> None:
+    """Issue #17: a table printed sideways on a portrait page came out one character per
+    line; the page is now read turned, so its title, table and note read normally."""
+    page = _parse(fx.make_sideways_table_pdf(tmp_path, clockwise=clockwise)).pages[0]
+    (table,) = _tables(page)
+    rows = [fx.TABLE_HEADER, *fx.TABLE_ROWS, *fx.SPLIT_TABLE_ROWS_PAGE_2]
+    assert table.rows == [list(row) for row in rows]
+    assert fx.SIDEWAYS_TITLE in page.markdown
+    assert "Figures are in thousands of euros and rounded." in page.markdown
+    assert page.page_width > page.page_height  # reported as the reader turned it
+    assert page.metadata is not None
+    assert page.metadata.original_orientation_angle in (90, 270)
+
+
+def test_regression_section_rows_keep_one_table(tmp_path: Path) -> None:
+    """Issue #17: section labels on their own lines split one table into one per section
+    (labels as headings). Now one table, each label a row of its own."""
+    page = _parse(fx.make_section_rows_table_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    expected = [list(fx.SECTION_HEADER)]
+    for label, rows in fx.SECTIONS:
+        expected.append([label, "", ""])
+        expected.extend(list(r) for r in rows)
+    assert table.rows == expected
+    assert not [i for i in page.items if isinstance(i, HeadingItem)]
+
+
+def test_regression_grid_with_merged_cells(tmp_path: Path) -> None:
+    """Issue #17: a ruled grid whose slots are mostly merged cells was dropped as a frame, and
+    a footer rule of the same width was taken for its bottom border (the page's text ended
+    up in its last row). Now the grid is a table of six rows and the note stays text."""
+    page = _parse(fx.make_merged_cells_grid_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert table.rows[0] == list(fx.SPAN_HEADER)
+    assert [row[0] for row in table.rows[1:]] == [
+        "Anthropometry",
+        "Clinical",
+        "Morbidity",
+        "Blood pressure",
+        "Blood glucose",
+    ]
+    assert table.rows[1][1:3] == ["2400", "All individuals"]
+    assert table.rows[4] == ["Blood pressure", "2400", "Adults", "10%", "20%", "1728"]
+    assert fx.SPAN_NOTE in page.markdown
+    assert all(fx.SPAN_NOTE not in str(cell) for row in table.rows for cell in row)
+
+
+def test_same_width_ruled_tables_stay_apart(tmp_path: Path) -> None:
+    page = _parse(fx.make_stacked_tables_pdf(tmp_path)).pages[0]
+    first, second = _tables(page)
+    assert first.rows == [list(fx.TABLE_HEADER), *map(list, fx.TABLE_ROWS)]
+    assert second.rows == [list(fx.TABLE_HEADER), *map(list, fx.SPLIT_TABLE_ROWS_PAGE_2)]
+    assert "The second table lists the other regions." in page.markdown
+
+
+def test_regression_header_words_follow_body_columns(tmp_path: Path) -> None:
+    """Issue #17: a two-line header whose words do not line up with the body's columns came
+    out as a separate table; now it heads the body, its words under the columns they top."""
+    page = _parse(fx.make_header_over_body_pdf(tmp_path)).pages[0]
+    (table,) = _tables(page)
+    assert [list(row) for row in fx.HEADER_BODY_ROWS] == table.rows[-4:]
+    assert table.rows[-5] == ["Region", "Revenue", "Costs", "of sales", "count"]
+    assert len(table.rows) == 6
+    assert "Money, thousands of euros" in " ".join(str(c) for c in table.rows[0])

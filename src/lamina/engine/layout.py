@@ -211,6 +211,94 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
                 block.section_depth = section.group(1).count(".") + 1
 
 
+def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
+    """Take the heading flag off candidates that are rows of a table the page still shows as
+    text (the ``fast`` tier, or a table the table finder missed).
+
+    A heading stands alone on its band of the page. A candidate line that shares its band with
+    a short cell-like line (a few words, or mostly figures) is a row label when that cell lines
+    up (left or right edge) with another cell-like line on a nearby row, and that row has a
+    line lined up with the candidate: two rows of two columns of a table. A sidebar beside a
+    heading does not line up with it. On a page read in ``columns``, the text of the other
+    column lines up with itself, so there both cells must be short (a few words, or mostly
+    figures); on a one-column page any text lined up that way is a table's.
+    """
+    candidates = [b for b in blocks if b.heading_size is not None or b.bold_heading]
+    if not candidates:
+        return
+    lines = [line for b in blocks if not b.furniture for line in b.lines]
+    for block in candidates:
+        own = {id(line) for line in block.lines}
+        others = [ln for ln in lines if id(ln) not in own]
+        if any(_row_partner(line, others, columns) for line in block.lines):
+            block.heading_size = None
+            block.bold_heading = False
+            block.section_depth = 0
+
+
+_FIGURE_MARKS = ".,%()+-$\u2013\u2212\u20ac\u00a3"  # signs, separators, dashes, currencies
+_CELL_WORDS = 4  # a cell-like line has at most this many words (or is mostly figures)
+_ALIGN = 2.0  # points: column edges this close line up
+_ROW_REACH = 3.0  # font sizes: how far above or below the row another row of the table is
+
+
+def _cell_like(line: Line) -> bool:
+    text = line.text.strip()
+    if not text:
+        return False
+    if len(text.split()) <= _CELL_WORDS:
+        return True
+    figures = sum(ch.isdigit() or ch in _FIGURE_MARKS for ch in text if not ch.isspace())
+    return figures * 2 >= len(text.replace(" ", ""))
+
+
+def _same_band(a: Line, b: Line) -> bool:
+    overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    return overlap >= 0.5 * min(a.bottom - a.top, b.bottom - b.top) and (
+        b.x0 >= a.x1 or b.x1 <= a.x0
+    )
+
+
+def _aligned(a: Line, b: Line) -> bool:
+    """Whether two lines line up as cells of one column: left, right or centre."""
+    return (
+        abs(a.x0 - b.x0) <= _ALIGN
+        or abs(a.x1 - b.x1) <= _ALIGN
+        or abs(a.x0 + a.x1 - b.x0 - b.x1) <= 2 * _ALIGN
+    )
+
+
+def _under(a: Line, b: Line) -> bool:
+    """Whether ``a`` and ``b`` share some of their horizontal extent: cells of one column
+    whose text is neither left, right nor centre aligned (or that pdfium joined with their
+    neighbour cell into one line)."""
+    return min(a.x1, b.x1) > max(a.x0, b.x0)
+
+
+def _row_partner(line: Line, others: Sequence[Line], strict: bool) -> bool:
+    """Whether ``line`` shares its band with a table cell that has a column below or above."""
+    reach = _ROW_REACH * max(line.size, 1.0)
+    for cell in others:
+        if not _same_band(line, cell) or (strict and not _cell_like(cell)):
+            continue
+        for other in others:
+            if other is cell or _same_band(line, other) or other.top == cell.top:
+                continue
+            if abs(other.top - cell.top) > reach or (strict and not _cell_like(other)):
+                continue
+            if not _aligned(other, cell):
+                continue
+            # ... and that other row has a cell under this line too: a grid of two by two.
+            if any(
+                label is not line
+                and _same_band(other, label)
+                and (_aligned(label, line) or _under(label, line))
+                for label in others
+            ):
+                return True
+    return False
+
+
 class HeadingLevels:
     """Heading levels from the document's distinct heading sizes: biggest is level 1.
 

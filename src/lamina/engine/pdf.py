@@ -60,6 +60,14 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 _NOT_VISIBLE = (" ", "\r", "\n", "\t", "\xa0", *_SOFT_HYPHENS)
 # Replacement chars, C0/C1 control codes and private-use code points: undecoded glyphs.
 _GARBAGE = re.compile(r"[\ufffd\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# Control codes left in a line's text by fonts without a usable ToUnicode map.
+_CONTROL = re.compile(r"[\x00-\x01\x03-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Private-use code points (symbol fonts' glyphs) and what is not visible.
+_PRIVATE_OR_BLANK = re.compile(r"[\ue000-\uf8ff\s\x00-\x1f\x7f]*")
+# Dingbat fonts: a short first token in one of them is a bullet glyph, not text; so is a
+# first token of one character and control codes (an undecoded glyph).
+_SYMBOL_FONT = re.compile(rb"wingding|webding|dingbat", re.IGNORECASE)
+_BULLET_GLYPHS = ("\uf0b7", "\uf0a7", "\uf076", "\uf0d8")
 _MONO_NAMES = ("courier", "mono", "consol", "menlo", "code", "typewriter", "fixed")
 # A word wider than this many font sizes per character holds glyphs set far apart.
 _WIDE_WORD = 1.5
@@ -200,6 +208,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
         blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
         layout.mark_page_furniture(blocks, raw.height)
         layout.mark_heading_candidates(blocks, body)
+        layout.demote_table_rows(blocks, in_columns)
         plans.append(
             _PagePlan(
                 blocks,
@@ -444,6 +453,13 @@ def _read_page(
         textpage = page.get_textpage()
         try:
             transform = _DisplayTransform(page.get_cropbox(), rotation)
+            turn = _sideways_turn(textpage, transform)
+            if turn:
+                # Text set sideways (a landscape table on a portrait page): read the page
+                # turned so the text is upright, as a reader would turn it.
+                raw.rotation = (rotation + turn) % 360
+                transform = _DisplayTransform(page.get_cropbox(), raw.rotation)
+                raw.width, raw.height = (round(v, 2) for v in transform.shown)
             reader = _TextPageReader(textpage, transform, words=tables)
             raw.lines = reader.lines()
             raw.confidence = reader.confidence()
@@ -464,6 +480,58 @@ def _read_page(
         return RawPage(number=number, error=f"Page {number} could not be parsed: {exc}")
     finally:
         page.close()
+
+
+_RTL_CHAR = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_TURN_SAMPLES = 200  # pairs of neighbouring characters looked at per page
+_TURN_MIN_PAIRS = 20  # fewer readable pairs: too little text to tell
+_TURN_SHARE = 0.6  # this share of pairs running one non-upright way turns the page
+
+
+def _sideways_turn(textpage: pypdfium2.PdfTextPage, transform: _DisplayTransform) -> int:
+    """How far (degrees clockwise: 0, 90, 180 or 270) to turn the displayed page so that
+    most of its text reads left to right; 0 when most of it already does.
+
+    From the origins of neighbouring letters and digits sampled over the page: each pair
+    votes for the direction its text runs in on the displayed page.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    count = textpage.count_chars()
+    if count < 2 * _TURN_MIN_PAIRS:
+        return 0
+    text = textpage.get_text_range()
+    if len(text) != count:
+        return 0
+    step = max(1, count // _TURN_SAMPLES)
+    x, y = ctypes.c_double(), ctypes.c_double()
+    xr, yr = ctypes.byref(x), ctypes.byref(y)
+    votes = [0, 0, 0, 0]  # text runs right, down, left, up → turn by 0, 270, 180, 90
+    for i in range(0, count - 1, step):
+        pair = text[i : i + 2]
+        if not (pair[0].isalnum() and pair[1].isalnum()) or _RTL_CHAR.search(pair):
+            continue  # right-to-left scripts run leftwards on an upright page
+        if not pdfium_c.FPDFText_GetCharOrigin(raw, i, xr, yr):
+            continue
+        ax, ay = transform.point(x.value, y.value)
+        if not pdfium_c.FPDFText_GetCharOrigin(raw, i + 1, xr, yr):
+            continue
+        bx, by = transform.point(x.value, y.value)
+        dx, dy = bx - ax, by - ay
+        if abs(dx) < 0.1 and abs(dy) < 0.1:
+            continue
+        if abs(dx) >= abs(dy):
+            votes[0 if dx > 0 else 2] += 1
+        else:
+            votes[1 if dy > 0 else 3] += 1
+    total = sum(votes)
+    if total < _TURN_MIN_PAIRS:
+        return 0
+    best = max(range(4), key=votes.__getitem__)
+    if best == 0 or votes[best] < _TURN_SHARE * total:
+        return 0
+    return (0, 270, 180, 90)[best]
 
 
 def _has_images(page: pypdfium2.PdfPage) -> bool:
@@ -502,6 +570,9 @@ class _DisplayTransform:
         self.width = right - self.left
         self.height = self.top - self.bottom
         self.rotation = rotation
+        # (width, height) of the page as displayed.
+        turned = rotation in (90, 270)
+        self.shown = (self.height, self.width) if turned else (self.width, self.height)
 
     def point(self, x: float, y: float) -> tuple[float, float]:
         u, v = x - self.left, self.top - y
@@ -533,6 +604,14 @@ class _TextPageReader:
         self._tp = textpage
         self._raw = textpage.raw
         self._tf = transform
+        # On a turned page (``/Rotate``, or text set sideways) the band and gap rules below,
+        # written for upright text in user space, run on the page as displayed instead: every
+        # box read is mapped to the displayed page (y flipped back up), and the transform
+        # for the output is then a plain flip.
+        self._turned: _DisplayTransform | None = None
+        if transform.rotation:
+            self._turned = transform
+            self._tf = _DisplayTransform((0.0, 0.0, transform.shown[0], transform.shown[1]), 0)
         self._text = textpage.get_text_range()
         self._count = textpage.count_chars()
         # Scratch values reused for every call, to avoid allocating per call.
@@ -553,7 +632,7 @@ class _TextPageReader:
         out: list[Line] = []
         for start, end in self._segments():
             out.extend(self._segment_lines(start, end))
-        return out
+        return [line for line in out if _visible(line.text)]
 
     def confidence(self) -> float | None:
         """Share of visible characters that decoded to real text (None if there is none).
@@ -615,21 +694,36 @@ class _TextPageReader:
             reach = max(reach, r[2])
         if not gaps:
             return []
-        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         cuts: list[int] = []
         for i in range(start + 1, end):
             if not gaps:
                 break
             if self._text[i].isspace():
                 continue
-            c.FPDFText_GetCharBox(raw, i, lft, rgt, bot, top)
-            if d[0].value >= gaps[0] - 0.5:
+            if self._charbox(i)[0] >= gaps[0] - 0.5:
                 gaps.pop(0)
                 piece = self._text[cuts[-1] if cuts else start : i].strip()
                 # A bullet or item number set apart from its text is not a column.
                 if len(piece) >= _MIN_CUT_CHARS and not layout.list_marker(piece + " x"):
                     cuts.append(i)
         return cuts
+
+    def _upright(
+        self, left: float, bottom: float, right: float, top: float
+    ) -> tuple[float, float, float, float]:
+        """A user-space box (left, bottom, right, top) as the reader's rules see it: itself
+        on an upright page, else the displayed box with y pointing up."""
+        if self._turned is None:
+            return left, bottom, right, top
+        x0, y0, x1, y1 = self._turned.box(left, bottom, right, top)
+        height = self._turned.shown[1]
+        return x0, height - y1, x1, height - y0
+
+    def _charbox(self, index: int) -> tuple[float, float, float, float]:
+        """The character's box (left, bottom, right, top), upright (see :meth:`_upright`)."""
+        d, (lft, rgt, bot, top) = self._d, self._refs
+        self._c.FPDFText_GetCharBox(self._raw, index, lft, rgt, bot, top)
+        return self._upright(d[0].value, d[2].value, d[1].value, d[3].value)
 
     def _rects(self, start: int, end: int) -> list[tuple[float, float, float, float]]:
         """pdfium's boxes of the characters ``start:end``: (left, bottom, right, top)."""
@@ -638,7 +732,7 @@ class _TextPageReader:
         out = []
         for k in range(c.FPDFText_CountRects(raw, start, end - start)):
             c.FPDFText_GetRect(raw, k, lft, top, rgt, bot)
-            out.append((d[0].value, d[3].value, d[2].value, d[1].value))
+            out.append(self._upright(d[0].value, d[3].value, d[2].value, d[1].value))
         return out
 
     def _split_by_chars(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -649,7 +743,7 @@ class _TextPageReader:
         for i in range(start, end):
             if self._text[i].isspace():
                 continue
-            _, bottom, _, top = self._tp.get_charbox(i)
+            _, bottom, _, top = self._charbox(i)
             if top - bottom <= 0:
                 continue
             if band is not None and (bottom > band[1] or top < band[0]):
@@ -680,7 +774,11 @@ class _TextPageReader:
         line_text = text[start:end]
         baseline = y1
         if self._c.FPDFText_GetCharOrigin(self._raw, start, self._refs[0], self._refs[1]):
-            baseline = self._tf.point(self._d[0].value, self._d[1].value)[1]
+            ox, oy = self._d[0].value, self._d[1].value
+            if self._turned is not None:
+                ox, oy = self._turned.point(ox, oy)
+                oy = self._turned.shown[1] - oy
+            baseline = self._tf.point(ox, oy)[1]
         # Size from the first letter or digit: bullets are often set in another size.
         word = _WORD_CHAR.search(line_text, 0, 6)
         size = self._font_size(start + word.start() if word else start)
@@ -690,6 +788,19 @@ class _TextPageReader:
             line_text = line_text[:-1] + "-"
         if _SURROGATE.search(line_text):
             line_text = _join_surrogates(line_text)
+        first = line_text.split(" ", 1)[0]
+        glyph = _CONTROL.sub("", first)
+        if len(line_text) > len(first) + 1 and (
+            (len(glyph) <= 1 and glyph != first) or (len(glyph) <= 2 and self._symbol(start))
+        ):
+            # A bullet drawn with a symbol font ("r\x01" for Wingdings' box): a plain bullet.
+            line_text = "\u2022" + line_text[len(first) :]
+            if words:
+                words[0] = ("\u2022", words[0][1], words[0][2])
+        if _CONTROL.search(line_text):
+            line_text = _CONTROL.sub("", line_text.replace("\x02", "-"))
+            if words:
+                words = [(t, a, b) for w, a, b in words if (t := _CONTROL.sub("", w))]
         return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words)
 
     def _words(self, start: int, line_text: str, size: float) -> list[tuple[str, float, float]]:
@@ -697,14 +808,11 @@ class _TextPageReader:
 
         A "word" far wider than its characters can be (table marks like "X   X" drawn without
         a space between them) is cut at the wide gaps between its glyphs."""
-        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         out = []
         for match in _WORD.finditer(line_text):
             a, b = start + match.start(), start + match.end() - 1
-            c.FPDFText_GetCharBox(raw, a, lft, rgt, bot, top)
-            ax0, _, ax1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
-            c.FPDFText_GetCharBox(raw, b, lft, rgt, bot, top)
-            bx0, _, bx1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            ax0, _, ax1, _ = self._tf.box(*self._charbox(a))
+            bx0, _, bx1, _ = self._tf.box(*self._charbox(b))
             text = match.group().replace("\ufffe", "-").replace("\x02", "-")
             if _SURROGATE.search(text):
                 text = _join_surrogates(text)
@@ -717,11 +825,9 @@ class _TextPageReader:
 
     def _split_word(self, a: int, b: int, size: float) -> list[tuple[str, float, float]]:
         """The characters ``a:b`` as words cut where glyphs are more than a space apart."""
-        c, raw, d, (lft, rgt, bot, top) = self._c, self._raw, self._d, self._refs
         out: list[tuple[str, float, float]] = []
         for i in range(a, b):
-            c.FPDFText_GetCharBox(raw, i, lft, rgt, bot, top)
-            x0, _, x1, _ = self._tf.box(d[0].value, d[2].value, d[1].value, d[3].value)
+            x0, _, x1, _ = self._tf.box(*self._charbox(i))
             ch = self._text[i].replace("\ufffe", "-").replace("\x02", "-")
             if out and x0 - out[-1][2] < _WORD_GAP * size:
                 t, px0, px1 = out[-1]
@@ -740,6 +846,15 @@ class _TextPageReader:
                 size *= scale
         return round(size, 2)
 
+    def _symbol(self, index: int) -> bool:
+        """Whether the character at ``index`` is set in a symbol or dingbat font."""
+        c, raw = self._c, self._raw
+        n = c.FPDFText_GetFontInfo(raw, index, self._name, len(self._name), self._flags_ref)
+        if n > len(self._name):
+            self._name = ctypes.create_string_buffer(n)
+            c.FPDFText_GetFontInfo(raw, index, self._name, n, self._flags_ref)
+        return bool(_SYMBOL_FONT.search(self._name.value))
+
     def _font(self, index: int) -> tuple[bool, bool]:
         """(is bold, is monospace) for the font of the character at ``index``."""
         c, raw = self._c, self._raw
@@ -752,6 +867,14 @@ class _TextPageReader:
         if style is None:
             style = _FONT_STYLES[key] = _font_style(*key)
         return style
+
+
+def _visible(text: str) -> bool:
+    """Whether a line shows any text: not only control codes, blanks and private-use glyphs
+    (a lone private-use bullet counts: its item text may be on the next line)."""
+    if _PRIVATE_OR_BLANK.fullmatch(text) is None:
+        return True
+    return text.strip() in _BULLET_GLYPHS
 
 
 def _is_single_band(rects: Sequence[tuple[float, ...]]) -> bool:
@@ -819,13 +942,66 @@ def _uri_links(
             continue
         left, right = min(rect.left, rect.right), max(rect.left, rect.right)
         bottom, top = min(rect.bottom, rect.top), max(rect.bottom, rect.top)
-        text = textpage.get_text_bounded(left, bottom, right, top)
-        text = " ".join(text.replace("\ufffe", "").replace("\x02", "").split())
+        text = _link_text(textpage, left, bottom, right, top)
+        text = " ".join(_CONTROL.sub("", text.replace("\ufffe", "").replace("\x02", "")).split())
         if _SURROGATE.search(text):
             text = _join_surrogates(text)
         box = transform.box(left, bottom, right, top)
         out.append((text, (box[0], box[1], box[2], box[3]), url))
     return out
+
+
+def _link_text(
+    textpage: pypdfium2.PdfTextPage, left: float, bottom: float, right: float, top: float
+) -> str:
+    """The text a link's box covers: the characters whose centre is inside the box.
+
+    Link boxes are often drawn taller than their line, so "whatever touches the box" picks up
+    pieces of the lines above and below. The run is found from the character under the box's
+    left middle and grown both ways while centres stay inside; a box over several lines (no
+    character at its middle) falls back to pdfium's bounded text.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    count = textpage.count_chars()
+    height = top - bottom
+    if height <= 0 or count <= 0:
+        return ""
+    d = [ctypes.c_double() for _ in range(4)]
+    refs = [ctypes.byref(v) for v in d]
+
+    def inside(i: int) -> bool | None:
+        """Whether char ``i``'s centre is in the box; None for a char with no box (a space)."""
+        if not pdfium_c.FPDFText_GetCharBox(raw, i, refs[0], refs[1], refs[2], refs[3]):
+            return None
+        cl, cr, cb, ct = (v.value for v in d)
+        if cr - cl <= 0 and ct - cb <= 0:
+            return None
+        cx, cy = (cl + cr) / 2, (cb + ct) / 2
+        return left <= cx <= right and bottom <= cy <= top
+
+    mid = (bottom + top) / 2
+    start = -1
+    for x in (left + 1.0, left + height / 2, (left + right) / 2):
+        start = pdfium_c.FPDFText_GetCharIndexAtPos(raw, x, mid, height / 2, height / 4)
+        if start >= 0 and inside(start):
+            break
+        start = -1
+    if start < 0:
+        return str(textpage.get_text_bounded(left, bottom, right, top))
+    first = last = start
+    i = start - 1
+    while i >= 0 and (ok := inside(i)) is not False:
+        if ok:
+            first = i
+        i -= 1
+    i = start + 1
+    while i < count and (ok := inside(i)) is not False:
+        if ok:
+            last = i
+        i += 1
+    return str(textpage.get_text_range(first, last - first + 1))
 
 
 def _path_segments(

@@ -46,6 +46,7 @@ _MIN_RULE = 4.0  # points: shorter segments are glyph pieces or ticks
 _MAX_SEGMENTS = 4000  # pages with more are drawings (charts, maps): no ruled tables
 _GAP_EM = 0.75  # a gap this wide (times the font size) separates cells, not words
 _MIN_GAP = 4.0  # points
+_FRAME_SHARE = 3  # a grid with fewer cells than a third of its slots is a frame around text
 _MIN_ROWS = 3  # unruled tables need at least this many rows
 _MAX_MEAN_CELL_CHARS = 30  # longer cells are prose in columns, not a table
 _PROSE_CELL_CHARS = 20  # columns whose median cell is this long hold running text
@@ -64,6 +65,8 @@ class FoundTable:
     concerns: list[tuple[str, str]] = field(default_factory=list)
     # Per cell of ``rows``: the union of its words' boxes (x0, top, x1, bottom), None if empty.
     cells: list[list[Box | None]] = field(default_factory=list)
+    ruled: bool = False  # drawn as a grid of rules (not stitched with its neighbours)
+    banded: bool = False  # rows between horizontal rules only (no column rules)
 
 
 @dataclass(slots=True)
@@ -95,7 +98,10 @@ def find_tables(lines: Sequence[Line], segments: Sequence[Segment]) -> list[Foun
     found: list[FoundTable] = []
     used: set[int] = set()
     if segments and len(segments) <= _MAX_SEGMENTS:
-        for table in _ruled_tables(lines, words, segments):
+        # Smallest first: a table drawn inside a cell of a ruled layout frame keeps its own
+        # grid, and the frame (whose lines it then shares) is left to the paragraphs.
+        ruled = sorted(_ruled_tables(lines, words, segments), key=_area)
+        for table in ruled:
             if not table.lines & used:
                 found.append(table)
                 used |= table.lines
@@ -103,7 +109,12 @@ def find_tables(lines: Sequence[Line], segments: Sequence[Segment]) -> list[Foun
         found.append(table)
         used |= table.lines
     found.sort(key=lambda t: t.bbox[1])
-    return found
+    return _stitch_sections(found, lines, used)
+
+
+def _area(table: FoundTable) -> float:
+    x0, top, x1, bottom = table.bbox
+    return (x1 - x0) * (bottom - top)
 
 
 # --- ruled tables ------------------------------------------------------------------------
@@ -184,27 +195,70 @@ def _ruled_tables(
         if len(h_ids) < 2:
             continue
         ys = _distinct(hs[i][0] for i in h_ids)
-        xs = _distinct(vs[j][0] for j in v_ids)
-        x0 = min(hs[i][1] for i in h_ids)
-        x1 = max(hs[i][2] for i in h_ids)
-        top, bottom = ys[0], ys[-1]
-        if len(ys) < 2 or bottom - top < 5 or x1 - x0 < 20:
-            continue
-        inside = [w for w in words if x0 - 1 <= w.cx <= x1 + 1 and top <= w.cy <= bottom]
-        if not inside:
-            continue
-        if len(xs) >= 2 and len(ys) >= 3:
-            # Tables often leave out the outer vertical borders: the rules' ends stand in.
-            xs = _distinct([x0, *xs, x1])
-            table = _grid_table(inside, xs, ys, hs, vs)
-        else:
-            table = _aligned_table(inside, lines, min_rows=2, header_rule=ys[1:-1])
-        if table is None:
-            continue
-        table.bbox = (x0, top, x1, bottom)
-        table.lines = _used_lines(lines, inside)
-        out.append(table)
+        for piece, piece_vs in _vertical_pieces(ys, [vs[j] for j in v_ids]):
+            table = _ruled_piece(lines, words, piece, piece_vs, [hs[i] for i in h_ids], hs, vs)
+            if table is not None:
+                out.append(table)
     return out
+
+
+def _vertical_pieces(
+    ys: list[float], vs: list[tuple[float, float, float]]
+) -> list[tuple[list[float], list[tuple[float, float, float]]]]:
+    """The rows of a rule component cut where no column rule runs: two same-width tables one
+    above the other (or a table and a footer rule) share their horizontal rules' extent, but
+    each has its own column rules. Without column rules the component is one piece."""
+    if not vs:
+        return [(ys, [])]
+    spans: list[list[float]] = []
+    for _, a, b in sorted(vs, key=lambda v: v[1]):
+        if spans and a <= spans[-1][1] + 2 * _SNAP:
+            spans[-1][1] = max(spans[-1][1], b)
+        else:
+            spans.append([a, b])
+    pieces = []
+    for a, b in spans:
+        inner = [y for y in ys if a - 2 * _SNAP <= y <= b + 2 * _SNAP]
+        own = [v for v in vs if v[1] >= a - 2 * _SNAP and v[2] <= b + 2 * _SNAP]
+        if len(inner) >= 2:
+            pieces.append((inner, own))
+    return pieces
+
+
+def _ruled_piece(
+    lines: Sequence[Line],
+    words: list[_Word],
+    ys: list[float],
+    piece_vs: list[tuple[float, float, float]],
+    piece_hs: list[tuple[float, float, float]],
+    hs: list[tuple[float, float, float]],
+    vs: list[tuple[float, float, float]],
+) -> FoundTable | None:
+    """The table between the rules at ``ys`` (and its column rules), or None."""
+    xs = _distinct(v[0] for v in piece_vs)
+    top, bottom = ys[0], ys[-1]
+    within = [h for h in piece_hs if top - _SNAP <= h[0] <= bottom + _SNAP]
+    x0 = min(h[1] for h in within)
+    x1 = max(h[2] for h in within)
+    if bottom - top < 5 or x1 - x0 < 20:
+        return None
+    inside = [w for w in words if x0 - 1 <= w.cx <= x1 + 1 and top <= w.cy <= bottom]
+    if not inside:
+        return None
+    if len(xs) >= 2 and len(ys) >= 3:
+        # Tables often leave out the outer vertical borders: the rules' ends stand in.
+        xs = _distinct([x0, *xs, x1])
+        table = _grid_table(inside, xs, ys, hs, vs)
+    else:
+        table = _aligned_table(inside, lines, min_rows=2, header_rule=ys[1:-1])
+        if table is not None:
+            table.banded = True
+    if table is None:
+        return None
+    table.bbox = (x0, top, x1, bottom)
+    table.lines = _used_lines(lines, inside)
+    table.ruled = True
+    return table
 
 
 def _distinct(values: Iterable[float]) -> list[float]:
@@ -234,8 +288,8 @@ def _grid_table(
     """Words into the cells of a grid; a cell whose border rule is missing spans into its
     neighbour. A header span's text is repeated in every cell it covers (so header cells are
     never lost); other spans keep it in their first cell. Empty rows and columns are dropped.
-    None when the rules frame text rather than cells (fewer than four filled cells, or more
-    than half the grid merged)."""
+    None when the rules frame text rather than cells (fewer than four filled cells, or fewer
+    cells than a third of the grid's slots)."""
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     cells: list[list[list[_Word]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
     for w in words:
@@ -268,10 +322,13 @@ def _grid_table(
             spans.setdefault(root, []).extend(cells[r][c])
             first.setdefault(root, (r, c))
             sizes[root] = sizes.get(root, 0) + 1
+    if _unruled_rows_inside(spans, first, n_cols):
+        return None
     texts = {root: _cell_text(ws) for root, ws in spans.items()}
     span_boxes = {root: _words_box(ws) for root, ws in spans.items()}
-    merged = sum(n for n in sizes.values() if n > 1)
-    if sum(1 for t in texts.values() if t) < 4 or merged * 2 > n_rows * n_cols:
+    # A frame has few cells, each covering much of the grid; a table with many spans still
+    # has many cells (a column of row labels alone gives one per row).
+    if sum(1 for t in texts.values() if t) < 4 or len(spans) * _FRAME_SHARE < n_rows * n_cols:
         return None  # a frame or decoration around text, not a grid of cells
     rows = []
     boxes: list[list[Box | None]] = []
@@ -296,6 +353,23 @@ def _grid_table(
     return FoundTable(
         rows=rows, bbox=(xs[0], ys[0], xs[-1], ys[-1]), concerns=_concerns(rows), cells=boxes
     )
+
+
+_MANY_LINES = 4  # a cell with this many lines of text, beside another: rows without rules
+
+
+def _unruled_rows_inside(
+    spans: dict[int, list[_Word]], first: dict[int, tuple[int, int]], n_cols: int
+) -> bool:
+    """Whether a grid row holds, side by side, several cells of many text lines each: the
+    rules draw only a header or a frame, and the body's rows are set without rules (the
+    aligned-columns finder reads those)."""
+    tall: dict[int, int] = {}
+    for root, ws in spans.items():
+        if ws and len(_row_groups(ws)) >= _MANY_LINES:
+            row = first[root][0]
+            tall[row] = tall.get(row, 0) + 1
+    return any(count >= 2 for count in tall.values()) and n_cols >= 2
 
 
 def _covered(rules: list[tuple[float, float, float]], pos: float, at: float) -> bool:
@@ -607,6 +681,272 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
         table.lines = set(run)
         out.append(table)
     return out
+
+
+# --- section rows: one table cut by its own label rows -----------------------------------
+
+_NUMBER = re.compile(r"[-+(]?[\d.,]+%?\)?")
+_MAX_SECTION_BANDS = 5  # label (and short label/value) rows between two parts of one table
+_MAX_SECTION_WORDS = 8  # words of a line in such a row
+_SECTION_PITCHES = 3.0  # rows of one table are at most this many row pitches apart
+_CAPTION = re.compile(r"^(table|tab\.|figure|fig\.|chart|source|note)\b", re.IGNORECASE)
+
+
+def _stitch_sections(
+    found: list[FoundTable], lines: Sequence[Line], used: set[int]
+) -> list[FoundTable]:
+    """Join unruled tables that are parts of one table cut by section rows.
+
+    Statistics tables group their rows under labels ("Class A", "Wealth index") set on a
+    line of their own; the aligned-columns finder stops at such a line, so one table comes
+    out as several, and the labels as headings. Two tables one above the other are joined
+    when they have the same columns over the same width, and what lies between them is a
+    few short rows (no sentence, no caption) spaced like the table's rows; those rows
+    become rows of the joined table, their text put in the column it sits under.
+    """
+    if not found:
+        return found
+    out = [found[0]]
+    stitched: set[int] = set()
+    for table in found[1:]:
+        joined = _joined(out[-1], table, lines, used) or _with_header_band(out[-1], table, lines)
+        if joined is None:
+            out.append(table)
+        else:
+            used |= joined.lines
+            out[-1] = joined
+            stitched.add(len(out) - 1)
+    for k, table in enumerate(out):
+        if not table.ruled:
+            out[k] = _with_rows_above(table, lines, used, label=k in stitched)
+            used |= out[k].lines
+    return out
+
+
+def _with_header_band(
+    head: FoundTable, body: FoundTable, lines: Sequence[Line]
+) -> FoundTable | None:
+    """A header (set between rules, or as loose text: words, few figures) right over an
+    unruled body with more columns, as one table: the header's words re-cut into the body's
+    columns.
+
+    The whitespace between header words is no guide to the columns (header cells wrap and
+    span), so the header comes out with too few columns of its own; under the body's columns
+    each header word lands in the column it stands over."""
+    if (head.ruled and not head.banded) or body.ruled or not head.rows or not body.rows:
+        return None
+    cells = [c for row in head.rows for c in row if c]
+    if sum(1 for c in cells if _NUMBER.fullmatch(c)) * 5 > len(cells):
+        return None  # figures: a table of its own, not a header
+    if len(head.rows[0]) >= len(body.rows[0]):
+        return None
+    hx0, htop, hx1, hbottom = head.bbox
+    bx0, btop, bx1, bbottom = body.bbox
+    narrower = min(hx1 - hx0, bx1 - bx0)
+    pitch = _row_pitch(body)
+    spans = _columns(body)
+    if spans is None or not pitch or narrower <= 0:
+        return None
+    if min(hx1, bx1) - max(hx0, bx0) < 0.8 * narrower or not 0 <= btop - hbottom <= 2 * pitch:
+        return None
+    bands: list[list[int]] = []
+    for i in sorted(head.lines, key=lambda i: lines[i].top):
+        if bands and lines[i].top < max(lines[k].bottom for k in bands[-1]) - 0.3 * lines[i].size:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
+    for band in bands:
+        texts: list[list[str]] = [[] for _ in spans]
+        cell_boxes: list[Box | None] = [None] * len(spans)
+        words = [(w, lines[k]) for k in band for w in lines[k].words or ()]
+        for (text, wx0, wx1), ln in sorted(words, key=lambda item: item[0][1]):
+            col = _best_column(spans, wx0, wx1)
+            texts[col].append(text)
+            cell_boxes[col] = _join(cell_boxes[col], (wx0, ln.top, wx1, ln.bottom))
+        rows.append([" ".join(t) for t in texts])
+        boxes.append(cell_boxes)
+    all_rows = rows + body.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(min(hx0, bx0), htop, max(hx1, bx1), bbottom),
+        lines=head.lines | body.lines,
+        concerns=_concerns(all_rows),
+        cells=boxes + body.cells,
+    )
+
+
+def _short_row_line(line: Line) -> bool:
+    """A line that can be a row of a table set as text: a few words, no sentence, no caption."""
+    text = line.text.strip()
+    return not (
+        len(text.split()) > _MAX_SECTION_WORDS or text.endswith(".") or _CAPTION.match(text)
+    )
+
+
+def _band_row(
+    band: list[int], spans: list[tuple[float, float]], lines: Sequence[Line]
+) -> tuple[list[str], list[Box | None]]:
+    """One visual row of loose lines as table cells: each chunk under its column."""
+    texts: list[list[str]] = [[] for _ in spans]
+    cell_boxes: list[Box | None] = [None] * len(spans)
+    for k in sorted(band, key=lambda k: lines[k].x0):
+        ln = lines[k]
+        for text, cx0, cx1 in _chunks(ln) if ln.words else [(ln.text, ln.x0, ln.x1)]:
+            col = _best_column(spans, cx0, cx1)
+            texts[col].append(text)
+            cell_boxes[col] = _join(cell_boxes[col], (cx0, ln.top, cx1, ln.bottom))
+    return [" ".join(t) for t in texts], cell_boxes
+
+
+def _with_rows_above(
+    table: FoundTable, lines: Sequence[Line], used: set[int], label: bool
+) -> FoundTable:
+    """An unruled table with the rows set as loose lines just above it: header rows (text
+    over its value columns) and, for a table of sections (``label``), its first section's
+    label."""
+    spans = _columns(table)
+    pitch = _row_pitch(table)
+    if spans is None or not pitch:
+        return table
+    x0, top, x1, bottom = table.bbox
+    above = sorted(
+        (
+            i
+            for i, ln in enumerate(lines)
+            if i not in used
+            and ln.bottom <= top + 0.3 * ln.size
+            and ln.x1 >= x0 - pitch
+            and ln.x0 <= x1 + pitch
+        ),
+        key=lambda i: -lines[i].bottom,
+    )
+    bands: list[list[int]] = []
+    for i in above:
+        if bands and lines[i].bottom > min(lines[k].top for k in bands[-1]) + 0.3 * lines[i].size:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
+    taken: set[int] = set()
+    edge = top
+    for n, band in enumerate(bands):
+        if edge - max(lines[k].bottom for k in band) > _SECTION_PITCHES * pitch:
+            break
+        if any(
+            not _short_row_line(lines[k]) or lines[k].x0 < x0 - pitch or lines[k].x1 > x1 + pitch
+            for k in band
+        ):
+            break
+        row, row_boxes = _band_row(band, spans, lines)
+        if not any(row[1:]) and (n > 0 or not label):
+            break  # only the first section's label; above it a title, not a row
+        rows.insert(0, row)
+        boxes.insert(0, row_boxes)
+        taken.update(band)
+        edge = min(lines[k].top for k in band)
+    if not rows:
+        return table
+    all_rows = rows + table.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(x0, edge, x1, bottom),
+        lines=table.lines | taken,
+        concerns=_concerns(all_rows),
+        cells=boxes + table.cells,
+    )
+
+
+def _columns(table: FoundTable) -> list[tuple[float, float]] | None:
+    """(x0, x1) of each column of a table, from its cells' boxes."""
+    width = len(table.rows[0]) if table.rows else 0
+    spans: list[tuple[float, float]] = []
+    for c in range(width):
+        boxes = [row[c] for row in table.cells if c < len(row) and row[c] is not None]
+        if not boxes:
+            return None
+        spans.append((min(b[0] for b in boxes), max(b[2] for b in boxes)))  # type: ignore[index]
+    return spans
+
+
+def _row_pitch(table: FoundTable) -> float | None:
+    tops = sorted(
+        {round(min(b[1] for b in row if b is not None), 1) for row in table.cells if any(row)}
+    )
+    steps = [b - a for a, b in itertools.pairwise(tops) if b > a]
+    return statistics.median(steps) if steps else None
+
+
+def _joined(
+    a: FoundTable, b: FoundTable, lines: Sequence[Line], used: set[int]
+) -> FoundTable | None:
+    if a.ruled or b.ruled or not a.rows or not b.rows or len(a.rows[0]) != len(b.rows[0]):
+        return None
+    ax0, atop, ax1, abottom = a.bbox
+    bx0, btop, bx1, bbottom = b.bbox
+    if btop <= abottom:
+        return None
+    narrower = min(ax1 - ax0, bx1 - bx0)
+    if narrower <= 0 or min(ax1, bx1) - max(ax0, bx0) < 0.8 * narrower:
+        return None
+    cols_a, cols_b = _columns(a), _columns(b)
+    pitch = max(_row_pitch(a) or 0.0, _row_pitch(b) or 0.0)
+    if cols_a is None or cols_b is None or pitch <= 0:
+        return None
+    x0, x1 = min(ax0, bx0), max(ax1, bx1)
+    tol = pitch
+    between: list[int] = []
+    for i, ln in enumerate(lines):
+        centre = (ln.top + ln.bottom) / 2
+        if i in used or not abottom < centre < btop or ln.x1 < x0 - tol or ln.x0 > x1 + tol:
+            continue
+        if ln.x0 < x0 - tol or ln.x1 > x1 + tol or not _short_row_line(ln):
+            return None  # a paragraph, caption or note between two tables
+        between.append(i)
+    bands: list[list[int]] = []
+    for i in sorted(between, key=lambda i: lines[i].top):
+        if bands and lines[i].top < max(lines[k].bottom for k in bands[-1]) - 0.3 * lines[i].size:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    if not bands or len(bands) > _MAX_SECTION_BANDS:
+        return None
+    edges = [abottom]
+    for band in bands:
+        edges += [min(lines[k].top for k in band), max(lines[k].bottom for k in band)]
+    edges.append(btop)
+    if any(edges[k + 1] - edges[k] > _SECTION_PITCHES * pitch for k in range(0, len(edges), 2)):
+        return None
+    spans = [(min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(cols_a, cols_b, strict=True)]
+    rows: list[list[str]] = []
+    boxes: list[list[Box | None]] = []
+    for band in bands:
+        row, row_boxes = _band_row(band, spans, lines)
+        rows.append(row)
+        boxes.append(row_boxes)
+    all_rows = a.rows + rows + b.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(x0, atop, x1, bbottom),
+        lines=a.lines | b.lines | set(between),
+        concerns=_concerns(all_rows),
+        cells=a.cells + boxes + b.cells,
+    )
+
+
+def _best_column(spans: list[tuple[float, float]], x0: float, x1: float) -> int:
+    """The column a piece of text from x0 to x1 sits under: most overlap, else nearest."""
+
+    def overlap(c: int) -> float:
+        return min(x1, spans[c][1]) - max(x0, spans[c][0])
+
+    best = max(range(len(spans)), key=overlap)
+    if overlap(best) > 0:
+        return best
+    centre = (x0 + x1) / 2
+    return min(range(len(spans)), key=lambda c: abs((spans[c][0] + spans[c][1]) / 2 - centre))
 
 
 def _counts_up(cells: Sequence[str]) -> bool:
