@@ -340,3 +340,16 @@ def test_regression_header_words_follow_body_columns(tmp_path: Path) -> None:
     assert table.rows[-5] == ["Region", "Revenue", "Costs", "of sales", "count"]
     assert len(table.rows) == 6
     assert "Money, thousands of euros" in " ".join(str(c) for c in table.rows[0])
+
+
+def test_regression_key_value_block_over_item_table_stays_apart(tmp_path: Path) -> None:
+    """A block of labelled values (receipt no, date) over an item table with more columns was
+    taken for that table's header band and the title above it for a label row: the values
+    carry digits, which a header band does not."""
+    from tests.fixtures.business import make_receipt_pdf
+
+    page = _parse(make_receipt_pdf(tmp_path)).pages[0]
+    first, second = _tables(page)
+    assert first.rows[0] == ["Receipt no", "R-88120"]
+    assert second.rows[0] == ["Item", "Qty", "Price", "Amount"]
+    assert page.markdown.startswith("# Corner Coffee House")

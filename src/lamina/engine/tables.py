@@ -685,7 +685,7 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
 
 # --- section rows: one table cut by its own label rows -----------------------------------
 
-_NUMBER = re.compile(r"[-+(]?[\d.,]+%?\)?")
+_DIGIT = re.compile(r"\d")
 _MAX_SECTION_BANDS = 5  # label (and short label/value) rows between two parts of one table
 _MAX_SECTION_WORDS = 8  # words of a line in such a row
 _SECTION_PITCHES = 3.0  # rows of one table are at most this many row pitches apart
@@ -736,8 +736,8 @@ def _with_header_band(
     if (head.ruled and not head.banded) or body.ruled or not head.rows or not body.rows:
         return None
     cells = [c for row in head.rows for c in row if c]
-    if sum(1 for c in cells if _NUMBER.fullmatch(c)) * 5 > len(cells):
-        return None  # figures: a table of its own, not a header
+    if sum(1 for c in cells if _DIGIT.search(c)) * 5 > len(cells):
+        return None  # figures, dates, codes: a table of its own, not a header
     if len(head.rows[0]) >= len(body.rows[0]):
         return None
     hx0, htop, hx1, hbottom = head.bbox
