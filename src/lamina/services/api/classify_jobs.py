@@ -18,7 +18,7 @@ the same project returns the first job and ignores the new body, as the SDK docu
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,8 @@ from lamina.services.store.tables import job_links_table, jobs_table
 
 if TYPE_CHECKING:
     from lamina.extract.llm import ChatClient
+    from lamina.services.api.configurations import ConfigurationService
+    from lamina.services.api.job_webhooks import WatchJob
 
 JOB_ID_PREFIX = "clj"
 KIND = "classify"
@@ -105,17 +107,24 @@ def _iso(value: datetime | None) -> str | None:
 class ClassifyService:
     """Classify jobs of each project."""
 
-    def __init__(self, db: Database, storage: Storage, *, model_url: str | None) -> None:
-        from collections.abc import Callable
-
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        *,
+        model_url: str | None,
+        configurations: ConfigurationService,
+        notify: Callable[[], None],
+        watch: WatchJob,
+    ) -> None:
+        """``configurations``: saved configurations and webhook ids; ``notify``: wakes the job
+        runner after a create; ``watch``: registers a new job's webhooks."""
         self.db = db
         self.storage = storage
         self.model_url = model_url
-        self.notify: Callable[[], None] = lambda: None
-        self.configurations: Any = None
-        """The :class:`ConfigurationService` (saved configuration and webhook ids)."""
-        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
-        """Called with a new job row that has webhooks (the job webhook watcher)."""
+        self.configurations = configurations
+        self.notify = notify
+        self.watch = watch
 
     def create(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         transaction = body.get("transaction_id")
@@ -208,7 +217,7 @@ class ClassifyService:
                     )
                 )
             conn.execute(jobs_table.insert().values(**row))
-        if webhooks and self.watch is not None:
+        if webhooks:
             self.watch(row, webhooks)
         created = self.to_wire(self.get_row(project_id, row["id"]))  # before a worker claims it
         self.notify()
