@@ -84,7 +84,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFailed:
-    from lamina.services.api.parse import validation_errors
+    from lamina.services.errors import validation_errors
 
     return ValidationFailed(validation_errors(exc, list(prefix)))
 
@@ -117,7 +117,7 @@ def check_parameters(
                 [*loc, "data_schema"], "data_schema is required (a JSON Schema object)", input=None
             )
     elif product == "classify_v2":
-        from lamina.services.api.classify_jobs import check_classify_configuration
+        from lamina.services.api.classify_rules import check_classify_configuration
 
         body = check_classify_configuration(body, loc)
     return {"product_type": product, **body}

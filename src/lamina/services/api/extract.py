@@ -102,7 +102,7 @@ class ExtractService:
         try:
             parsed = ExtractConfiguration.model_validate(config)
         except ValidationError as exc:
-            from lamina.services.api.parse import validation_errors
+            from lamina.services.errors import validation_errors
 
             raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
         self.validate_configuration(parsed)
@@ -183,7 +183,7 @@ class ExtractService:
             try:
                 config = ExtractConfiguration.model_validate(merged(saved, inline or {}))
             except ValidationError as exc:
-                from lamina.services.api.parse import validation_errors
+                from lamina.services.errors import validation_errors
 
                 raise ValidationFailed(validation_errors(exc, _loc("configuration"))) from exc
         elif request.configuration is not None:

@@ -19,7 +19,12 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from lamina._version import ENGINE_VERSION
-from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    ValidationFailed,
+    validation_errors,
+)
 from lamina.services.outbound import OutboundPolicy, check_url_at_door
 from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
 from lamina.services.store.db import Database, Row, aware, new_id, utcnow
@@ -64,26 +69,6 @@ def split_csv(values: Iterable[str] | None) -> list[str]:
 def result_download_path(job_id: str, name: str) -> str:
     """Path of the signed download route for one result file."""
     return f"/api/v2/parse/{job_id}/results/{name}"
-
-
-def validation_errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
-    """A pydantic error as the API's ``detail`` list, JSON-safe, locations under ``prefix``."""
-    detail = []
-    for err in exc.errors(include_url=False, include_context=False):
-        value = err.get("input")
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            value = str(value)
-        detail.append(
-            {
-                "type": err["type"],
-                "loc": [*prefix, *err["loc"]],
-                "msg": err["msg"],
-                "input": value,
-            }
-        )
-    return detail
 
 
 def parse_upload_configuration(text: str | None) -> tuple[ParseCreateRequest, dict[str, Any]]:
