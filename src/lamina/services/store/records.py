@@ -35,6 +35,21 @@ class ProjectRecords:
             ).first()
         return None if found is None else dict(found._mapping)
 
+    def find(self, project_id: str, **equal: Any) -> Row | None:
+        """The first of the project's records whose columns equal ``equal`` (None: none)."""
+        c = self.table.c
+        where = [c.project_id == project_id, *(c[name] == value for name, value in equal.items())]
+        with self.db.begin() as conn:
+            found = conn.execute(sa.select(self.table).where(*where).limit(1)).first()
+        return None if found is None else dict(found._mapping)
+
+    def all(self, project_id: str, *, order_by: str = "created_at") -> list[Row]:
+        """Every record of the project, oldest first (small tables only: no pagination)."""
+        c = self.table.c
+        query = sa.select(self.table).where(c.project_id == project_id).order_by(c[order_by])
+        with self.db.begin() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
     def update(self, project_id: str, record_id: str, values: Mapping[str, Any]) -> bool:
         """Set ``values`` on the record; False when there is no such record."""
         with self.db.begin() as conn:
