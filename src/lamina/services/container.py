@@ -38,6 +38,17 @@ def watch_jobs(db: Database, wake: Callable[[], None]) -> WatchJob:
     return watch
 
 
+def model_client(settings: ServerSettings) -> ChatClient | None:
+    """The client of the configured model endpoint (``LAMINA_MODEL_URL``), if there is one."""
+    endpoint = ModelEndpoint.maybe(
+        settings.model_url,
+        settings.model_name,
+        settings.model_api_key,
+        settings.model_timeout_seconds,
+    )
+    return ChatClient(endpoint) if endpoint else None
+
+
 @dataclass
 class Services:
     """Settings, database, storage, signer, the API services, the key store and the job runner.
@@ -78,17 +89,26 @@ class Services:
         db = Database(settings.resolved_database_url)
         db.create_schema()
         signer = Signer(load_or_create_secret(settings.data_dir))
+        services = cls.build(settings, db, storage, signer, make_runner(settings, db))
+        if batch:
+            services.open_batch()
+        return services
+
+    @classmethod
+    def build(
+        cls,
+        settings: ServerSettings,
+        db: Database,
+        storage: Storage,
+        signer: Signer,
+        runner: JobRunner,
+    ) -> Services:
+        """The API services over an open database and storage, waking ``runner`` on each new
+        job; nothing starts. Another runtime (runner, store) passes its own collaborators."""
         ttl = settings.presign_ttl_seconds
-        runner = make_runner(settings, db)
         job_signal = Signal()
         watch = watch_jobs(db, job_signal)
         configurations = ConfigurationService(db, policy=settings.outbound_policy)
-        endpoint = ModelEndpoint.maybe(
-            settings.model_url,
-            settings.model_name,
-            settings.model_api_key,
-            settings.model_timeout_seconds,
-        )
         files = FileService(db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl)
         parse = ParseService(
             db,
@@ -106,7 +126,7 @@ class Services:
             db,
             storage,
             model_url=settings.model_url,
-            chat=ChatClient(endpoint) if endpoint else None,
+            chat=model_client(settings),
             limits=settings.request_limits,
             configurations=configurations,
             notify=runner.wake,
@@ -121,7 +141,7 @@ class Services:
             watch=watch,
         )
         keys = KeyStore(db, settings.api_keys) if settings.auth else None  # keys hashed here
-        services = cls(
+        return cls(
             settings,
             db,
             storage,
@@ -135,9 +155,6 @@ class Services:
             runner,
             job_signal,
         )
-        if batch:
-            services.open_batch()
-        return services
 
     def open_batch(self) -> BatchSystem:
         """Directories, batches and job webhook delivery (their tables exist from
