@@ -118,3 +118,44 @@ def test_service_parts_are_the_known_ones() -> None:
     root = SRC / "services"
     parts = {p.name for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert parts == set(SERVICE_PARTS) - {"container"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_service_modules_import_no_cycle() -> None:
+    """No two modules of services import each other, directly or round a loop; imports inside
+    functions count too (a lazy import hides a cycle, it does not remove it)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((SRC / "services").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        graph[_module_name(path)] = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.startswith("lamina.services.")
+        }
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for dep in sorted(graph.get(name, ())):
+            if dep not in graph:
+                continue
+            if state.get(dep) == 1:
+                loop = [*stack[stack.index(dep) :], dep]
+                raise AssertionError("import cycle: " + " -> ".join(loop))
+            if dep not in state:
+                visit(dep)
+        stack.pop()
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)

@@ -41,8 +41,10 @@ async def get_project(request: Request) -> str:
 async def authenticate(services: Services, headers: Mapping[str, str]) -> tuple[str, str | None]:
     """(project, key identity) of a request's bearer key; raises 401 ``HTTPException``.
 
-    Auth is on when any key exists (start-up keys, or keys stored by ``lamina keys create``)
-    and the settings do not turn it off (the embedded server). A key is checked by its
+    ``settings.auth=False`` (the embedded server) turns auth off explicitly. Otherwise auth is
+    on when any key exists (start-up keys, or keys stored by ``lamina keys create``); a server
+    with auth on but no key store refuses every request (503): a missing store never means
+    "auth off". A key is checked by its
     SHA-256 hash in constant time (:class:`lamina.services.api.keys.KeyStore`).
     ``organization_id`` / ``project_id`` query parameters are accepted and ignored: a key
     belongs to exactly one project. The key identity (a hash prefix, for rate limits) is None
@@ -51,9 +53,15 @@ async def authenticate(services: Services, headers: Mapping[str, str]) -> tuple[
     Async on purpose: a known key is answered from memory on the event loop (no thread hop);
     only a cache miss queries the database, in a worker thread.
     """
-    keys = services.keys
-    if not services.settings.auth or keys is None:
+    if not services.settings.auth:
         return DEFAULT_PROJECT_ID, None
+    keys = services.keys
+    if keys is None:  # fail closed: auth is on and nothing can check a key
+        raise HTTPException(
+            503,
+            "Authentication is on but this server has no key store; refusing the request. "
+            "Turn auth off explicitly (settings auth=False) or open the services with keys.",
+        )
     if not keys.any_keys_cached():
         await run_in_threadpool(keys.any_keys)
     if not keys.any_keys():  # answered from the cache now

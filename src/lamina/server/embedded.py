@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from lamina.server import operations
 from lamina.services.settings import DEFAULT_PROJECT_ID, ServerSettings, default_data_dir
 
 if TYPE_CHECKING:
@@ -344,47 +345,44 @@ class FastLane:
             raise _NotPlain
         if len(upload.data) > self.services.settings.max_upload_bytes:
             raise _NotPlain
-        files = self.services.files
-        row = files.create(
+        return operations.upload_file(
+            self.services,
             DEFAULT_PROJECT_ID,
-            name=upload.filename or "upload",
+            filename=upload.filename,
             data=upload.data,
             purpose=fields.get("purpose"),
             external_file_id=fields.get("external_file_id"),
             content_type=upload.content_type,
+            base_url=self._base_url,
         )
-        return files.to_wire(row, base_url=self._base_url)
 
     def _create_parse(self, body: bytes) -> dict[str, Any]:
         from pydantic import ValidationError
 
-        from lamina.services.api.parse import job_to_wire
         from lamina.types import ParseCreateRequest
 
         try:
             request = ParseCreateRequest.model_validate(json.loads(body))
         except (ValidationError, ValueError) as exc:
             raise _NotPlain from exc
-        raw = request.model_dump(mode="json", exclude_unset=True)
         if self.services.job_webhooks is None and (
-            raw.get("webhook_configurations")
-            or raw.get("webhook_configuration_ids")
-            or raw.get("configuration_id")  # a saved configuration may carry webhooks
+            request.webhook_configurations
+            or request.webhook_configuration_ids
+            or request.configuration_id  # a saved configuration may carry webhooks
         ):
             raise _NotPlain  # webhook delivery opens with the app
-        return job_to_wire(self.services.parse.create(DEFAULT_PROJECT_ID, request, raw))
+        return operations.create_parse_job(self.services, DEFAULT_PROJECT_ID, request)
 
     def _get_parse(self, request: httpx.Request, job_id: str) -> dict[str, Any]:
-        from lamina.services.api.parse import split_csv
-
         query = parse_qs(urlsplit(str(request.url)).query, keep_blank_values=True)
         if set(query) - {"expand", "image_filenames", "project_id", "organization_id"}:
             raise _NotPlain
-        return self.services.parse.get_response(
+        return operations.get_parse_job(
+            self.services,
             DEFAULT_PROJECT_ID,
             job_id,
-            expand=split_csv(query.get("expand")),
-            image_filenames=split_csv(query.get("image_filenames")) or None,
+            expand=query.get("expand"),
+            image_filenames=query.get("image_filenames"),
             base_url=self._base_url,
         )
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Respon
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from lamina.server import operations
 from lamina.server.deps import get_base_url, get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.services.api.parse import split_csv
@@ -39,17 +40,18 @@ async def create_file(
     services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
 ) -> dict[str, Any]:
-    row = await run_in_threadpool(
-        lambda: services.files.create(
+    return await run_in_threadpool(
+        lambda: operations.upload_file(
+            services,
             project_id,
-            name=file.filename or "upload",
+            filename=file.filename,
             data=upload_stream(file),
             purpose=purpose,
             external_file_id=external_file_id,
             content_type=file.content_type,
+            base_url=base_url,
         )
     )
-    return services.files.to_wire(row, base_url=base_url)
 
 
 @router.get("", response_model=None, responses=ok(PaginatedList[FileModel], 400))

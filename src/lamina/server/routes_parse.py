@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from lamina.server import operations
 from lamina.server.deps import get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
@@ -24,8 +25,7 @@ def create_parse_job(
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
 ) -> dict[str, Any]:
-    raw = body.model_dump(mode="json", exclude_unset=True)
-    return job_to_wire(services.parse.create(project_id, body, raw))
+    return operations.create_parse_job(services, project_id, body)
 
 
 @router.post("/upload", response_model=None, responses=ok(ParseJob, 400, 404, 413))
@@ -100,11 +100,12 @@ async def get_parse_job(
     base_url = presign_base(request) if needs_urls else ""
 
     def respond() -> dict[str, Any]:
-        return services.parse.get_response(
+        return operations.get_parse_job(
+            services,
             project_id,
             job_id,
             expand=wanted,
-            image_filenames=split_csv(image_filenames) or None,
+            image_filenames=image_filenames,
             base_url=base_url,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from lamina.services.api.extract import ExtractService
 from lamina.services.api.files import FileService
 from lamina.services.api.keys import KeyStore
 from lamina.services.api.parse import ParseService
+from lamina.services.runtime.background import Signal
 from lamina.services.runtime.worker import JobRunner, make_runner
 from lamina.services.settings import ServerSettings
 from lamina.services.store.db import Database, Row
@@ -19,13 +21,44 @@ from lamina.services.store.signing import Signer, load_or_create_secret
 from lamina.services.store.storage import Storage
 
 if TYPE_CHECKING:
-    from lamina.services.api.job_webhooks import JobWebhookWatcher
+    from lamina.services.api.job_webhooks import JobWebhookWatcher, WatchJob
     from lamina.services.batch.system import BatchSystem
+
+
+def watch_jobs(db: Database, wake: Callable[[], None]) -> WatchJob:
+    """The ``watch`` of the job services: store a new job's webhooks (announced by the
+    :class:`~lamina.services.api.job_webhooks.JobWebhookWatcher`), then ``wake`` it."""
+
+    def watch(row: Row, webhooks: list[dict[str, Any]]) -> None:
+        from lamina.services.api.job_webhooks import register
+
+        register(db, row, webhooks)
+        wake()
+
+    return watch
+
+
+def model_client(settings: ServerSettings) -> ChatClient | None:
+    """The client of the configured model endpoint (``LAMINA_MODEL_URL``), if there is one."""
+    endpoint = ModelEndpoint.maybe(
+        settings.model_url,
+        settings.model_name,
+        settings.model_api_key,
+        settings.model_timeout_seconds,
+    )
+    return ChatClient(endpoint) if endpoint else None
 
 
 @dataclass
 class Services:
-    """Settings, database, storage, signer, the API services and the job runner."""
+    """Settings, database, storage, signer, the API services, the key store and the job runner.
+
+    Every collaborator is a constructor argument (:meth:`open` builds them all); only the batch
+    system and the job webhook watcher open later (:meth:`open_batch`), and nothing is wired by
+    setting attributes. ``keys`` is None only for a server whose settings turn auth off
+    (``auth=False``); with auth on and no key store, every request is refused
+    (:func:`lamina.server.deps.authenticate`).
+    """
 
     settings: ServerSettings
     db: Database
@@ -34,12 +67,14 @@ class Services:
     files: FileService
     parse: ParseService
     extract: ExtractService
+    classify: ClassifyService
+    configurations: ConfigurationService
+    keys: KeyStore | None
     runner: JobRunner
-    keys: KeyStore | None = None
-    batch: BatchSystem | None = None
-    classify: ClassifyService = field(init=False)
-    configurations: ConfigurationService = field(init=False)
-    job_webhooks: JobWebhookWatcher | None = None
+    job_signal: Signal
+    """Wakes the job webhook watcher once it exists (a job with webhooks was created)."""
+    batch: BatchSystem | None = field(default=None, init=False)
+    job_webhooks: JobWebhookWatcher | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
@@ -54,7 +89,26 @@ class Services:
         db = Database(settings.resolved_database_url)
         db.create_schema()
         signer = Signer(load_or_create_secret(settings.data_dir))
+        services = cls.build(settings, db, storage, signer, make_runner(settings, db))
+        if batch:
+            services.open_batch()
+        return services
+
+    @classmethod
+    def build(
+        cls,
+        settings: ServerSettings,
+        db: Database,
+        storage: Storage,
+        signer: Signer,
+        runner: JobRunner,
+    ) -> Services:
+        """The API services over an open database and storage, waking ``runner`` on each new
+        job; nothing starts. Another runtime (runner, store) passes its own collaborators."""
         ttl = settings.presign_ttl_seconds
+        job_signal = Signal()
+        watch = watch_jobs(db, job_signal)
+        configurations = ConfigurationService(db, policy=settings.outbound_policy)
         files = FileService(db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl)
         parse = ParseService(
             db,
@@ -64,31 +118,43 @@ class Services:
             model_url=settings.model_url,
             outbound=settings.outbound_policy,
             limits=settings.request_limits,
+            configurations=configurations,
+            notify=runner.wake,
+            watch=watch,
         )
-        extract = ExtractService(db, storage, model_url=settings.model_url)
-        extract.limits = settings.request_limits
-        endpoint = ModelEndpoint.maybe(
-            settings.model_url,
-            settings.model_name,
-            settings.model_api_key,
-            settings.model_timeout_seconds,
+        extract = ExtractService(
+            db,
+            storage,
+            model_url=settings.model_url,
+            chat=model_client(settings),
+            limits=settings.request_limits,
+            configurations=configurations,
+            notify=runner.wake,
+            watch=watch,
         )
-        extract.chat = ChatClient(endpoint) if endpoint else None
-        runner = make_runner(settings, db)
-        parse.notify = runner.wake
-        extract.notify = runner.wake
-        services = cls(settings, db, storage, signer, files, parse, extract, runner)
-        services.keys = KeyStore(db, settings.api_keys)  # start-up keys hashed here
-        services.configurations = ConfigurationService(db, policy=settings.outbound_policy)
-        classify = ClassifyService(db, storage, model_url=settings.model_url)
-        classify.configurations = services.configurations
-        classify.notify = runner.wake
-        services.classify = classify
-        for service in (parse, extract):
-            service.configurations = services.configurations
-        if batch:
-            services.open_batch()
-        return services
+        classify = ClassifyService(
+            db,
+            storage,
+            model_url=settings.model_url,
+            configurations=configurations,
+            notify=runner.wake,
+            watch=watch,
+        )
+        keys = KeyStore(db, settings.api_keys) if settings.auth else None  # keys hashed here
+        return cls(
+            settings,
+            db,
+            storage,
+            signer,
+            files,
+            parse,
+            extract,
+            classify,
+            configurations,
+            keys,
+            runner,
+            job_signal,
+        )
 
     def open_batch(self) -> BatchSystem:
         """Directories, batches and job webhook delivery (their tables exist from
@@ -121,11 +187,11 @@ class Services:
                 limits,
                 chat=self.extract.chat,
                 wake_workers=self.runner.wake,
+                configurations=self.configurations,
+                validate_extract=self.extract.check_configuration,
                 webhooks=webhooks,
             )
-            self.batch.batches.configurations = self.configurations
-            self.batch.batches.validate_extract = self.extract.check_configuration
-            self._wire_job_webhooks()
+            self._open_job_webhooks()
         return self.batch
 
     def start_batch(self) -> None:
@@ -134,9 +200,10 @@ class Services:
         if self.job_webhooks is not None:
             self.job_webhooks.start()
 
-    def _wire_job_webhooks(self) -> None:
-        """Single jobs' webhooks: registered at create, announced by one watcher thread."""
-        from lamina.services.api.job_webhooks import JobWebhookWatcher, register
+    def _open_job_webhooks(self) -> None:
+        """Single jobs' webhooks: registered at create (``watch``), announced by one watcher
+        thread, woken through :attr:`job_signal`."""
+        from lamina.services.api.job_webhooks import JobWebhookWatcher
         from lamina.services.api.parse import job_to_wire
 
         assert self.batch is not None
@@ -149,13 +216,7 @@ class Services:
             },
             wake_delivery=self.batch.webhooks.wake,
         )
-
-        def watch(row: Row, webhooks: list[dict[str, Any]]) -> None:
-            register(self.db, row, webhooks)
-            watcher.wake()
-
-        for service in (self.parse, self.extract, self.classify):
-            service.watch = watch
+        self.job_signal.attach(watcher.wake)
         self.job_webhooks = watcher
 
     def start(self) -> None:

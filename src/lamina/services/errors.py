@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class ServiceError(Exception):
@@ -50,3 +55,23 @@ class ValidationFailed(ServiceError):
     ) -> ValidationFailed:
         """One error entry, in the ``{"type", "loc", "msg", "input"}`` shape."""
         return cls([{"type": type, "loc": loc, "msg": msg, "input": input}])
+
+
+def validation_errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
+    """A pydantic error as the API's ``detail`` list, JSON-safe, locations under ``prefix``."""
+    detail = []
+    for err in exc.errors(include_url=False, include_context=False):
+        value = err.get("input")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            value = str(value)
+        detail.append(
+            {
+                "type": err["type"],
+                "loc": [*prefix, *err["loc"]],
+                "msg": err["msg"],
+                "input": value,
+            }
+        )
+    return detail

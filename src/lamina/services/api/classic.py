@@ -146,8 +146,7 @@ class ClassicParseService:
         """The v2 create request of a translated upload (422 on a value v2 refuses)."""
         from pydantic import ValidationError
 
-        from lamina.services.api.parse import validation_errors
-        from lamina.services.errors import ValidationFailed
+        from lamina.services.errors import ValidationFailed, validation_errors
 
         try:
             request = ParseCreateRequest.model_validate(upload.body)

@@ -31,6 +31,7 @@ from lamina.services.api.extract import ExtractService
 from lamina.services.api.files import FileService
 from lamina.services.errors import NotFoundError, ValidationFailed
 from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.records import ProjectRecords
 from lamina.services.store.tables import agents_table
 from lamina.types import ExtractCreateRequest
 
@@ -127,6 +128,7 @@ class ClassicExtractService:
 
     def __init__(self, db: Database, extract: ExtractService, files: FileService) -> None:
         self.db = db
+        self.agents = ProjectRecords(db, agents_table)
         self.extract = extract
         self.files = files
 
@@ -157,8 +159,7 @@ class ClassicExtractService:
             "updated_at": now,
         }
         try:
-            with self.db.begin() as conn:
-                conn.execute(agents_table.insert().values(**row))
+            self.agents.insert(row)
         except sa.exc.IntegrityError as exc:
             raise ValidationFailed.single(
                 ["body", "name"], f"An extraction agent named {name!r} already exists", input=name
@@ -168,16 +169,13 @@ class ClassicExtractService:
     def agent_row(
         self, project_id: str, agent_id: str | None = None, *, name: str | None = None
     ) -> Row:
-        c = agents_table.c
-        query = sa.select(agents_table).where(c.project_id == project_id)
-        query = (
-            query.where(c.id == agent_id) if agent_id is not None else query.where(c.name == name)
-        )
-        with self.db.begin() as conn:
-            found = conn.execute(query).first()
+        if agent_id is not None:
+            found = self.agents.get(project_id, agent_id)
+        else:
+            found = self.agents.find(project_id, name=name)
         if found is None:
             raise NotFoundError(f"Extraction agent not found: {agent_id or name}")
-        return dict(found._mapping)
+        return found
 
     def agent_to_wire(self, row: Row) -> dict[str, Any]:
         return {
@@ -192,12 +190,7 @@ class ClassicExtractService:
         }
 
     def list_agents(self, project_id: str) -> list[dict[str, Any]]:
-        c = agents_table.c
-        with self.db.begin() as conn:
-            rows = conn.execute(
-                sa.select(agents_table).where(c.project_id == project_id).order_by(c.created_at)
-            ).all()
-        return [self.agent_to_wire(dict(r._mapping)) for r in rows]
+        return [self.agent_to_wire(row) for row in self.agents.all(project_id)]
 
     def update_agent(
         self, project_id: str, agent_id: str, data_schema: Any, config: Any
@@ -207,14 +200,12 @@ class ClassicExtractService:
         new_config = dict(row["config"] if config is None else config)
         ignored = self._check(schema, new_config)
         values = {"data_schema": schema, "config": new_config, "updated_at": utcnow()}
-        with self.db.begin() as conn:
-            conn.execute(agents_table.update().where(agents_table.c.id == agent_id).values(values))
+        self.agents.update(project_id, agent_id, values)
         return self.agent_to_wire({**row, **values}), ignored
 
     def delete_agent(self, project_id: str, agent_id: str) -> None:
         self.agent_row(project_id, agent_id)
-        with self.db.begin() as conn:
-            conn.execute(agents_table.delete().where(agents_table.c.id == agent_id))
+        self.agents.delete(project_id, agent_id)
 
     # jobs and runs ------------------------------------------------------------------------------
 

@@ -18,12 +18,13 @@ the same project returns the first job and ignores the new body, as the SDK docu
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lamina.services.api.classify_rules import check_classify_configuration
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.runtime.execution import ExecutionLimits, JobFailure, Outcome, load_input
 from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
@@ -32,69 +33,14 @@ from lamina.services.store.tables import job_links_table, jobs_table
 
 if TYPE_CHECKING:
     from lamina.extract.llm import ChatClient
+    from lamina.services.api.configurations import ConfigurationService
+    from lamina.services.api.job_webhooks import WatchJob
 
 JOB_ID_PREFIX = "clj"
 KIND = "classify"
-MODES = ("FAST", "MULTIMODAL")
 CLASSIFY_FILE = "classification.json"
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
 _MODEL_TEXT_LIMIT = 12_000  # characters of the document a MULTIMODAL classification sends
-
-
-def check_classify_configuration(
-    body: Any, loc: Sequence[str | int] = ("body", "configuration")
-) -> dict[str, Any]:
-    """A classify configuration checked: rules (at least one), mode, parsing configuration."""
-    if not isinstance(body, Mapping):
-        raise ValidationFailed.single(list(loc), "configuration must be an object", input=body)
-    rules = body.get("rules")
-    if not isinstance(rules, list) or not rules:
-        raise ValidationFailed.single(
-            [*loc, "rules"], "rules must be a list of at least one {type, description}", input=rules
-        )
-    for index, rule in enumerate(rules):
-        if (
-            not isinstance(rule, Mapping)
-            or not isinstance(rule.get("type"), str)
-            or not rule["type"].strip()
-            or not isinstance(rule.get("description"), str)
-        ):
-            raise ValidationFailed.single(
-                [*loc, "rules", index],
-                "each rule needs a non-empty type and a description (strings)",
-                input=rule,
-            )
-    mode = body.get("mode")
-    if mode is not None and mode not in MODES:
-        raise ValidationFailed.single([*loc, "mode"], "mode must be FAST or MULTIMODAL", input=mode)
-    parsing = body.get("parsing_configuration")
-    if parsing is not None:
-        if not isinstance(parsing, Mapping):
-            raise ValidationFailed.single(
-                [*loc, "parsing_configuration"], "must be an object", input=parsing
-            )
-        pages = parsing.get("max_pages")
-        if pages is not None and (
-            isinstance(pages, bool) or not isinstance(pages, int) or pages < 1
-        ):
-            raise ValidationFailed.single(
-                [*loc, "parsing_configuration", "max_pages"], "max_pages must be >= 1", input=pages
-            )
-        target = parsing.get("target_pages")
-        if target is not None:
-            from lamina.engine.errors import InvalidOptionError
-            from lamina.engine.pages import parse_target_pages
-
-            try:
-                parse_target_pages(str(target), upto=0)
-            except InvalidOptionError as exc:
-                raise ValidationFailed.single(
-                    [*loc, "parsing_configuration", "target_pages"], str(exc), input=target
-                ) from exc
-    return {
-        **dict(body),
-        "rules": [{"type": r["type"], "description": r["description"]} for r in rules],
-    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -105,17 +51,24 @@ def _iso(value: datetime | None) -> str | None:
 class ClassifyService:
     """Classify jobs of each project."""
 
-    def __init__(self, db: Database, storage: Storage, *, model_url: str | None) -> None:
-        from collections.abc import Callable
-
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        *,
+        model_url: str | None,
+        configurations: ConfigurationService,
+        notify: Callable[[], None],
+        watch: WatchJob,
+    ) -> None:
+        """``configurations``: saved configurations and webhook ids; ``notify``: wakes the job
+        runner after a create; ``watch``: registers a new job's webhooks."""
         self.db = db
         self.storage = storage
         self.model_url = model_url
-        self.notify: Callable[[], None] = lambda: None
-        self.configurations: Any = None
-        """The :class:`ConfigurationService` (saved configuration and webhook ids)."""
-        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
-        """Called with a new job row that has webhooks (the job webhook watcher)."""
+        self.configurations = configurations
+        self.notify = notify
+        self.watch = watch
 
     def create(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         transaction = body.get("transaction_id")
@@ -208,7 +161,7 @@ class ClassifyService:
                     )
                 )
             conn.execute(jobs_table.insert().values(**row))
-        if webhooks and self.watch is not None:
+        if webhooks:
             self.watch(row, webhooks)
         created = self.to_wire(self.get_row(project_id, row["id"]))  # before a worker claims it
         self.notify()

@@ -26,7 +26,8 @@ from pydantic import ValidationError
 
 from lamina.services.errors import NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy
-from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
+from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.records import ProjectRecords
 from lamina.services.store.tables import (
     configurations_table,
     job_links_table,
@@ -84,7 +85,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFailed:
-    from lamina.services.api.parse import validation_errors
+    from lamina.services.errors import validation_errors
 
     return ValidationFailed(validation_errors(exc, list(prefix)))
 
@@ -117,7 +118,7 @@ def check_parameters(
                 [*loc, "data_schema"], "data_schema is required (a JSON Schema object)", input=None
             )
     elif product == "classify_v2":
-        from lamina.services.api.classify_jobs import check_classify_configuration
+        from lamina.services.api.classify_rules import check_classify_configuration
 
         body = check_classify_configuration(body, loc)
     return {"product_type": product, **body}
@@ -209,6 +210,8 @@ class ConfigurationService:
 
     def __init__(self, db: Database, policy: OutboundPolicy | None = None) -> None:
         self.db = db
+        self.saved_records = ProjectRecords(db, configurations_table)
+        self.webhook_records = ProjectRecords(db, webhook_configs_table)
         self.policy = policy or OutboundPolicy()
         """Where saved webhooks may point (the operator's outbound policy)."""
 
@@ -229,19 +232,14 @@ class ConfigurationService:
             "created_at": now,
             "updated_at": now,
         }
-        with self.db.begin() as conn:
-            conn.execute(configurations_table.insert().values(**row))
+        self.saved_records.insert(row)
         return config_to_wire(row)
 
     def _row(self, project_id: str, config_id: str) -> Row:
-        c = configurations_table.c
-        with self.db.begin() as conn:
-            found = conn.execute(
-                sa.select(configurations_table).where(c.id == config_id, c.project_id == project_id)
-            ).first()
+        found = self.saved_records.get(project_id, config_id)
         if found is None:
             raise NotFoundError(f"Configuration not found: {config_id}")
-        return dict(found._mapping)
+        return found
 
     def get(self, project_id: str, config_id: str) -> dict[str, Any]:
         return config_to_wire(self._row(project_id, config_id))
@@ -259,22 +257,11 @@ class ConfigurationService:
             params = check_parameters(parameters)
             values["parameters"] = params
             values["product_type"] = params["product_type"]
-        c = configurations_table.c
-        with self.db.begin() as conn:
-            conn.execute(
-                configurations_table.update()
-                .where(c.id == config_id, c.project_id == project_id)
-                .values(**values)
-            )
+        self.saved_records.update(project_id, config_id, values)
         return config_to_wire({**row, **values})
 
     def delete(self, project_id: str, config_id: str) -> None:
-        c = configurations_table.c
-        with self.db.begin() as conn:
-            gone = conn.execute(
-                configurations_table.delete().where(c.id == config_id, c.project_id == project_id)
-            ).rowcount
-        if gone != 1:
+        if not self.saved_records.delete(project_id, config_id):
             raise NotFoundError(f"Configuration not found: {config_id}")
 
     def list(
@@ -287,21 +274,17 @@ class ConfigurationService:
         page_token: str | None,
     ) -> dict[str, Any]:
         c = configurations_table.c
-        where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
+        where: list[sa.ColumnElement[bool]] = []
         if name:
             where.append(c.name == name)
         if product_types:
             where.append(c.product_type.in_(list(product_types)))
-        with self.db.begin() as conn:
-            page = paginate(
-                conn,
-                configurations_table,
-                where,
-                sort="created_at",
-                descending=True,
-                page_size=50 if page_size is None else page_size,
-                page_token=page_token,
-            )
+        page = self.saved_records.page(
+            project_id,
+            where,
+            page_size=50 if page_size is None else page_size,
+            page_token=page_token,
+        )
         return page.to_wire(config_to_wire)
 
     def parameters_for(
@@ -335,21 +318,14 @@ class ConfigurationService:
             "created_at": now,
             "updated_at": now,
         }
-        with self.db.begin() as conn:
-            conn.execute(webhook_configs_table.insert().values(**row))
+        self.webhook_records.insert(row)
         return webhook_to_wire(row)
 
     def _webhook_row(self, project_id: str, config_id: str) -> Row:
-        c = webhook_configs_table.c
-        with self.db.begin() as conn:
-            found = conn.execute(
-                sa.select(webhook_configs_table).where(
-                    c.id == config_id, c.project_id == project_id
-                )
-            ).first()
+        found = self.webhook_records.get(project_id, config_id)
         if found is None:
             raise NotFoundError(f"Webhook configuration not found: {config_id}")
-        return dict(found._mapping)
+        return found
 
     def get_webhook(self, project_id: str, config_id: str) -> dict[str, Any]:
         return webhook_to_wire(self._webhook_row(project_id, config_id))
@@ -360,37 +336,19 @@ class ConfigurationService:
         row = self._webhook_row(project_id, config_id)
         values = {**check_webhook(body, partial=True), "updated_at": utcnow()}
         self._check_outbound(values)
-        c = webhook_configs_table.c
-        with self.db.begin() as conn:
-            conn.execute(
-                webhook_configs_table.update()
-                .where(c.id == config_id, c.project_id == project_id)
-                .values(**values)
-            )
+        self.webhook_records.update(project_id, config_id, values)
         return webhook_to_wire({**row, **values})
 
     def delete_webhook(self, project_id: str, config_id: str) -> None:
-        c = webhook_configs_table.c
-        with self.db.begin() as conn:
-            gone = conn.execute(
-                webhook_configs_table.delete().where(c.id == config_id, c.project_id == project_id)
-            ).rowcount
-        if gone != 1:
+        if not self.webhook_records.delete(project_id, config_id):
             raise NotFoundError(f"Webhook configuration not found: {config_id}")
 
     def list_webhooks(
         self, project_id: str, *, page_size: int | None = None, page_token: str | None = None
     ) -> dict[str, Any]:
-        with self.db.begin() as conn:
-            page = paginate(
-                conn,
-                webhook_configs_table,
-                [webhook_configs_table.c.project_id == project_id],
-                sort="created_at",
-                descending=True,
-                page_size=1000 if page_size is None else page_size,
-                page_token=page_token,
-            )
+        page = self.webhook_records.page(
+            project_id, page_size=1000 if page_size is None else page_size, page_token=page_token
+        )
         return page.to_wire(webhook_to_wire)
 
     def job_webhooks(

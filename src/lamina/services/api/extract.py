@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -44,6 +44,10 @@ from lamina.types import (
     ParseConfiguration,
 )
 
+if TYPE_CHECKING:
+    from lamina.services.api.configurations import ConfigurationService
+    from lamina.services.api.job_webhooks import WatchJob
+
 JOB_ID_PREFIX = "exj"
 KIND = "extract"
 EXTRACT_FILE = "extract.json"
@@ -67,19 +71,29 @@ def _loc(*parts: str | int) -> list[str | int]:
 class ExtractService:
     """Extract jobs of each project."""
 
-    def __init__(self, db: Database, storage: Storage, *, model_url: str | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        *,
+        model_url: str | None,
+        chat: ChatClient | None,
+        limits: RequestLimits,
+        configurations: ConfigurationService,
+        notify: Callable[[], None],
+        watch: WatchJob,
+    ) -> None:
+        """``chat``: the model endpoint when one is configured (schema generation);
+        ``configurations``: saved configurations and webhooks; ``notify``: wakes the job runner
+        after a create; ``watch``: registers a new job's webhooks."""
         self.db = db
         self.storage = storage
         self.model_url = model_url
-        self.chat: ChatClient | None = None
-        """Set by the container when a model endpoint is configured (schema generation)."""
-        self.limits = RequestLimits()
-        self.notify: Callable[[], None] = lambda: None
-        self.configurations: Any = None
-        """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
-        container."""
-        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
-        """Registers a new job's webhooks with the job webhook watcher."""
+        self.chat = chat
+        self.limits = limits
+        self.notify = notify
+        self.configurations = configurations
+        self.watch = watch
 
     # create -----------------------------------------------------------------------------------
 
@@ -88,7 +102,7 @@ class ExtractService:
         try:
             parsed = ExtractConfiguration.model_validate(config)
         except ValidationError as exc:
-            from lamina.services.api.parse import validation_errors
+            from lamina.services.errors import validation_errors
 
             raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
         self.validate_configuration(parsed)
@@ -169,7 +183,7 @@ class ExtractService:
             try:
                 config = ExtractConfiguration.model_validate(merged(saved, inline or {}))
             except ValidationError as exc:
-                from lamina.services.api.parse import validation_errors
+                from lamina.services.errors import validation_errors
 
                 raise ValidationFailed(validation_errors(exc, _loc("configuration"))) from exc
         elif request.configuration is not None:
@@ -220,7 +234,7 @@ class ExtractService:
             from lamina.services.api.configurations import link_configuration
 
             link_configuration(self.db, row, request.configuration_id)
-        if webhooks and self.watch is not None:
+        if webhooks:
             self.watch(row, webhooks)
         created = self.db.get_job(row["id"]) or row
         self.notify()
@@ -238,8 +252,6 @@ class ExtractService:
     def _webhooks(
         self, project_id: str, request: ExtractCreateRequest, raw: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        if self.configurations is None:
-            return []
         return list(
             self.configurations.job_webhooks(
                 project_id,

@@ -26,6 +26,9 @@ from lamina.services.runtime.background import BackgroundThread
 from lamina.services.store.db import Database, Row, utcnow
 from lamina.services.store.tables import job_webhooks_table, jobs_table
 
+WatchJob = Callable[[Row, list[dict[str, Any]]], None]
+"""What a job-creating service calls with a new job row and its resolved webhooks."""
+
 _FINAL = {"COMPLETED": "success", "FAILED": "error", "CANCELLED": "cancelled"}
 _RUNNING_EVENTS = frozenset({"parse", "classify"})
 

@@ -24,10 +24,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
-
 from lamina.services.store.db import Database, Row, new_id, utcnow
-from lamina.services.store.tables import api_keys_table
+from lamina.services.store.key_records import KeyRecords
 
 KEY_ID_PREFIX = "key"
 KEY_PREFIX = "lam-"
@@ -55,6 +53,7 @@ class KeyStore:
         cache_seconds: float = 1.0,
     ) -> None:
         self.db = db
+        self.records = KeyRecords(db)
         # Start-up keys, hashed at once; the plaintext is not kept.
         self._static = [(hash_key(k), project) for k, project in (static_keys or {}).items()]
         self._ttl = cache_seconds
@@ -78,38 +77,26 @@ class KeyStore:
             "created_at": utcnow(),
             "revoked_at": None,
         }
-        with self.db.begin() as conn:
-            conn.execute(api_keys_table.insert().values(**row))
+        self.records.insert(row)
         self._forget()
         return row, key
 
     def list(self, *, include_revoked: bool = False) -> list[Row]:
         """Stored keys, oldest first (hashes included; never the keys themselves)."""
-        query = sa.select(api_keys_table).order_by(api_keys_table.c.created_at, api_keys_table.c.id)
-        if not include_revoked:
-            query = query.where(api_keys_table.c.revoked_at.is_(None))
-        with self.db.begin() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        return self.records.list(include_revoked=include_revoked)
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a stored key by id; False when there is no such active key."""
-        c = api_keys_table.c
-        with self.db.begin() as conn:
-            result = conn.execute(
-                api_keys_table.update()
-                .where(c.id == key_id, c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
+        revoked = self.records.revoke(key_id)
         self._forget()
-        return result.rowcount == 1
+        return revoked
 
     def reset(self) -> int:
         """Delete every stored key, revoked ones included, so auth goes off again (unless
         start-up keys are configured). Returns how many keys were deleted."""
-        with self.db.begin() as conn:
-            result = conn.execute(api_keys_table.delete())
+        deleted = self.records.delete_all()
         self._forget()
-        return int(result.rowcount or 0)
+        return deleted
 
     # authentication ---------------------------------------------------------------------------
 
@@ -124,11 +111,9 @@ class KeyStore:
         now = time.monotonic()
         if now < expires:
             return value
-        c = api_keys_table.c
-        with self.db.begin() as conn:
-            found = conn.execute(sa.select(c.id).limit(1)).first()
-        self._any = (found is not None, now + self._ttl)
-        return found is not None
+        found = self.records.any()
+        self._any = (found, now + self._ttl)
+        return found
 
     def cached(self, token: str) -> tuple[bool, str | None]:
         """Answer without I/O when possible: ``(True, project-or-None)``, else ``(False, None)``.
@@ -175,16 +160,10 @@ class KeyStore:
         return project
 
     def _lookup(self, digest: str) -> str | None:
-        c = api_keys_table.c
-        with self.db.begin() as conn:
-            found = conn.execute(
-                sa.select(c.key_hash, c.project_id).where(
-                    c.key_hash == digest, c.revoked_at.is_(None)
-                )
-            ).first()
-        if found is None or not hmac.compare_digest(str(found[0]), digest):
+        found = self.records.active(digest)
+        if found is None or not hmac.compare_digest(found[0], digest):
             return None
-        return str(found[1])
+        return found[1]
 
     def _forget(self) -> None:
         with self._lock:

@@ -13,13 +13,18 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from lamina._version import ENGINE_VERSION
-from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    ValidationFailed,
+    validation_errors,
+)
 from lamina.services.outbound import OutboundPolicy, check_url_at_door
 from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
 from lamina.services.store.db import Database, Row, aware, new_id, utcnow
@@ -32,6 +37,10 @@ from lamina.services.store.storage import (
     Storage,
 )
 from lamina.types import EXPAND_VALUES, TIERS, ParseConfiguration, ParseCreateRequest
+
+if TYPE_CHECKING:
+    from lamina.services.api.configurations import ConfigurationService
+    from lamina.services.api.job_webhooks import WatchJob
 
 JOB_ID_PREFIX = "pjb"
 MODEL_TIERS = ("agentic", "agentic_plus")
@@ -60,26 +69,6 @@ def split_csv(values: Iterable[str] | None) -> list[str]:
 def result_download_path(job_id: str, name: str) -> str:
     """Path of the signed download route for one result file."""
     return f"/api/v2/parse/{job_id}/results/{name}"
-
-
-def validation_errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
-    """A pydantic error as the API's ``detail`` list, JSON-safe, locations under ``prefix``."""
-    detail = []
-    for err in exc.errors(include_url=False, include_context=False):
-        value = err.get("input")
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            value = str(value)
-        detail.append(
-            {
-                "type": err["type"],
-                "loc": [*prefix, *err["loc"]],
-                "msg": err["msg"],
-                "input": value,
-            }
-        )
-    return detail
 
 
 def parse_upload_configuration(text: str | None) -> tuple[ParseCreateRequest, dict[str, Any]]:
@@ -116,23 +105,24 @@ class ParseService:
         *,
         ttl: int,
         model_url: str | None,
-        outbound: OutboundPolicy | None = None,
-        limits: RequestLimits | None = None,
+        outbound: OutboundPolicy,
+        limits: RequestLimits,
+        configurations: ConfigurationService,
+        notify: Callable[[], None],
+        watch: WatchJob,
     ) -> None:
+        """``configurations``: saved configurations and webhooks; ``notify``: called after a
+        job is created (wakes the job runner); ``watch``: registers a new job's webhooks."""
         self.db = db
         self.storage = storage
         self.signer = signer
         self.ttl = ttl
         self.model_url = model_url
-        self.outbound = outbound or OutboundPolicy()
-        self.limits = limits or RequestLimits()
-        self.notify: Callable[[], None] = lambda: None
-        """Called after a job is created; the server points it at the worker supervisor."""
-        self.configurations: Any = None
-        """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
-        container."""
-        self.watch: Callable[[Row, list[dict[str, Any]]], None] | None = None
-        """Registers a new job's webhooks with the job webhook watcher."""
+        self.outbound = outbound
+        self.limits = limits
+        self.configurations = configurations
+        self.notify = notify
+        self.watch = watch
 
     # create -----------------------------------------------------------------------------------
 
@@ -216,7 +206,7 @@ class ParseService:
         and the fields of the request win. Webhooks (inline and ``webhook_configuration_ids``)
         are registered with the job webhook watcher.
         """
-        if request.configuration_id and self.configurations is not None:
+        if request.configuration_id:
             from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
@@ -254,18 +244,16 @@ class ParseService:
         }
         self.db.insert_job(row)
         created = self.db.get_job(row["id"]) or row  # as stored, before a worker can claim it
-        if request.configuration_id and self.configurations is not None:
+        if request.configuration_id:
             from lamina.services.api.configurations import link_configuration
 
             link_configuration(self.db, {**row, "kind": "parse"}, request.configuration_id)
-        if webhooks and self.watch is not None:
+        if webhooks:
             self.watch({**row, "kind": "parse"}, webhooks)
         self.notify()
         return created
 
     def _webhooks(self, project_id: str, request: ParseCreateRequest) -> list[dict[str, Any]]:
-        if self.configurations is None:
-            return []
         inline = [w.model_dump(exclude_none=True) for w in request.webhook_configurations or ()]
         return list(
             self.configurations.job_webhooks(

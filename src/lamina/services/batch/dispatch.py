@@ -58,6 +58,7 @@ class BatchDispatcher(BackgroundThread):
         classifier: Classifier,
         wake_workers: Callable[[], None] = lambda: None,
         wake_webhooks: Callable[[], None] = lambda: None,
+        on_idle: Callable[[], object] = lambda: None,
         poll_seconds: float = 0.1,
     ) -> None:
         super().__init__()
@@ -68,7 +69,7 @@ class BatchDispatcher(BackgroundThread):
         self.wake_workers = wake_workers
         self.wake_webhooks = wake_webhooks
         self.poll_seconds = poll_seconds
-        self.on_idle: Callable[[], object] = lambda: None
+        self.on_idle = on_idle
         """Housekeeping run about once a minute (stale batch creations)."""
         self._last_housekeeping = 0.0
 

@@ -30,7 +30,7 @@ import builtins
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -71,6 +71,9 @@ from lamina.services.store.tables import (
 )
 from lamina.types import TIERS
 
+if TYPE_CHECKING:
+    from lamina.services.api.configurations import ConfigurationService
+
 log = logging.getLogger("lamina.batch")
 
 CREATING = "creating"
@@ -84,17 +87,25 @@ _LOOKUP_CHUNK = 500
 class BatchService:
     """Batch jobs of each project (create, list, status, cancel, items, results)."""
 
-    def __init__(self, db: Database, storage: Storage, limits: BatchLimits) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        limits: BatchLimits,
+        *,
+        configurations: ConfigurationService,
+        validate_extract: Callable[[Mapping[str, Any]], None],
+        notify: Callable[[], None],
+    ) -> None:
+        """``configurations``: saved configurations and webhooks; ``validate_extract``: checks
+        an extract configuration as ``POST /api/v2/extract`` does; ``notify``: wakes the
+        dispatcher and the webhook delivery after a change."""
         self.db = db
         self.storage = storage
         self.limits = limits
-        self.configurations: Any = None
-        """Saved configurations and webhooks (:class:`ConfigurationService`), set by the
-        container."""
-        self.validate_extract: Callable[[Mapping[str, Any]], None] | None = None
-        """Checks an extract configuration as ``POST /api/v2/extract`` does."""
-        self.notify: Callable[[], None] = lambda: None
-        """Called after a change the dispatcher should act on."""
+        self.configurations = configurations
+        self.validate_extract = validate_extract
+        self.notify = notify
 
     # create -------------------------------------------------------------------------------------
 
@@ -180,7 +191,7 @@ class BatchService:
         loc: list[str | int] = ["body", "config", "job", "configuration_id"]
         config_id = str(job.get("configuration_id") or "")
         saved = None
-        if config_id and not is_preset(config_id) and self.configurations is not None:
+        if config_id and not is_preset(config_id):
             product = str(job_kind)
             saved = self.configurations.parameters_for(project_id, config_id, product, loc)
         if job_kind == "extract_v2":
@@ -194,12 +205,7 @@ class BatchService:
                 job_config = v2_configuration(job)
             self._check_tier(str(job_config.get("tier")), ["body", "config", "job"])
         inline, ids = body.get("webhook_configurations"), body.get("webhook_configuration_ids")
-        if self.configurations is not None:
-            webhooks = self.configurations.job_webhooks(project_id, inline, ids, ["body"])
-        else:
-            webhooks = resolve_webhooks(
-                (["body", "webhook_configurations"], inline), policy=self.limits.outbound
-            )
+        webhooks = self.configurations.job_webhooks(project_id, inline, ids, ["body"])
         return self._store(
             project_id,
             api="v2",
@@ -229,9 +235,8 @@ class BatchService:
                 "or an inline configuration with a data_schema",
                 input=job.get("configuration_id"),
             )
-        if self.validate_extract is not None:
-            self.validate_extract(config)
-        if config.get("parse_config_id") and self.configurations is not None:
+        self.validate_extract(config)
+        if config.get("parse_config_id"):
             # Resolved now, as a single extract job does: each item's job reads this copy.
             config["resolved_parse_configuration"] = self.configurations.parameters_for(
                 project_id,

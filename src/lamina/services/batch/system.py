@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lamina.classify import classify_text
 from lamina.extract.llm import ChatClient
 from lamina.services.api.classify_jobs import classify_with_model
+from lamina.services.api.configurations import ConfigurationService
 from lamina.services.api.directories import DirectoryService
 from lamina.services.api.files import FileService
 from lamina.services.api.webhooks import WebhookDelivery
@@ -54,9 +55,26 @@ class BatchSystem:
         *,
         chat: ChatClient | None,
         wake_workers: Callable[[], None],
+        configurations: ConfigurationService,
+        validate_extract: Callable[[Mapping[str, Any]], None],
         webhooks: WebhookDelivery | None = None,
     ) -> BatchSystem:
+        """Build the batch part, every collaborator passed to its constructor; nothing runs
+        until :meth:`start`."""
         webhooks = webhooks or WebhookDelivery(db, policy=limits.outbound)
+
+        def notify() -> None:
+            dispatcher.wake()
+            webhooks.wake()
+
+        batches = BatchService(
+            db,
+            storage,
+            limits,
+            configurations=configurations,
+            validate_extract=validate_extract,
+            notify=notify,
+        )
         dispatcher = BatchDispatcher(
             db,
             storage,
@@ -64,15 +82,8 @@ class BatchSystem:
             classifier=make_classifier(chat),
             wake_workers=wake_workers,
             wake_webhooks=webhooks.wake,
+            on_idle=batches.discard_stale_creating,
         )
-        batches = BatchService(db, storage, limits)
-
-        def notify() -> None:
-            dispatcher.wake()
-            webhooks.wake()
-
-        batches.notify = notify
-        dispatcher.on_idle = batches.discard_stale_creating
         directories = DirectoryService(db, files, limits.requests)
         return cls(directories, batches, dispatcher, webhooks)
 

@@ -3,6 +3,26 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+
+
+class Signal:
+    """A wake-up call handed to services at construction, whose receivers come later.
+
+    A loop that starts on first need (the job webhook watcher, opened with the app) attaches
+    its ``wake`` when it exists; until then a call reaches nobody, and the loop finds the work
+    on its first pass anyway.
+    """
+
+    def __init__(self) -> None:
+        self._receivers: list[Callable[[], None]] = []
+
+    def attach(self, receiver: Callable[[], None]) -> None:
+        self._receivers.append(receiver)
+
+    def __call__(self) -> None:
+        for receiver in list(self._receivers):
+            receiver()
 
 
 class BackgroundThread:

@@ -1,9 +1,9 @@
-"""Running one claimed job: load its input, call the engine, write the result files.
+"""Running one claimed parse job: load its input, call the engine, write the result files.
 
-Parse jobs run here; extract jobs (``kind == "extract"``) are handed to
-:func:`lamina.services.api.extract.run_extract_job` and classify jobs (``kind == "classify"``) to
-:func:`lamina.services.api.classify_jobs.run_classify_job`, which reuse :func:`load_input` and
-:func:`items_pages`.
+Also what every kind of job shares: :class:`Outcome`, :class:`JobFailure`,
+:class:`ExecutionLimits`, :func:`load_input` and :func:`items_pages` (extract and classify
+jobs reuse them). Which function runs a job of which kind is decided in
+:mod:`lamina.services.runtime.jobs`, so nothing here imports the API services.
 
 Shared by worker processes and inline mode. Every failure becomes a FAILED status with a message
 a user can act on; nothing here raises.
@@ -154,37 +154,14 @@ def load_input(row: Row, storage: Storage, limits: ExecutionLimits) -> bytes:
     raise JobFailure("The job has neither a file nor a source_url")
 
 
-def execute(
+def run_parse_job(
     row: Row, storage: Storage, limits: ExecutionLimits, cache: ResultCache | None = None
 ) -> Outcome:
-    """Run one job to an :class:`Outcome`; results are published before COMPLETED is returned.
-
-    The engine limits of ``limits`` apply to every document parsed for the job (parse and
-    extract jobs alike). With ``cache``, a parse job whose key matches an earlier completed
+    """Run one claimed parse job to an :class:`Outcome` (never raises); results are published
+    before COMPLETED is returned. With ``cache``, a job whose key matches an earlier completed
     job of its project reuses that job's result files (:mod:`lamina.services.store.cache`).
+    The engine limits are applied by the caller (:func:`lamina.services.runtime.jobs.execute`).
     """
-    from lamina.engine.limits import EngineLimits, applied
-
-    engine_limits = EngineLimits()
-    if limits.max_pages is not None:
-        engine_limits = EngineLimits(limits.max_pages, engine_limits.max_image_pixels)
-    if limits.max_image_pixels is not None:
-        engine_limits = EngineLimits(engine_limits.max_pages, limits.max_image_pixels)
-    with applied(engine_limits):
-        return _execute(row, storage, limits, cache)
-
-
-def _execute(
-    row: Row, storage: Storage, limits: ExecutionLimits, cache: ResultCache | None
-) -> Outcome:
-    if row.get("kind") == "extract":
-        from lamina.services.api.extract import run_extract_job
-
-        return run_extract_job(row, storage, limits)
-    if row.get("kind") == "classify":
-        from lamina.services.api.classify_jobs import run_classify_job
-
-        return run_classify_job(row, storage, limits)
     started = time.monotonic()
     try:
         from lamina.engine import EngineError, parse_document

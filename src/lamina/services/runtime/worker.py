@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from lamina.services.outbound import OutboundPolicy
-from lamina.services.runtime.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
+from lamina.services.runtime.execution import ExecutionLimits, ModelEndpoint, job_timeout
+from lamina.services.runtime.jobs import execute
 from lamina.services.settings import ServerSettings
 from lamina.services.store.db import Database, Row
 from lamina.services.store.storage import Storage, progress_text, set_durable_writes
