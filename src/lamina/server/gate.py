@@ -72,6 +72,20 @@ class RequestGate:
                     {"Retry-After": str(seconds)},
                 )
                 return
+        if scope.get("method") == "POST" and CREATE_PATHS.match(scope["path"]):
+            # An API replica whose broker is unreachable: work it could not hand on is refused
+            # (503, retry later) rather than accepted into a queue nobody drains.
+            unavailable = getattr(self.services.runner, "unavailable_for", None)
+            retry = unavailable() if unavailable is not None else 0.0
+            if retry > 0:
+                seconds = max(1, math.ceil(retry))
+                await _answer(
+                    send,
+                    503,
+                    f"The job queue is unavailable; retry after {seconds} s",
+                    {"Retry-After": str(seconds)},
+                )
+                return
         await self.app(scope, receive, send)
 
     def _wait(self, scope: Scope, key: str | None) -> float:

@@ -20,6 +20,7 @@ from lamina.services.worker import JobRunner, make_runner
 
 if TYPE_CHECKING:
     from lamina.services.batch_system import BatchSystem
+    from lamina.services.distributed.executor import Leadership
     from lamina.services.job_webhooks import JobWebhookWatcher
 
 
@@ -40,6 +41,7 @@ class Services:
     classify: ClassifyService = field(init=False)
     configurations: ConfigurationService = field(init=False)
     job_webhooks: JobWebhookWatcher | None = None
+    leadership: Leadership | None = None
 
     @classmethod
     def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
@@ -163,15 +165,31 @@ class Services:
 
     def start(self) -> None:
         self.runner.start()
+        if self.settings.broker_url:
+            # API replicas: the batch and webhook loops run in one replica, the leader.
+            from lamina.services.distributed.executor import Leadership
+
+            self.leadership = Leadership(self.db, self._start_loops, self._stop_loops)
+            self.leadership.start()
+        else:
+            self._start_loops()
+
+    def _start_loops(self) -> None:
         if self.batch is not None:
             self.batch.start()
         if self.job_webhooks is not None:
             self.job_webhooks.start()
 
-    def stop(self) -> None:
+    def _stop_loops(self) -> None:
         if self.job_webhooks is not None:
             self.job_webhooks.stop()
         if self.batch is not None:
             self.batch.stop()
+
+    def stop(self) -> None:
+        if self.leadership is not None:
+            self.leadership.stop()
+        else:
+            self._stop_loops()
         self.runner.stop()
         self.db.dispose()

@@ -580,7 +580,12 @@ class Supervisor(_Listeners):
 
 
 def make_runner(settings: ServerSettings, db: Database) -> JobRunner:
-    """Inline runner for ``workers == 0``, else a process supervisor."""
+    """The executor: inline runner for ``workers == 0``, else a process supervisor; with a
+    ``broker_url``, the Celery executor (jobs go to ``lamina worker`` processes)."""
+    if settings.broker_url:
+        from lamina.services.distributed.executor import CeleryExecutor
+
+        return CeleryExecutor(settings, db)
     if settings.workers == 0:
         return InlineRunner(settings, db)
     return Supervisor(settings, db)
