@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     from lamina.services.db import Database
-    from lamina.services.distributed.celery_app import QUEUE, make_celery
+    from lamina.services.distributed.celery_app import make_celery
     from lamina.services.distributed.heartbeat import Heartbeat, forget, serve_health
     from lamina.services.settings import ServerSettings
     from lamina.services.worker import CONFIG_ENV, WorkerConfig
@@ -79,7 +79,9 @@ def _run(args: argparse.Namespace) -> int:
     os.environ[CONFIG_ENV] = json.dumps(asdict(WorkerConfig.from_settings(settings)))
     os.environ.setdefault("LAMINA_LOG_LEVEL", args.log_level)
     app = make_celery(
-        settings.broker_url, visibility_timeout=max(2 * settings.job_timeout_seconds, 600)
+        settings.broker_url,
+        queue=settings.broker_queue,
+        visibility_timeout=max(2 * settings.job_timeout_seconds, 600),
     )
     host = socket.gethostname()
     worker_id = f"{host}/{os.getpid()}"
@@ -116,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
             [
                 "worker",
                 "--queues",
-                QUEUE,
+                settings.broker_queue,
                 "--pool",
                 "prefork",
                 "--concurrency",

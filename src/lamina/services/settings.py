@@ -139,6 +139,8 @@ class ServerSettings:
     """Celery broker (``amqp://...`` or ``redis://...``): this server is an API replica that
     hands jobs to ``lamina worker`` processes instead of running its own workers (the
     ``distributed`` extra; ``database_url`` should then be PostgreSQL shared by all)."""
+    broker_queue: str = "lamina"
+    """The broker queue replicas publish to and workers consume (one per deployment)."""
     max_inflight_per_project: int = 8
     """With a broker: jobs of one project handed to the workers at once (queued in the broker
     or running); the rest wait in the database and are released round-robin by project."""
@@ -200,7 +202,7 @@ class ServerSettings:
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
         ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``, ``LAMINA_BROKER_URL``,
-        ``LAMINA_MAX_INFLIGHT_PER_PROJECT``,
+        ``LAMINA_BROKER_QUEUE``, ``LAMINA_MAX_INFLIGHT_PER_PROJECT``,
         and the security settings of docs/security.md: ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``,
         ``LAMINA_OUTBOUND_ALLOW`` and ``LAMINA_TRUSTED_HOSTS`` (comma lists),
         ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_MAX_*`` (body, metadata,
@@ -219,6 +221,7 @@ class ServerSettings:
             "LAMINA_MODEL_NAME": "model_name",
             "LAMINA_MODEL_API_KEY": "model_api_key",
             "LAMINA_BROKER_URL": "broker_url",
+            "LAMINA_BROKER_QUEUE": "broker_queue",
         }
         for var, name in strings.items():
             if env.get(var):

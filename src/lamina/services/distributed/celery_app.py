@@ -39,7 +39,9 @@ QUEUE = "lamina"
 _HOST = socket.gethostname()
 
 
-def make_celery(broker_url: str, *, visibility_timeout: float = 7200.0) -> Celery:
+def make_celery(
+    broker_url: str, *, queue: str = QUEUE, visibility_timeout: float = 7200.0
+) -> Celery:
     """A Celery app on ``broker_url`` with Lamina's delivery settings and its one task.
 
     ``visibility_timeout`` (Redis only: when an unacknowledged message is delivered again)
@@ -54,7 +56,7 @@ def make_celery(broker_url: str, *, visibility_timeout: float = 7200.0) -> Celer
         task_acks_on_failure_or_timeout=False,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue=QUEUE,
+        task_default_queue=queue,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lamina.services.db import Database
-from lamina.services.distributed.celery_app import QUEUE, TASK_NAME, make_celery
+from lamina.services.distributed.celery_app import TASK_NAME, make_celery
 from lamina.services.distributed import heartbeat  # noqa: F401 - registers its table
 from lamina.services.distributed.coordination import LeaderLock
 from lamina.services.distributed.release import BUSY, Releaser
@@ -42,8 +42,11 @@ class CeleryExecutor:
         assert settings.broker_url, "CeleryExecutor needs settings.broker_url"
         self.settings = settings
         self.db = db
+        self.queue = settings.broker_queue
         self.app = make_celery(
-            settings.broker_url, visibility_timeout=max(2 * settings.job_timeout_seconds, 600)
+            settings.broker_url,
+            queue=self.queue,
+            visibility_timeout=max(2 * settings.job_timeout_seconds, 600),
         )
         self.releaser = Releaser(
             db,
@@ -109,7 +112,7 @@ class CeleryExecutor:
     # internals --------------------------------------------------------------------------------
 
     def _publish(self, job_id: str) -> None:
-        self.app.send_task(TASK_NAME, args=[job_id], queue=QUEUE, retry=False)
+        self.app.send_task(TASK_NAME, args=[job_id], queue=self.queue, retry=False)
 
     def _run(self) -> None:
         last_recover = 0.0
