@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lamina._version import __version__
@@ -89,5 +90,15 @@ def create_app(
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["health"])
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and, on an API replica, the broker is reachable
+        (503 otherwise, so a load balancer sends traffic elsewhere)."""
+        checks = services.readiness()
+        return JSONResponse(
+            {"status": "ready" if all(checks.values()) else "not ready", "checks": checks},
+            status_code=200 if all(checks.values()) else 503,
+        )
 
     return app

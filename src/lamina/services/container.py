@@ -163,6 +163,20 @@ class Services:
             service.watch = watch
         self.job_webhooks = watcher
 
+    def readiness(self) -> dict[str, bool]:
+        """Checks a replica must pass to take traffic: the database, and the broker when jobs
+        go to one."""
+        checks = {"database": True}
+        try:
+            with self.db.begin() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            checks["database"] = False
+        broker_ok = getattr(self.runner, "broker_ok", None)
+        if broker_ok is not None:
+            checks["broker"] = bool(broker_ok)
+        return checks
+
     def start(self) -> None:
         self.runner.start()
         if self.settings.broker_url:

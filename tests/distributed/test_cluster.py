@@ -1,0 +1,209 @@
+"""Scale-out end to end: API replicas and Celery workers as separate processes on their own
+ports, over the real PostgreSQL and a real broker (RabbitMQ, and Redis in one
+parametrisation), driven by the official ``llama-cloud`` SDK as a LlamaCloud user would.
+
+Jobs are created through one replica and followed through the other: nothing is kept in a
+replica's memory. A worker killed with SIGKILL mid-job loses nothing and runs nothing twice.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.distributed.conftest import need_broker
+from tests.fixtures.business import INVOICE, invoice_schema, make_invoice_pdf
+from tests.fixtures.cluster import BROKERS, Cluster
+from tests.fixtures.documents import SIMPLE_TITLE, make_multipage_pdf, make_simple_pdf
+from tests.fixtures.server import free_port
+
+pytestmark = pytest.mark.slow
+
+KEYS = "key-a:proj-a,key-b:proj-b"
+
+
+def sdk(base_url: str, key: str = "key-a"):  # type: ignore[no-untyped-def]
+    from llama_cloud import LlamaCloud
+
+    return LlamaCloud(api_key=key, base_url=base_url, max_retries=0, timeout=60)
+
+
+@pytest.fixture(
+    scope="module",
+    params=["rabbitmq", "redis"],
+)
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    url = BROKERS[request.param]
+    need_broker(url)
+    with Cluster(tmp_path_factory.mktemp(f"cluster-{request.param}"), url, LAMINA_API_KEYS=KEYS) as c:
+        c.add_replica()
+        c.add_replica()
+        c.add_worker()
+        c.add_worker()
+        yield c
+
+
+@pytest.mark.heavy
+def test_parse_extract_batch_through_two_replicas_and_two_workers(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    one, two = (sdk(r.base_url) for r in cluster.replicas)
+    # Health and readiness of every process.
+    for replica in cluster.replicas:
+        assert httpx.get(f"{replica.base_url}/health").status_code == 200
+        ready = httpx.get(f"{replica.base_url}/ready").json()
+        assert ready["checks"] == {"database": True, "broker": True}
+    for worker in cluster.workers:
+        assert httpx.get(f"http://127.0.0.1:{worker.health_port}/ready").status_code == 200
+
+    # Parse: upload and create on one replica, wait and read (presigned URL too) on the other.
+    pdf = make_simple_pdf(tmp_path).read_bytes()
+    file = one.files.create(file=("simple.pdf", io.BytesIO(pdf)), purpose="parse")
+    job = one.parsing.create(tier="fast", version="latest", file_id=file.id)
+    done = two.parsing.wait_for_completion(job.id, polling_interval=0.2, timeout=120)
+    assert done.status == "COMPLETED", done.error_message
+    got = two.parsing.get(job.id, expand=["markdown", "markdown_content_metadata"])
+    assert got.markdown is not None and SIMPLE_TITLE in got.markdown.pages[0].markdown  # type: ignore[union-attr]
+    meta = got.result_content_metadata
+    assert meta is not None and meta["markdown"].presigned_url
+    fetched = httpx.get(meta["markdown"].presigned_url)
+    assert fetched.status_code == 200 and SIMPLE_TITLE in fetched.text
+
+    # Extract: the invoice through the other replica.
+    invoice = make_invoice_pdf(tmp_path).read_bytes()
+    inv = two.files.create(file=("invoice.pdf", io.BytesIO(invoice)), purpose="extract")
+    ext = two.extract.create(
+        file_input=inv.id,
+        configuration={"data_schema": invoice_schema(), "tier": "cost_effective"},  # type: ignore[arg-type]
+    )
+    finished = one.extract.wait_for_completion(ext.id, polling_interval=0.2, timeout=120)
+    assert finished.status == "COMPLETED"
+    assert finished.extract_result["total"] == INVOICE["total"]  # type: ignore[index]
+
+    # A v2 batch over a directory: created on one replica, followed on the other, its items
+    # run by the workers, the batch moved by whichever replica leads.
+    directory = one.beta.directories.create(name="scale", description="cluster")
+    for i in range(6):
+        one.beta.directories.files.upload(
+            directory.id,
+            upload_file=(f"n{i}.txt", io.BytesIO(f"# Note {i}\n\nBody {i}.\n".encode()), "text/plain"),
+        )
+    batch = two.batches.create(
+        source_directory_id=directory.id,
+        config={"job": {"type": "parse_v2", "configuration_id": "cfg-PARSE_FAST"}},
+    )
+    deadline = time.monotonic() + 180
+    while (state := one.batches.get(batch.id, expand=["results"])).status != "COMPLETED":
+        assert state.status in ("PENDING", "RUNNING") and time.monotonic() < deadline, state
+        time.sleep(0.3)
+    assert state.results is not None and len(state.results) == 6
+    for result in state.results:
+        assert result.job_reference is not None
+        assert two.parsing.get(result.job_reference.id).job.status == "COMPLETED"
+    # Every outcome was recorded once, by one worker.
+    assert all(n == 1 for n in Counter(cluster.recorded_jobs()).values())
+
+
+def _running_in(cluster: Cluster, pgid: int) -> str | None:
+    """The id of a job whose lease is held by a process of the group ``pgid``, if any."""
+    engine = sa.create_engine(cluster.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT id, lease_owner FROM parse_jobs WHERE status = 'RUNNING'")
+            ).all()
+    finally:
+        engine.dispose()
+    for job_id, owner in rows:
+        pid = int(owner.split("/")[1])
+        try:
+            if os.getpgid(pid) == pgid:
+                return str(job_id)
+        except ProcessLookupError:
+            continue
+    return None
+
+
+@pytest.mark.heavy
+def test_sigkill_of_a_worker_loses_nothing_and_runs_nothing_twice(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    count = 60
+    replicas = [sdk(r.base_url) for r in cluster.replicas]
+    pdf = make_multipage_pdf(tmp_path, pages=3).read_bytes()
+    file = replicas[0].files.create(file=("multi.pdf", io.BytesIO(pdf)), purpose="parse")
+    jobs = [
+        replicas[i % 2].parsing.create(tier="cost_effective", version="latest", file_id=file.id).id
+        for i in range(count)
+    ]
+    victim = cluster.workers[0]
+    deadline = time.monotonic() + 120
+    killed_job = None
+    while killed_job is None:
+        assert time.monotonic() < deadline, "the victim never ran a job"
+        killed_job = _running_in(cluster, victim.proc.pid)
+        if killed_job is None:
+            time.sleep(0.05)
+    victim.kill()
+    cluster.add_worker()  # a replacement, as an orchestrator would start one
+
+    statuses: dict[str, str] = {}
+    deadline = time.monotonic() + 300
+    while len(statuses) < count:
+        assert time.monotonic() < deadline, f"{count - len(statuses)} job(s) never finished"
+        for i, job_id in enumerate(jobs):
+            if job_id not in statuses:
+                job = replicas[i % 2].parsing.get(job_id).job
+                if job.status in ("COMPLETED", "FAILED", "CANCELLED"):
+                    statuses[job_id] = job.status
+        time.sleep(0.5)
+    assert set(statuses.values()) == {"COMPLETED"}
+    recorded = Counter(cluster.recorded_jobs())
+    assert {job for job in recorded if job in statuses} == set(jobs)
+    assert all(recorded[job] == 1 for job in jobs), [j for j in jobs if recorded[j] != 1]
+    engine = sa.create_engine(cluster.database_url)
+    with engine.connect() as conn:
+        attempts = conn.execute(
+            sa.text("SELECT attempts FROM parse_jobs WHERE id = :id"), {"id": killed_job}
+        ).scalar_one()
+    engine.dispose()
+    assert attempts >= 2  # the killed attempt, then the one that completed
+
+
+def test_broker_outage_answers_503_with_retry_after_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    need_broker(BROKERS["rabbitmq"])  # the rest of the stack must be there
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}//"  # nothing listens there
+    with Cluster(tmp_path / "outage", dead, LAMINA_API_KEYS=KEYS) as c:
+        replica = c.add_replica()
+        http = httpx.Client(
+            base_url=replica.base_url, headers={"Authorization": "Bearer key-a"}, timeout=30
+        )
+        up = http.post(
+            "/api/v1/beta/files",
+            files={"file": ("a.txt", b"hello")},
+            data={"purpose": "parse"},
+        )
+        assert up.status_code == 200  # uploads need no broker
+        deadline = time.monotonic() + 30
+        while (ready := http.get("/ready")).status_code == 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"] is False
+        created = http.post(
+            "/api/v2/parse",
+            json={"file_id": up.json()["id"], "tier": "fast", "version": "latest"},
+        )
+        assert created.status_code == 503, created.text
+        assert int(created.headers["Retry-After"]) >= 1
+        assert http.get("/api/v2/parse").json()["items"] == []  # nothing half-created
+        http.close()
