@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -112,16 +113,12 @@ def test_parse_extract_batch_through_two_replicas_and_two_workers(
     assert all(n == 1 for n in Counter(cluster.recorded_jobs()).values())
 
 
-def _running_in(cluster: Cluster, pgid: int) -> str | None:
+def _running_in(engine: sa.Engine, pgid: int) -> str | None:
     """The id of a job whose lease is held by a process of the group ``pgid``, if any."""
-    engine = sa.create_engine(cluster.database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text("SELECT id, lease_owner FROM parse_jobs WHERE status = 'RUNNING'")
-            ).all()
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, lease_owner FROM parse_jobs WHERE status = 'RUNNING'")
+        ).all()
     for job_id, owner in rows:
         pid = int(owner.split("/")[1])
         try:
@@ -136,23 +133,40 @@ def _running_in(cluster: Cluster, pgid: int) -> str | None:
 def test_sigkill_of_a_worker_loses_nothing_and_runs_nothing_twice(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    count = 60
+    count = 40
     replicas = [sdk(r.base_url) for r in cluster.replicas]
-    pdf = make_multipage_pdf(tmp_path, pages=3).read_bytes()
+    pdf = make_multipage_pdf(tmp_path, pages=12).read_bytes()  # a second or so per job
     file = replicas[0].files.create(file=("multi.pdf", io.BytesIO(pdf)), purpose="parse")
+    victim = cluster.workers[0]
+    engine = sa.create_engine(cluster.database_url)
+    found: list[str] = []
+
+    def kill_the_victim_mid_job() -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            job_id = _running_in(engine, victim.proc.pid)
+            if job_id is not None:
+                found.append(job_id)
+                victim.kill()
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_victim_mid_job)
+    killer.start()
     jobs = [
-        replicas[i % 2].parsing.create(tier="cost_effective", version="latest", file_id=file.id).id
+        replicas[i % 2]
+        .parsing.create(
+            tier="cost_effective",
+            version="latest",
+            file_id=file.id,
+            extra_body={"disable_cache": True},  # each job really runs
+        )
+        .id
         for i in range(count)
     ]
-    victim = cluster.workers[0]
-    deadline = time.monotonic() + 120
-    killed_job = None
-    while killed_job is None:
-        assert time.monotonic() < deadline, "the victim never ran a job"
-        killed_job = _running_in(cluster, victim.proc.pid)
-        if killed_job is None:
-            time.sleep(0.05)
-    victim.kill()
+    killer.join()
+    assert found, "the victim never ran a job"
+    killed_job = found[0]
     cluster.add_worker()  # a replacement, as an orchestrator would start one
 
     statuses: dict[str, str] = {}
@@ -169,7 +183,6 @@ def test_sigkill_of_a_worker_loses_nothing_and_runs_nothing_twice(
     recorded = Counter(cluster.recorded_jobs())
     assert {job for job in recorded if job in statuses} == set(jobs)
     assert all(recorded[job] == 1 for job in jobs), [j for j in jobs if recorded[j] != 1]
-    engine = sa.create_engine(cluster.database_url)
     with engine.connect() as conn:
         attempts = conn.execute(
             sa.text("SELECT attempts FROM parse_jobs WHERE id = :id"), {"id": killed_job}
