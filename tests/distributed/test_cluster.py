@@ -44,7 +44,8 @@ def sdk(base_url: str, key: str = "key-a"):  # type: ignore[no-untyped-def]
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     url = BROKERS[request.param]
     need_broker(url)
-    with Cluster(tmp_path_factory.mktemp(f"cluster-{request.param}"), url, LAMINA_API_KEYS=KEYS) as c:
+    root = tmp_path_factory.mktemp(f"cluster-{request.param}")
+    with Cluster(root, url, LAMINA_API_KEYS=KEYS, LAMINA_METRICS="1") as c:
         c.add_replica()
         c.add_replica()
         c.add_worker()
@@ -111,6 +112,11 @@ def test_parse_extract_batch_through_two_replicas_and_two_workers(
         assert two.parsing.get(result.job_reference.id).job.status == "COMPLETED"
     # Every outcome was recorded once, by one worker.
     assert all(n == 1 for n in Counter(cluster.recorded_jobs()).values())
+    # Any replica reports the deployment's metrics (read from the shared database).
+    metrics = httpx.get(f"{cluster.replicas[1].base_url}/metrics").text
+    assert "lamina_workers 2.0" in metrics
+    assert 'lamina_jobs{kind="extract",status="COMPLETED"} 1.0' in metrics
+    assert 'lamina_job_duration_seconds_count{tier="fast"}' in metrics
 
 
 def _running_in(engine: sa.Engine, pgid: int) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina._version import __version__
@@ -90,6 +90,17 @@ def create_app(
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    if settings.metrics:
+
+        @app.get("/metrics", tags=["health"], include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus metrics (queue depth, jobs by status, durations, workers)."""
+            from lamina.services.distributed.metrics import render
+
+            local = None if settings.broker_url else settings.workers
+            body, content_type = render(services.db, local_workers=local)
+            return Response(body, media_type=content_type)
 
     @app.get("/ready", tags=["health"])
     def ready() -> JSONResponse:

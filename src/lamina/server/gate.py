@@ -27,7 +27,7 @@ from lamina.services.container import Services
 from lamina.services.ratelimit import RateLimiter
 
 PUBLIC_PATHS = re.compile(
-    r"^/(health|ready|openapi\.json|docs(/.*)?|redoc)$"
+    r"^/(health|ready|metrics|openapi\.json|docs(/.*)?|redoc)$"
     r"|^/api/v1/beta/files/[^/]+/download$"
     r"|^/api/v2/parse/[^/]+/results/"
 )

@@ -144,6 +144,9 @@ class ServerSettings:
     max_inflight_per_project: int = 8
     """With a broker: jobs of one project handed to the workers at once (queued in the broker
     or running); the rest wait in the database and are released round-robin by project."""
+    metrics: bool = False
+    """Serve Prometheus metrics at ``/metrics`` without authentication (the ``distributed``
+    extra; expose the port to the monitoring network only)."""
     durable_writes: bool = True
     """False skips the disk sync after each upload and result file (the embedded server,
     whose data dir is a local cache; renames still keep every file whole)."""
@@ -202,7 +205,7 @@ class ServerSettings:
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
         ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``, ``LAMINA_BROKER_URL``,
-        ``LAMINA_BROKER_QUEUE``, ``LAMINA_MAX_INFLIGHT_PER_PROJECT``,
+        ``LAMINA_BROKER_QUEUE``, ``LAMINA_MAX_INFLIGHT_PER_PROJECT``, ``LAMINA_METRICS``,
         and the security settings of docs/security.md: ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``,
         ``LAMINA_OUTBOUND_ALLOW`` and ``LAMINA_TRUSTED_HOSTS`` (comma lists),
         ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_MAX_*`` (body, metadata,
@@ -268,6 +271,7 @@ class ServerSettings:
                     raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
         for var, name in {
             "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY": "outbound_allow_caller_proxy",
+            "LAMINA_METRICS": "metrics",
         }.items():
             if env.get(var):
                 values[name] = parse_bool(var, env[var])
