@@ -41,7 +41,9 @@ def sdk(base_url: str, key: str = "key-a"):  # type: ignore[no-untyped-def]
     scope="module",
     params=["rabbitmq", "redis"],
 )
-def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     url = BROKERS[request.param]
     need_broker(url)
     root = tmp_path_factory.mktemp(f"cluster-{request.param}")
@@ -96,7 +98,11 @@ def test_parse_extract_batch_through_two_replicas_and_two_workers(
     for i in range(6):
         one.beta.directories.files.upload(
             directory.id,
-            upload_file=(f"n{i}.txt", io.BytesIO(f"# Note {i}\n\nBody {i}.\n".encode()), "text/plain"),
+            upload_file=(
+                f"n{i}.txt",
+                io.BytesIO(f"# Note {i}\n\nBody {i}.\n".encode()),
+                "text/plain",
+            ),
         )
     batch = two.batches.create(
         source_directory_id=directory.id,

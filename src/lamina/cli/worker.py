@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import sys
@@ -22,7 +23,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--broker-url", help="Broker URL: amqp://... or redis://...")
-    parser.add_argument("--database-url", help="SQLAlchemy URL of the shared (PostgreSQL) database.")
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL of the shared (PostgreSQL) database."
+    )
     parser.add_argument("--storage", help="The shared storage directory (the API's data dir).")
     parser.add_argument(
         "--concurrency", type=int, default=1, help="Job processes in this worker (default 1)."
@@ -133,10 +136,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     finally:
         heartbeat.stop()
-        try:
+        with contextlib.suppress(Exception):
             forget(db, worker_id)
-        except Exception:
-            pass
     return 0
 
 

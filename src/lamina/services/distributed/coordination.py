@@ -78,5 +78,10 @@ class LeaderLock:
         self._conn = None
 
     def release(self) -> None:
-        """Give up leadership (the connection is closed, so the lock goes with it)."""
+        """Give up leadership: unlock, then close the connection (a replica that dies
+        without this loses the lock when the server notices its connection closed)."""
+        if self.held and self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                self._conn.commit()
         self._drop()

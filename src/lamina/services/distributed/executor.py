@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from lamina.services.db import Database
-from lamina.services.distributed.celery_app import TASK_NAME, make_celery
 from lamina.services.distributed import heartbeat  # noqa: F401 - registers its table
+from lamina.services.distributed.celery_app import TASK_NAME, make_celery
 from lamina.services.distributed.coordination import LeaderLock
 from lamina.services.distributed.release import BUSY, Releaser
 from lamina.services.settings import ServerSettings
@@ -119,11 +119,11 @@ class CeleryExecutor:
         while not self._stop.is_set():
             released = 0
             try:
-                if not self._broker_ok or time.monotonic() - self._last_probe > 5:
-                    if not self.probe_broker():
-                        self._wake.wait(1.0)
-                        self._wake.clear()
-                        continue
+                due = not self._broker_ok or time.monotonic() - self._last_probe > 5
+                if due and not self.probe_broker():
+                    self._wake.wait(1.0)
+                    self._wake.clear()
+                    continue
                 released = self.releaser.release()
                 if time.monotonic() - last_recover > self.recover_seconds:
                     last_recover = time.monotonic()

@@ -95,6 +95,7 @@ def serve_health(port: int, ready: Callable[[], dict[str, bool]], host: str = "1
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            body: dict[str, Any]
             if self.path == "/health":
                 status, body = 200, {"status": "ok"}
             elif self.path == "/ready":

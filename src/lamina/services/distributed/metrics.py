@@ -51,11 +51,13 @@ class _Collector:
             "Jobs handed to the broker and not finished, per project",
             labels=["project"],
         )
-        jobs = GaugeMetricFamily("lamina_jobs", "Jobs by kind and status", labels=["kind", "status"])
+        jobs = GaugeMetricFamily(
+            "lamina_jobs", "Jobs by kind and status", labels=["kind", "status"]
+        )
         duration = SummaryMetricFamily(
             "lamina_job_duration_seconds", "Run time of finished jobs, by tier", labels=["tier"]
         )
-        seconds = sa.func.extract("epoch", c.finished_at - c.started_at)
+        seconds: sa.ColumnElement[Any] = sa.func.extract("epoch", c.finished_at - c.started_at)
         if self.db.engine.dialect.name == "sqlite":
             seconds = (sa.func.julianday(c.finished_at) - sa.func.julianday(c.started_at)) * 86400
         with self.db.begin() as conn:

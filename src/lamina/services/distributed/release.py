@@ -208,4 +208,6 @@ def _mark_served(conn: sa.Connection, projects: set[str], now: datetime) -> None
                 .values(last_claimed_at=now)
             )
         else:
-            conn.execute(project_claims_table.insert().values(project_id=project, last_claimed_at=now))
+            conn.execute(
+                project_claims_table.insert().values(project_id=project, last_claimed_at=now)
+            )
