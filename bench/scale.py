@@ -130,6 +130,7 @@ def _sequential_latency(base_url: str, jobs: int) -> list[float]:
 
 def overhead(root: Path, broker: str, jobs: int) -> None:
     print(f"\n## Per-job overhead: {jobs} sequential one-page text jobs, create → COMPLETED")
+    (root / "local").mkdir(parents=True, exist_ok=True)
     local = serve(root / "local" / "data", "--workers", "1", LAMINA_API_KEYS=KEYS)
     try:
         _sequential_latency(local.base_url, 2)  # warm-up

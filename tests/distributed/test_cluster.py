@@ -232,3 +232,30 @@ def test_broker_outage_answers_503_with_retry_after_and_creates_nothing(
         assert int(created.headers["Retry-After"]) >= 1
         assert http.get("/api/v2/parse").json()["items"] == []  # nothing half-created
         http.close()
+
+
+@pytest.mark.heavy
+def test_a_job_that_kills_its_worker_three_times_fails_with_a_message(tmp_path: Path) -> None:
+    need_broker(BROKERS["rabbitmq"])
+    with Cluster(tmp_path / "crashy", BROKERS["rabbitmq"], LAMINA_API_KEYS=KEYS) as c:
+        api = sdk(c.add_replica().base_url)
+        pdf = make_multipage_pdf(tmp_path, pages=40).read_bytes()  # long enough to be caught
+        file = api.files.create(file=("long.pdf", io.BytesIO(pdf)), purpose="parse")
+        engine = sa.create_engine(c.database_url)
+        worker = c.add_worker()
+        job = api.parsing.create(tier="cost_effective", version="latest", file_id=file.id)
+        for _attempt in range(3):  # each time a worker runs it, the worker dies
+            deadline = time.monotonic() + 120
+            while _running_in(engine, worker.proc.pid) != job.id:
+                assert time.monotonic() < deadline, "the job was not run again"
+                time.sleep(0.02)
+            worker.kill()
+            worker = c.add_worker()
+        deadline = time.monotonic() + 120
+        while (done := api.parsing.get(job.id).job).status in ("PENDING", "RUNNING"):
+            assert time.monotonic() < deadline, "the job never failed"
+            time.sleep(0.3)
+        engine.dispose()
+        assert done.status == "FAILED"
+        assert "stopped unexpectedly 3 times" in (done.error_message or "")
+        assert c.recorded_jobs() == []  # no worker ever recorded an outcome for it
