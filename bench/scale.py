@@ -14,8 +14,8 @@ replica; jobs/s and pages/s from the first create to the last completion; effici
 jobs/s per worker relative to one worker, and per CPU used (the machine has ``os.cpu_count()``
 cores: past that, more workers cannot help). Overhead: sequential one-page text jobs,
 create→COMPLETED latency, on ``lamina serve --workers 1`` and on 1 replica + 1 worker.
-Fairness: project A starts a batch over a directory of many files; project B then creates single
-jobs one at a time; B's time-to-start (``started_at - created_at`` in the database), p50/p95,
+Fairness: project A starts a batch over a directory of many 15-page PDFs; project B then creates single
+jobs, one every 0.3 s; B's time-to-start (``started_at - created_at`` in the database), p50/p95,
 with the scheduler (``LAMINA_MAX_INFLIGHT_PER_PROJECT=2``) and without (0: everything released
 to the broker at once, first come first served).
 """
@@ -162,7 +162,7 @@ def _fairness_run(root: Path, broker: str, limit: int, files: int, singles: int)
         cluster.add_worker()
         a, b = _client(replica.base_url, "key-a"), _client(replica.base_url, "key-b")
         directory = a.post("/api/v1/beta/directories", json={"name": "big"}).json()["id"]
-        pdf = make_multipage_pdf(root, pages=3).read_bytes()
+        pdf = make_multipage_pdf(root, pages=15).read_bytes()  # about a second per item
         for i in range(files):
             a.post(
                 f"/api/v1/beta/directories/{directory}/files/upload",
@@ -180,11 +180,19 @@ def _fairness_run(root: Path, broker: str, limit: int, files: int, singles: int)
         time.sleep(3)  # the batch's items are queued and running
         file_id = _upload(b, "n.txt", b"Project B's note.\n")
         ids = []
-        for _ in range(singles):
+        for _ in range(singles):  # one every 0.3 s while A's batch runs
             ids.append(_create(b, file_id, tier="fast"))
-            _wait_all(b, [ids[-1]])
+            time.sleep(0.3)
+        _wait_all(b, ids)
         engine = sa.create_engine(cluster.database_url)
         with engine.connect() as conn:
+            left = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM parse_jobs WHERE project_id = 'proj-a' "
+                    "AND status IN ('PENDING', 'RUNNING')"
+                )
+            ).scalar_one()
+            print(f"  (limit {limit}: project A still had {left} job(s) queued or running)")
             rows = conn.execute(
                 sa.text(
                     "SELECT EXTRACT(EPOCH FROM started_at - created_at) FROM parse_jobs "
