@@ -29,6 +29,9 @@ from lamina.services.settings import ServerSettings
 
 log = logging.getLogger("lamina.distributed")
 
+HELD_BACK_POLL_SECONDS = 0.05
+"""How often the releaser looks again while projects wait at their in-flight limit."""
+
 BROKER_RETRY_AFTER = 5
 """Seconds a caller is told to wait while the broker is unreachable."""
 
@@ -135,7 +138,13 @@ class CeleryExecutor:
                 self._broker_ok = False
             if released > 0:
                 continue  # maybe more waiting
-            self._wake.wait(0.1 if released == BUSY else self.poll_seconds)
+            if released == BUSY:
+                wait = 0.1
+            elif self.releaser.held_back:  # a slot frees when a running job ends: look soon
+                wait = HELD_BACK_POLL_SECONDS
+            else:
+                wait = self.poll_seconds
+            self._wake.wait(wait)
             self._wake.clear()
 
 

@@ -62,12 +62,16 @@ class Releaser:
         self.lease_grace = timedelta(seconds=lease_grace_seconds)
         self.stale_release = timedelta(seconds=stale_release_seconds)
         self.max_per_pass = max_per_pass
+        self.held_back = False
+        """Whether the last pass left jobs waiting because their projects were at their
+        limit: a worker finishing one frees a slot, so the caller should look again soon."""
 
     def release(self) -> int:
         """One pass: publish the next jobs; returns how many (:data:`BUSY` if another replica
         is releasing right now)."""
         now = utcnow()
         c = jobs_table.c
+        self.held_back = False
         with self.db.begin() as conn:
             if not try_xact_lock(conn, RELEASE_LOCK):
                 return BUSY
@@ -102,6 +106,7 @@ class Releaser:
                 if self.per_project > 0:
                     room = min(room, self.per_project - inflight.get(project, 0))
                 if room <= 0:
+                    self.held_back = True
                     continue
                 queues.append(
                     [
