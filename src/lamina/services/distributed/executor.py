@@ -1,7 +1,7 @@
 """The Celery executor: the job runner of an API replica (``lamina serve --broker-url``).
 
-It implements the same interface as the local runners (:class:`lamina.services.worker.JobRunner`:
-start, wake, stop, listeners) but starts no worker: one thread per replica releases queued jobs
+It implements the same interface as the local runners (``JobRunner``: start, wake, stop,
+listeners) but starts no worker: one thread per replica releases queued jobs
 to the broker (:mod:`.release`), recovers lost ones, and watches the broker, so that a create
 request during a broker outage is answered 503 with ``Retry-After`` (the gate asks
 :meth:`CeleryExecutor.unavailable_for`) instead of queueing work nobody can be told about.
