@@ -16,8 +16,8 @@ cores: past that, more workers cannot help). Overhead: sequential one-page text 
 create→COMPLETED latency, on ``lamina serve --workers 1`` and on 1 replica + 1 worker.
 Fairness: project A starts a batch over a directory of many 15-page PDFs; project B then creates
 single jobs, one every 0.3 s; B's time-to-start (``started_at - created_at`` in the database),
-p50/p95, with the scheduler (``LAMINA_MAX_INFLIGHT_PER_PROJECT=2``) and without (0: everything released
-to the broker at once, first come first served).
+p50/p95, with the scheduler (``LAMINA_MAX_INFLIGHT_PER_PROJECT=2``) and without (0: everything
+released to the broker at once, first come first served).
 """
 
 from __future__ import annotations
