@@ -259,3 +259,36 @@ def test_a_job_that_kills_its_worker_three_times_fails_with_a_message(tmp_path: 
         assert done.status == "FAILED"
         assert "stopped unexpectedly 3 times" in (done.error_message or "")
         assert c.recorded_jobs() == []  # no worker ever recorded an outcome for it
+
+
+@pytest.mark.heavy
+def test_sigkill_of_the_leading_replica_mid_batch_hands_the_batch_to_another(
+    tmp_path: Path,
+) -> None:
+    need_broker(BROKERS["rabbitmq"])
+    with Cluster(tmp_path / "leader", BROKERS["rabbitmq"], LAMINA_API_KEYS=KEYS) as c:
+        leader = c.add_replica()  # first up: it takes the leader lock
+        time.sleep(2)
+        survivor = c.add_replica()
+        c.add_worker()
+        first, second = sdk(leader.base_url), sdk(survivor.base_url)
+        directory = first.beta.directories.create(name="failover")
+        for i in range(20):
+            body = f"# Note {i}\n\n" + f"Paragraph {i}.\n" * 200
+            first.beta.directories.files.upload(
+                directory.id, upload_file=(f"n{i}.txt", io.BytesIO(body.encode()), "text/plain")
+            )
+        batch = first.batches.create(
+            source_directory_id=directory.id,
+            config={"job": {"type": "parse_v2", "configuration_id": "cfg-PARSE_FAST"}},
+        )
+        leader.kill()  # mid-batch: its dispatcher and webhook loops die with it
+        deadline = time.monotonic() + 180
+        while (state := second.batches.get(batch.id, expand=["results"])).status != "COMPLETED":
+            assert state.status in ("PENDING", "RUNNING") and time.monotonic() < deadline, state
+            time.sleep(0.3)
+        assert state.results is not None and len(state.results) == 20
+        jobs = [r.job_reference.id for r in state.results if r.job_reference is not None]
+        assert len(set(jobs)) == 20
+        assert all(second.parsing.get(j).job.status == "COMPLETED" for j in jobs)
+        assert all(n == 1 for n in Counter(c.recorded_jobs()).values())
