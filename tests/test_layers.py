@@ -4,6 +4,10 @@ integrations -> ingest -> client -> types; server -> services -> engine -> types
 services -> extract -> types (extraction is pure: no server, services, client or engine);
 services -> classify (pure Python, imports nothing of lamina). The
 client reaches the server in exactly one place, the lazy import of the embedded transport.
+
+Inside services the same holds between its parts: the shared modules at the top (settings, errors,
+outbound, limits) import no part; ``store`` (database, storage, signing, cache) imports only the
+shared modules; the API services never import the batch package.
 """
 
 from __future__ import annotations
@@ -55,3 +59,62 @@ def test_module_imports_only_inward(layer: str, path: Path) -> None:
     rel = path.relative_to(SRC).as_posix()
     bad = {pkg for pkg in _lamina_imports(path) & FORBIDDEN[layer] if (rel, pkg) not in ALLOWED}
     assert not bad, f"{rel} imports outward layers: {sorted(bad)}"
+
+
+# Inside lamina.services: for each part, the parts it must never import.
+SERVICE_PARTS = ("store", "runtime", "api", "batch", "container")
+SERVICE_FORBIDDEN: dict[str, set[str]] = {
+    "shared": set(SERVICE_PARTS),
+    "store": {"runtime", "api", "batch", "container"},
+    "runtime": {"batch", "container"},
+    "api": {"batch", "container"},
+    "batch": {"container"},
+}
+# (module, imported part) pairs allowed on purpose.
+SERVICE_ALLOWED: set[tuple[str, str]] = set()
+
+
+def _service_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[:2] == ["lamina", "services"] and len(parts) > 2:
+                found.add(parts[2])
+    return found
+
+
+def _service_cases() -> list[tuple[str, Path]]:
+    root = SRC / "services"
+    cases = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        part = rel.parts[0] if len(rel.parts) > 1 else "shared"
+        if part == "shared" and rel.stem in ("container", "__init__"):
+            continue
+        cases.append((part, path))
+    return cases
+
+
+@pytest.mark.parametrize(("part", "path"), _service_cases(), ids=lambda v: str(v))
+def test_service_part_imports_only_inward(part: str, path: Path) -> None:
+    rel = path.relative_to(SRC / "services").as_posix()
+    bad = {
+        p
+        for p in _service_imports(path) & SERVICE_FORBIDDEN[part]
+        if (rel, p) not in SERVICE_ALLOWED
+    }
+    assert not bad, f"services/{rel} imports outward parts: {sorted(bad)}"
+
+
+def test_service_parts_are_the_known_ones() -> None:
+    """A new part of services gets a rule here before it gets code."""
+    root = SRC / "services"
+    parts = {p.name for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert parts == set(SERVICE_PARTS) - {"container"}

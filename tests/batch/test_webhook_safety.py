@@ -39,7 +39,7 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 
 
 def _outbox(http: Any) -> list[dict[str, Any]]:
-    from lamina.services.batch_db import webhook_outbox_table
+    from lamina.services.store.tables import webhook_outbox_table
 
     services = http.app.state.services
     with services.db.begin() as conn:
@@ -128,8 +128,8 @@ def test_too_many_webhooks_are_refused(client: Any) -> None:
 def test_a_poisoned_outbox_row_fails_alone(tmp_path: Path, receiver: Receiver) -> None:
     """Rows an older version stored unchecked (int header values, an unparseable URL) end as
     ``dead`` with their error; the good row next to them is delivered."""
-    from lamina.services.batch_db import webhook_outbox_table
-    from lamina.services.db import utcnow
+    from lamina.services.store.db import utcnow
+    from lamina.services.store.tables import webhook_outbox_table
 
     with running_app(tmp_path / "data", outbound_allow=LOOPBACK) as http:
         directory_id = make_directory(http, corpus(1, tag="poison"))
@@ -260,7 +260,7 @@ def test_slow_receivers_of_one_project_do_not_delay_another_project(
 
 
 def test_dead_letter_after_the_last_attempt(tmp_path: Path) -> None:
-    from lamina.services.batch_db import webhook_outbox_table
+    from lamina.services.store.tables import webhook_outbox_table
 
     with running_app(tmp_path / "data", outbound_allow=LOOPBACK, webhook_max_attempts=3) as http:
         services = http.app.state.services  # type: ignore[attr-defined]

@@ -145,7 +145,7 @@ def test_webhooks_each_event_once_signed_and_dead_receiver_does_not_block(
         final = json.loads(receiver.requests[-1]["body"])["data"]
         assert final["status"] == "completed" and final["processed_items"] == 6
 
-        from lamina.services.batch_db import webhook_outbox_table
+        from lamina.services.store.tables import webhook_outbox_table
 
         with services.db.begin() as conn:
             rows = [dict(r._mapping) for r in conn.execute(webhook_outbox_table.select())]

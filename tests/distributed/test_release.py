@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from lamina.services.batch_db import batch_items_table
-from lamina.services.db import Database, jobs_table, new_id, utcnow
-from lamina.services.distributed.coordination import LeaderLock
-from lamina.services.distributed.release import Releaser
+from lamina.services.runtime.distributed.coordination import LeaderLock
+from lamina.services.runtime.distributed.release import Releaser
+from lamina.services.store.db import Database, new_id, utcnow
+from lamina.services.store.tables import batch_items_table, jobs_table
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pdfplumber
 import pytest
 
 from lamina.engine import parse_document
-from lamina.services.execution import items_pages
+from lamina.services.runtime.execution import items_pages
 from lamina.types import FailedPage, ItemsPage, ParseConfiguration
 from tests.fixtures.business import (
     make_form_pdf,

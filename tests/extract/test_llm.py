@@ -26,7 +26,7 @@ from lamina.engine import parse_document
 from lamina.extract import Document
 from lamina.extract.llm import ModelEndpoint, ModelError, extract_llm
 from lamina.server import ServerSettings, create_app
-from lamina.services.execution import items_pages
+from lamina.services.runtime.execution import items_pages
 from lamina.types import ParseConfiguration
 from tests.extract.conftest import Pages
 from tests.fixtures.business import invoice_schema

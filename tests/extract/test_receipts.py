@@ -18,7 +18,7 @@ from lamina.extract import Document, extract_local
 from lamina.extract._layout import build_layout
 from lamina.extract._roles import field_role, strip_registration
 from lamina.extract._values import find_amount, find_date, repair_ocr
-from lamina.services.execution import items_pages
+from lamina.services.runtime.execution import items_pages
 from lamina.types import ParseConfiguration
 from tests.fixtures.receipts import (
     GROCER,

@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from lamina.services import cache as cache_module
-from lamina.services.cache import cache_policy, result_cache_key
-from lamina.services.db import Database, jobs_table
+from lamina.services.store import cache as cache_module
+from lamina.services.store.cache import cache_policy, result_cache_key
+from lamina.services.store.db import Database
+from lamina.services.store.tables import jobs_table
 from tests.server.conftest import running_app, upload, wait_for_job
 
 SHA = "a" * 64

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lamina.services.classic_options import (
+from lamina.services.api.classic_options import (
     IGNORED_OPTIONS,
     REFUSED_OPTIONS,
     ClassicOptionError,
@@ -83,7 +83,7 @@ def test_options_translated() -> None:
 
 
 def test_every_option_is_in_exactly_one_table() -> None:
-    from lamina.services.classic_options import HONOURED_OPTIONS
+    from lamina.services.api.classic_options import HONOURED_OPTIONS
 
     assert not HONOURED_OPTIONS & IGNORED_OPTIONS
     assert not HONOURED_OPTIONS & set(REFUSED_OPTIONS)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from lamina.server import ServerSettings, create_app
-from lamina.services.db import Database, utcnow
+from lamina.services.store.db import Database, utcnow
 from tests.server.conftest import running_app, wait_for_job
 
 

@@ -204,7 +204,7 @@ def test_path_like_names_are_stored_as_data(server: LiveServer, http: httpx.Clie
 
 
 def test_safe_file_name() -> None:
-    from lamina.services.files import safe_file_name
+    from lamina.services.api.files import safe_file_name
 
     assert safe_file_name("nul\x00byte\n.txt") == "nulbyte.txt"
     assert safe_file_name("/") == safe_file_name(" . ") == "upload"

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from lamina.cli import main as cli_main
-from lamina.services.db import Database
-from lamina.services.keys import KeyStore, api_keys_table, hash_key
+from lamina.services.api.keys import KeyStore, hash_key
+from lamina.services.store.db import Database
+from lamina.services.store.tables import api_keys_table
 from tests.server.conftest import running_app, wait_for_job
 
 SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}}}

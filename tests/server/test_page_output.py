@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lamina.engine.result import PageResult, ParseResult
-from lamina.services.execution import write_results
-from lamina.services.page_output import PageOutputOptions, allowed_failure_ratio
+from lamina.services.api.page_output import PageOutputOptions, allowed_failure_ratio
+from lamina.services.runtime.execution import write_results
 from lamina.types import ParseConfiguration
 from tests.server.conftest import upload, wait_for_job
 

@@ -218,7 +218,7 @@ def test_presigned_result_tampered_or_expired(client: TestClient, completed: str
 
 def test_images_metadata_and_filter(tmp_path: Any, docs: dict[str, bytes]) -> None:
     from lamina.engine.result import ExtractedImage, ParseResult
-    from lamina.services.execution import write_results
+    from lamina.services.runtime.execution import write_results
 
     with running_app(tmp_path / "data") as app_client:
         job = create_job(app_client, upload(app_client, docs["simple"])["id"])

@@ -132,8 +132,8 @@ def _transactions(engine: sa.Engine) -> Iterator[list[dict[str, int]]]:
 
 def _fill_directory(client: TestClient, directory: str, count: int) -> list[str]:
     """``count`` entries pointing at one stored upload (set up directly in the database)."""
-    from lamina.services.batch_db import directory_files_table
-    from lamina.services.db import utcnow
+    from lamina.services.store.db import utcnow
+    from lamina.services.store.tables import directory_files_table
 
     services = client.app.state.services  # type: ignore[attr-defined]
     file_id = upload(client, b"hello", name="a.txt")["id"]
@@ -198,7 +198,7 @@ def test_unknown_item_ids_leave_no_batch(tmp_path: Path) -> None:
         response = client.post("/api/v1/beta/batch-processing", json=body)
         assert response.status_code == 404
         assert client.get("/api/v1/beta/batch-processing").json()["total_size"] == 0
-        from lamina.services.batch_db import batch_items_table, batch_jobs_table
+        from lamina.services.store.tables import batch_items_table, batch_jobs_table
 
         with services.db.begin() as conn:
             for table in (batch_jobs_table, batch_items_table):

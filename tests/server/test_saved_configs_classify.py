@@ -443,6 +443,6 @@ def test_directory_file_update_and_files_query(client: TestClient) -> None:
 def test_job_webhook_events(
     kind: str, announced: str | None, status: str, events: list[str]
 ) -> None:
-    from lamina.services.job_webhooks import events_between
+    from lamina.services.api.job_webhooks import events_between
 
     assert events_between(kind, announced, status) == events

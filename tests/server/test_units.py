@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lamina.cli import serve
-from lamina.services.db import Database, new_id, utcnow
 from lamina.services.settings import ServerSettings, parse_api_keys
+from lamina.services.store.db import Database, new_id, utcnow
 
 
 def test_settings_from_env(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from lamina.services.worker import Supervisor
+from lamina.services.runtime.worker import Supervisor
 from tests.server.conftest import create_job, running_app, upload, wait_for_job, wait_until
 
 LOOPBACK = ("127.0.0.1",)  # the test document server is "internal": the operator admits it
@@ -102,7 +102,7 @@ def test_operator_job_timeout_is_a_ceiling(tmp_path: Path, doc_server: str) -> N
 
 
 def test_job_timeout_takes_the_smaller_limit() -> None:
-    from lamina.services.execution import job_timeout
+    from lamina.services.runtime.execution import job_timeout
 
     def row(seconds: object) -> dict[str, object]:
         return {"configuration": {"processing_control": {"timeouts": {"base_in_seconds": seconds}}}}

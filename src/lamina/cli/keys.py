@@ -62,9 +62,9 @@ class _Target:
     """The key store of the data dir (or database) the command is about, and how to name it."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from lamina.services.db import Database
-        from lamina.services.keys import KeyStore
+        from lamina.services.api.keys import KeyStore
         from lamina.services.settings import ServerSettings
+        from lamina.services.store.db import Database
 
         overrides: dict[str, Any] = {"workers": 0}
         if args.data_dir:
@@ -138,7 +138,7 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from lamina.services.keys import key_to_display
+    from lamina.services.api.keys import key_to_display
 
     target = _Target(args)
     try:

@@ -56,11 +56,11 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from lamina.services.db import Database
-    from lamina.services.distributed.celery_app import make_celery
-    from lamina.services.distributed.heartbeat import Heartbeat, forget, serve_health
+    from lamina.services.runtime.distributed.celery_app import make_celery
+    from lamina.services.runtime.distributed.heartbeat import Heartbeat, forget, serve_health
+    from lamina.services.runtime.worker import CONFIG_ENV, WorkerConfig
     from lamina.services.settings import ServerSettings
-    from lamina.services.worker import CONFIG_ENV, WorkerConfig
+    from lamina.services.store.db import Database
 
     overrides: dict[str, Any] = {}
     if args.storage:

@@ -96,7 +96,7 @@ def create_app(
         @app.get("/metrics", tags=["health"], include_in_schema=False)
         def metrics() -> Response:
             """Prometheus metrics (queue depth, jobs by status, durations, workers)."""
-            from lamina.services.distributed.metrics import render
+            from lamina.services.runtime.distributed.metrics import render
 
             local = None if settings.broker_url else settings.workers
             body, content_type = render(services.db, local_workers=local)

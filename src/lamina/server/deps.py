@@ -43,7 +43,7 @@ async def authenticate(services: Services, headers: Mapping[str, str]) -> tuple[
 
     Auth is on when any key exists (start-up keys, or keys stored by ``lamina keys create``)
     and the settings do not turn it off (the embedded server). A key is checked by its
-    SHA-256 hash in constant time (:class:`lamina.services.keys.KeyStore`).
+    SHA-256 hash in constant time (:class:`lamina.services.api.keys.KeyStore`).
     ``organization_id`` / ``project_id`` query parameters are accepted and ignored: a key
     belongs to exactly one project. The key identity (a hash prefix, for rate limits) is None
     when auth is off.

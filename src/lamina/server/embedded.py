@@ -335,7 +335,7 @@ class FastLane:
     def _create_parse(self, body: bytes) -> dict[str, Any]:
         from pydantic import ValidationError
 
-        from lamina.services.parse import job_to_wire
+        from lamina.services.api.parse import job_to_wire
         from lamina.types import ParseCreateRequest
 
         try:
@@ -352,7 +352,7 @@ class FastLane:
         return job_to_wire(self.services.parse.create(DEFAULT_PROJECT_ID, request, raw))
 
     def _get_parse(self, request: httpx.Request, job_id: str) -> dict[str, Any]:
-        from lamina.services.parse import split_csv
+        from lamina.services.api.parse import split_csv
 
         query = parse_qs(urlsplit(str(request.url)).query, keep_blank_values=True)
         if set(query) - {"expand", "image_filenames", "project_id", "organization_id"}:

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Body, Depends, Query
 from lamina.server.deps import get_project
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_directories import get_batch
-from lamina.services.batch import BatchService
-from lamina.services.batch_system import BatchSystem
-from lamina.services.batch_wire import batch_to_wire, batch_v2_to_wire, processed_count
-from lamina.services.db import MAX_OFFSET, MAX_TOKEN_LENGTH
-from lamina.services.parse import split_csv
+from lamina.services.api.parse import split_csv
+from lamina.services.batch.service import BatchService
+from lamina.services.batch.system import BatchSystem
+from lamina.services.batch.wire import batch_to_wire, batch_v2_to_wire, processed_count
+from lamina.services.store.db import MAX_OFFSET, MAX_TOKEN_LENGTH
 from lamina.types import (
     BatchCancelRequest,
     BatchCancelResponse,

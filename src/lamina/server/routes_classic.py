@@ -1,6 +1,6 @@
 """Classic LlamaParse routes, under ``/api/parsing`` and ``/api/v1/parsing`` (both prefixes are
 called by ``llama-cloud-services`` 0.6). Thin: translation and result shapes live in
-:mod:`lamina.services.classic_options` and :mod:`lamina.services.classic`."""
+:mod:`lamina.services.api.classic_options` and :mod:`lamina.services.api.classic`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from starlette.datastructures import UploadFile
 from lamina.server.deps import get_project, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
-from lamina.services.classic import ClassicParseService
-from lamina.services.classic_options import ClassicOptionError, translate_upload
+from lamina.services.api.classic import ClassicParseService
+from lamina.services.api.classic_options import ClassicOptionError, translate_upload
 from lamina.services.container import Services
 from lamina.types import ClassicParsingJob
 

@@ -1,5 +1,5 @@
 """Classic LlamaExtract routes (``/api/v1/extraction/...``) and the classic Files routes its
-client uploads through (``/api/v1/files``). Thin: :mod:`lamina.services.classic_extract`."""
+client uploads through (``/api/v1/files``). Thin: :mod:`lamina.services.api.classic_extract`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lamina.server.deps import get_project, services_dep
 from lamina.server.openapi import errors
 from lamina.server.routes_classic import IGNORED_HEADER
 from lamina.server.routes_files import upload_stream
-from lamina.services.classic_extract import ClassicExtractService, file_to_classic
+from lamina.services.api.classic_extract import ClassicExtractService, file_to_classic
 from lamina.services.container import Services
 
 router = APIRouter(tags=["classic extract"], responses=errors(400, 401, 404, 422))

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query
 
 from lamina.server.deps import get_project, services_dep
 from lamina.server.openapi import errors, ok
+from lamina.services.api.parse import split_csv
 from lamina.services.container import Services
-from lamina.services.parse import split_csv
 from lamina.types import ClassifyCreateRequest, ClassifyJob, JobDeleted, PaginatedList
 
 router = APIRouter(prefix="/api/v2/classify", tags=["classify"], responses=errors(400, 401, 422))

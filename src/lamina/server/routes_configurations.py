@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from lamina.server.deps import get_project, services_dep
 from lamina.server.openapi import errors, ok
+from lamina.services.api.parse import split_csv
 from lamina.services.container import Services
-from lamina.services.parse import split_csv
 from lamina.types import (
     ConfigurationRequest,
     PaginatedList,

@@ -10,14 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from lamina.server.deps import get_project, get_services
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
-from lamina.services.batch_system import BatchSystem
-from lamina.services.db import MAX_TOKEN_LENGTH
-from lamina.services.directories import (
+from lamina.services.api.directories import (
     DirectoryService,
     directory_file_to_wire,
     directory_to_wire,
 )
-from lamina.services.parse import split_csv
+from lamina.services.api.parse import split_csv
+from lamina.services.batch.system import BatchSystem
+from lamina.services.store.db import MAX_TOKEN_LENGTH
 from lamina.types import (
     Directory,
     DirectoryCreateRequest,

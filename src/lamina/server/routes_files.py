@@ -10,9 +10,9 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from lamina.server.deps import get_base_url, get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
+from lamina.services.api.parse import split_csv
 from lamina.services.container import Services
 from lamina.services.errors import ValidationFailed
-from lamina.services.parse import split_csv
 from lamina.types import File as FileModel
 from lamina.types import PaginatedList, PresignedURL
 

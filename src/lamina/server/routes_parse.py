@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from lamina.server.deps import get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
+from lamina.services.api.parse import job_to_wire, parse_upload_configuration, split_csv, versions
 from lamina.services.container import Services
-from lamina.services.parse import job_to_wire, parse_upload_configuration, split_csv, versions
 from lamina.types import JobStatus, PaginatedList, ParseCreateRequest, ParseJob, ParseResponse
 
 router = APIRouter(prefix="/api/v2/parse", tags=["parse"], responses=errors(401, 422))

@@ -6,22 +6,32 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lamina.extract.llm import ChatClient, ModelEndpoint
-from lamina.services.classify_jobs import ClassifyService
-from lamina.services.configurations import ConfigurationService  # and its tables
-from lamina.services.db import Database, Row
-from lamina.services.extract import ExtractService
-from lamina.services.files import FileService
-from lamina.services.keys import KeyStore  # also registers the api_keys table before create_all
-from lamina.services.parse import ParseService
+from lamina.services.api.classify_jobs import ClassifyService
+from lamina.services.api.configurations import ConfigurationService
+from lamina.services.api.extract import ExtractService
+from lamina.services.api.files import FileService
+from lamina.services.api.keys import KeyStore
+from lamina.services.api.parse import ParseService
+from lamina.services.runtime.worker import JobRunner, make_runner
 from lamina.services.settings import ServerSettings
-from lamina.services.signing import Signer, load_or_create_secret
-from lamina.services.storage import Storage
-from lamina.services.worker import JobRunner, make_runner
+from lamina.services.store.db import Database, Row
+from lamina.services.store.signing import Signer, load_or_create_secret
+from lamina.services.store.storage import Storage
 
 if TYPE_CHECKING:
-    from lamina.services.batch_system import BatchSystem
-    from lamina.services.distributed.executor import Leadership
-    from lamina.services.job_webhooks import JobWebhookWatcher
+    from lamina.services.api.job_webhooks import JobWebhookWatcher
+    from lamina.services.batch.system import BatchSystem
+    from lamina.services.runtime.distributed.executor import Leadership
+
+
+def make_executor(settings: ServerSettings, db: Database) -> JobRunner:
+    """The job executor: local (inline thread or worker processes), or with a ``broker_url``
+    the Celery executor, whose jobs run in ``lamina worker`` processes (``distributed`` extra)."""
+    if settings.broker_url:
+        from lamina.services.runtime.distributed.executor import CeleryExecutor
+
+        return CeleryExecutor(settings, db)
+    return make_runner(settings, db)
 
 
 @dataclass
@@ -45,7 +55,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
-        """Create the data dir layout and schema (idempotent); the runner is not started.
+        """Create the data dir layout and every table (idempotent); the runner is not started.
 
         ``batch=False`` leaves the directories, the batch system and job webhook delivery
         closed (and their modules unloaded) until :meth:`open_batch`: the embedded engine opens
@@ -76,7 +86,7 @@ class Services:
             settings.model_timeout_seconds,
         )
         extract.chat = ChatClient(endpoint) if endpoint else None
-        runner = make_runner(settings, db)
+        runner = make_executor(settings, db)
         parse.notify = runner.wake
         extract.notify = runner.wake
         services = cls(settings, db, storage, signer, files, parse, extract, runner)
@@ -93,16 +103,13 @@ class Services:
         return services
 
     def open_batch(self) -> BatchSystem:
-        """Directories, batches, classic extraction and job webhook delivery (their tables
-        created if need be); idempotent."""
+        """Directories, batches and job webhook delivery (their tables exist from
+        :meth:`open`); idempotent."""
         if self.batch is None:
-            from lamina.services.batch_system import BatchSystem  # registers the batch tables
-            from lamina.services.batch_wire import BatchLimits
-            from lamina.services.classic_extract import agents_table  # noqa: F401 - its table
-            from lamina.services.job_webhooks import job_webhooks_table  # noqa: F401 - its table
-            from lamina.services.webhooks import WebhookDelivery
+            from lamina.services.api.webhooks import WebhookDelivery
+            from lamina.services.batch.system import BatchSystem
+            from lamina.services.batch.wire import BatchLimits
 
-            self.db.create_schema()
             settings = self.settings
             limits = BatchLimits(
                 settings.batch_max_concurrency,
@@ -141,8 +148,8 @@ class Services:
 
     def _wire_job_webhooks(self) -> None:
         """Single jobs' webhooks: registered at create, announced by one watcher thread."""
-        from lamina.services.job_webhooks import JobWebhookWatcher, register
-        from lamina.services.parse import job_to_wire
+        from lamina.services.api.job_webhooks import JobWebhookWatcher, register
+        from lamina.services.api.parse import job_to_wire
 
         assert self.batch is not None
         watcher = JobWebhookWatcher(
@@ -181,7 +188,7 @@ class Services:
         self.runner.start()
         if self.settings.broker_url:
             # API replicas: the batch and webhook loops run in one replica, the leader.
-            from lamina.services.distributed.executor import Leadership
+            from lamina.services.runtime.distributed.executor import Leadership
 
             self.leadership = Leadership(self.db, self._start_loops, self._stop_loops)
             self.leadership.start()

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from lamina._version import ENGINE_VERSION
-from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy, check_url_at_door
 from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
-from lamina.services.signing import Signer
-from lamina.services.storage import (
+from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.signing import Signer
+from lamina.services.store.storage import (
     IMAGES_DIR,
     IMAGES_INDEX_FILE,
     JOB_METADATA_FILE,
@@ -187,7 +187,7 @@ class ParseService:
     @staticmethod
     def _validate_extras(request: ParseCreateRequest) -> None:
         """The v1-style extra options Lamina honours: page options and cache flags."""
-        from lamina.services.page_output import PageOutputOptions, allowed_failure_ratio
+        from lamina.services.api.page_output import PageOutputOptions, allowed_failure_ratio
 
         try:
             PageOutputOptions.from_config(request)
@@ -217,7 +217,7 @@ class ParseService:
         are registered with the job webhook watcher.
         """
         if request.configuration_id and self.configurations is not None:
-            from lamina.services.configurations import merged
+            from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
                 project_id, request.configuration_id, "parse_v2", ["body", "configuration_id"]
@@ -255,7 +255,7 @@ class ParseService:
         self.db.insert_job(row)
         created = self.db.get_job(row["id"]) or row  # as stored, before a worker can claim it
         if request.configuration_id and self.configurations is not None:
-            from lamina.services.configurations import link_configuration
+            from lamina.services.api.configurations import link_configuration
 
             link_configuration(self.db, {**row, "kind": "parse"}, request.configuration_id)
         if webhooks and self.watch is not None:
@@ -487,8 +487,9 @@ class ParseService:
 
 def versions() -> dict[str, Any]:
     """``GET /api/v2/parse/versions``: the dated versions each tier accepts (the ones the SDK
-    knows, :mod:`lamina.services.versions`) and what latest means; all run ``ENGINE_VERSION``."""
-    from lamina.services.versions import KNOWN_VERSIONS, LATEST
+    knows, :mod:`lamina.services.api.versions`) and what latest means; all run
+    ``ENGINE_VERSION``."""
+    from lamina.services.api.versions import KNOWN_VERSIONS, LATEST
 
     body: dict[str, Any] = {tier: list(KNOWN_VERSIONS.get(tier, ())) for tier in TIERS}
     body["latest"] = {tier: LATEST.get(tier, PARSE_VERSION) for tier in TIERS}

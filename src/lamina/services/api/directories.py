@@ -14,11 +14,11 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from lamina.services.batch_db import directories_table, directory_files_table
-from lamina.services.db import Database, Page, Row, aware, new_id, paginate, utcnow
+from lamina.services.api.files import FileService
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
-from lamina.services.files import FileService
 from lamina.services.request_limits import RequestLimits, check_json_size, check_text
+from lamina.services.store.db import Database, Page, Row, aware, new_id, paginate, utcnow
+from lamina.services.store.tables import directories_table, directory_files_table
 
 DIRECTORY_ID_PREFIX = "dir"
 DIRECTORY_FILE_ID_PREFIX = "dfl"

@@ -26,11 +26,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.configurations import jobs_of_configuration, link_configuration
-from lamina.services.db import Database, Row, aware, metadata, new_id, utcnow
+from lamina.services.api.configurations import jobs_of_configuration, link_configuration
+from lamina.services.api.extract import ExtractService
+from lamina.services.api.files import FileService
 from lamina.services.errors import NotFoundError, ValidationFailed
-from lamina.services.extract import ExtractService
-from lamina.services.files import FileService
+from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.tables import agents_table
 from lamina.types import ExtractCreateRequest
 
 AGENT_ID_PREFIX = "eag"
@@ -58,19 +59,6 @@ _STATUS = {
     "CANCELLED": "CANCELLED",
 }
 _RUN_STATE = {"PENDING": "PENDING", "RUNNING": "PENDING", "COMPLETED": "SUCCESS"}
-
-agents_table = sa.Table(
-    "extraction_agents",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False, index=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("data_schema", sa.JSON, nullable=False),
-    sa.Column("config", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Index("ix_extraction_agents_name", "project_id", "name", unique=True),
-)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -20,12 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.db import Database
-from lamina.services.distributed import heartbeat  # noqa: F401 - registers its table
-from lamina.services.distributed.celery_app import TASK_NAME, make_celery
-from lamina.services.distributed.coordination import LeaderLock
-from lamina.services.distributed.release import BUSY, Releaser
+from lamina.services.runtime.distributed.celery_app import TASK_NAME, make_celery
+from lamina.services.runtime.distributed.coordination import LeaderLock
+from lamina.services.runtime.distributed.release import BUSY, Releaser
 from lamina.services.settings import ServerSettings
+from lamina.services.store.db import Database
 
 log = logging.getLogger("lamina.distributed")
 

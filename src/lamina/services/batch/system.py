@@ -8,16 +8,15 @@ from typing import Any
 
 from lamina.classify import classify_text
 from lamina.extract.llm import ChatClient
-from lamina.services.batch import BatchService
-from lamina.services.batch_dispatch import BatchDispatcher, Classifier
-from lamina.services.batch_wire import BatchLimits
-from lamina.services.db import Database, Row
-from lamina.services.directories import DirectoryService
-from lamina.services.files import FileService
-from lamina.services.storage import Storage
-from lamina.services.webhooks import WebhookDelivery
-
-_MODEL_TEXT_LIMIT = 12_000
+from lamina.services.api.classify_jobs import classify_with_model
+from lamina.services.api.directories import DirectoryService
+from lamina.services.api.files import FileService
+from lamina.services.api.webhooks import WebhookDelivery
+from lamina.services.batch.dispatch import BatchDispatcher, Classifier
+from lamina.services.batch.service import BatchService
+from lamina.services.batch.wire import BatchLimits
+from lamina.services.store.db import Database, Row
+from lamina.services.store.storage import Storage
 
 
 def make_classifier(chat: ChatClient | None) -> Classifier:
@@ -34,42 +33,6 @@ def make_classifier(chat: ChatClient | None) -> Classifier:
         return result
 
     return classify
-
-
-def classify_with_model(chat: ChatClient, text: str, rules: list[dict[str, str]]) -> dict[str, Any]:
-    types = [r["type"] for r in rules]
-    listing = "\n".join(f"- {r['type']}: {r['description']}" for r in rules)
-    schema = {
-        "type": "object",
-        "properties": {
-            "type": {"type": ["string", "null"], "enum": [*types, None]},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "reasoning": {"type": "string"},
-        },
-        "required": ["type", "confidence", "reasoning"],
-    }
-    messages = [
-        {
-            "role": "system",
-            "content": "Classify the document as exactly one of these types, or null if none "
-            f"fits:\n{listing}\nAnswer in JSON with type, confidence (0-1) and reasoning.",
-        },
-        {"role": "user", "content": text[:_MODEL_TEXT_LIMIT]},
-    ]
-    answer = chat.complete_json(messages, schema)
-    if not isinstance(answer, dict):
-        raise RuntimeError("the model did not answer with an object")
-    chosen = answer.get("type") if answer.get("type") in types else None
-    try:
-        confidence = max(0.0, min(1.0, float(answer.get("confidence") or 0.0)))
-    except (TypeError, ValueError):
-        confidence = 0.0
-    return {
-        "type": chosen,
-        "confidence": confidence if chosen else 0.0,
-        "reasoning": str(answer.get("reasoning") or ""),
-        "mode": "MULTIMODAL",
-    }
 
 
 @dataclass

@@ -27,67 +27,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from lamina.services.errors import ValidationFailed
-
-metadata = sa.MetaData()
-
-files_table = sa.Table(
-    "files",
+from lamina.services.store.tables import (
+    ALL_TABLES,
+    files_table,
+    jobs_table,
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False, index=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("file_type", sa.String(32)),
-    sa.Column("purpose", sa.String(32)),
-    sa.Column("external_file_id", sa.Text),
-    sa.Column("content_type", sa.String(128)),
-    sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("expires_at", sa.DateTime),
+    project_claims_table,
 )
-
-jobs_table = sa.Table(
-    "parse_jobs",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False, index=True),
-    sa.Column("kind", sa.String(16), nullable=False, server_default="parse", default="parse"),
-    sa.Column("file_input", sa.String(64)),
-    sa.Column("file_id", sa.String(64)),
-    sa.Column("source_url", sa.Text),
-    sa.Column("http_proxy", sa.Text),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
-    sa.Column("tier", sa.String(32), nullable=False),
-    sa.Column("name", sa.Text),
-    sa.Column("configuration", sa.JSON, nullable=False),
-    sa.Column("raw_parameters", sa.JSON, nullable=False),
-    sa.Column("user_metadata", sa.JSON),
-    sa.Column("error_message", sa.Text),
-    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("started_at", sa.DateTime),
-    sa.Column("finished_at", sa.DateTime),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("lease_owner", sa.String(200)),
-    sa.Column("lease_expires_at", sa.DateTime),
-    sa.Column("result_summary", sa.JSON),
-    # Result cache key (services/cache.py) of a COMPLETED parse job whose result may be reused.
-    sa.Column("cache_key", sa.String(64)),
-    # Distributed executor (services/distributed): when the job was last handed to the broker.
-    sa.Column("released_at", sa.DateTime),
-    sa.Index("ix_parse_jobs_cache", "project_id", "cache_key"),
-    # Fair claiming: pending jobs per project, oldest first, from the index alone.
-    sa.Index("ix_parse_jobs_claim", "status", "project_id", "created_at"),
-)
-
-project_claims_table = sa.Table(
-    "project_claims",
-    metadata,
-    sa.Column("project_id", sa.String(128), primary_key=True),
-    sa.Column("last_claimed_at", sa.DateTime, nullable=False),
-)
-"""When a worker last claimed a job of each project (round-robin between projects)."""
 
 Row = dict[str, Any]
 
@@ -252,8 +198,10 @@ class Database:
         self.engine = make_engine(url)
 
     def create_schema(self) -> None:
-        """Create missing tables, and add columns newer versions need to an older jobs table."""
-        metadata.create_all(self.engine)
+        """Create the missing tables of :data:`~lamina.services.store.tables.ALL_TABLES` (every
+        service's, batch ones included), and add columns newer versions need to an older jobs
+        table. Idempotent; the container calls it once when the services open."""
+        metadata.create_all(self.engine, tables=ALL_TABLES)
         existing = {c["name"] for c in sa.inspect(self.engine).get_columns(jobs_table.name)}
         with self.begin() as conn:
             for name, ddl in _ADDED_JOB_COLUMNS:

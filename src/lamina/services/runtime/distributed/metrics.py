@@ -21,8 +21,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.db import Database, jobs_table
-from lamina.services.distributed.heartbeat import live_workers
+from lamina.services.runtime.distributed.heartbeat import live_workers
+from lamina.services.store.db import Database
+from lamina.services.store.tables import jobs_table
 
 
 def render(db: Database, *, local_workers: int | None = None) -> tuple[bytes, str]:

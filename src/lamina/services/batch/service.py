@@ -5,7 +5,7 @@ file, with the file's hash and size) and stores the batch ``pending``. The snaps
 bounded transactions (a chunk of items each, reads never inside a write transaction) under an
 internal ``creating`` status nobody else sees; one last transaction makes the batch ``pending``
 with its first webhook event, so other projects' writes never wait on a big batch.
-The :class:`~lamina.services.batch_dispatch.BatchDispatcher` thread does the rest, from the
+The :class:`~lamina.services.batch.dispatch.BatchDispatcher` thread does the rest, from the
 database alone, so a restart picks up exactly where a crash left off:
 
 * **Dispatch** in windows: per batch at most ``max_concurrency`` items are ``processing``; for
@@ -34,14 +34,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.batch_db import (
-    batch_items_table,
-    batch_jobs_table,
-    directories_table,
-    directory_files_table,
-    processing_results_table,
-)
-from lamina.services.batch_wire import (
+from lamina.services.api.parse import MODEL_TIERS
+from lamina.services.api.webhooks import enqueue, resolve_webhooks
+from lamina.services.batch.wire import (
     ACTIVE,
     BATCH_ID_PREFIX,
     CLASSIFY_DEFAULT_MAX_PAGES,
@@ -61,21 +56,19 @@ from lamina.services.batch_wire import (
     result_to_wire,
     v2_configuration,
 )
-from lamina.services.db import (
-    Database,
-    Page,
-    Row,
+from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.request_limits import check_json_size
+from lamina.services.store.db import Database, Page, Row, new_id, paginate, utcnow
+from lamina.services.store.storage import Storage
+from lamina.services.store.tables import (
+    batch_items_table,
+    batch_jobs_table,
+    directories_table,
+    directory_files_table,
     files_table,
     jobs_table,
-    new_id,
-    paginate,
-    utcnow,
+    processing_results_table,
 )
-from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
-from lamina.services.parse import MODEL_TIERS
-from lamina.services.request_limits import check_json_size
-from lamina.services.storage import Storage
-from lamina.services.webhooks import enqueue, resolve_webhooks
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")
@@ -225,7 +218,7 @@ class BatchService:
         self, project_id: str, job: Mapping[str, Any], saved: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         """The extract configuration of an extract_v2 batch (saved, then inline on top)."""
-        from lamina.services.configurations import merged
+        from lamina.services.api.configurations import merged
 
         inline = job.get("configuration") if isinstance(job.get("configuration"), Mapping) else {}
         config = merged(saved or {}, inline or {})

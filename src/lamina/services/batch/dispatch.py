@@ -1,5 +1,5 @@
 """The batch dispatcher thread: dispatch pending items in windows, sync finished jobs, finish
-batches. See :mod:`lamina.services.batch` for the design."""
+batches. See :mod:`lamina.services.batch.service` for the design."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.background import BackgroundThread
-from lamina.services.batch_db import (
-    batch_items_table,
-    batch_jobs_table,
-    processing_results_table,
-)
-from lamina.services.batch_wire import (
+from lamina.services.api.webhooks import enqueue
+from lamina.services.batch.wire import (
     ACTIVE,
     CLASSIFICATION_FILE,
     SYNC_WINDOW,
@@ -25,15 +20,15 @@ from lamina.services.batch_wire import (
     counts_of,
     event_name,
 )
-from lamina.services.db import (
-    Database,
-    Row,
+from lamina.services.runtime.background import BackgroundThread
+from lamina.services.store.db import Database, Row, new_id, utcnow
+from lamina.services.store.storage import Storage, dump_json, write_atomic
+from lamina.services.store.tables import (
+    batch_items_table,
+    batch_jobs_table,
     jobs_table,
-    new_id,
-    utcnow,
+    processing_results_table,
 )
-from lamina.services.storage import Storage, dump_json, write_atomic
-from lamina.services.webhooks import enqueue
 
 log = logging.getLogger("lamina.batch")
 

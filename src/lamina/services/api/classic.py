@@ -22,12 +22,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lamina.services.classic_options import ClassicUpload
-from lamina.services.db import Row
+from lamina.services.api.classic_options import ClassicUpload
+from lamina.services.api.page_output import PageOutputOptions
+from lamina.services.api.parse import ParseService
 from lamina.services.errors import NotFoundError
-from lamina.services.page_output import PageOutputOptions
-from lamina.services.parse import ParseService
-from lamina.services.storage import (
+from lamina.services.store.db import Row
+from lamina.services.store.storage import (
     IMAGES_DIR,
     IMAGES_INDEX_FILE,
     JOB_METADATA_FILE,
@@ -146,8 +146,8 @@ class ClassicParseService:
         """The v2 create request of a translated upload (422 on a value v2 refuses)."""
         from pydantic import ValidationError
 
+        from lamina.services.api.parse import validation_errors
         from lamina.services.errors import ValidationFailed
-        from lamina.services.parse import validation_errors
 
         try:
             request = ParseCreateRequest.model_validate(upload.body)

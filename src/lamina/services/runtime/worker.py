@@ -2,7 +2,8 @@
 
 Process model (``workers >= 1``)::
 
-    server process                               worker process (python -m lamina.services.worker)
+    server process                               worker process
+                                                 (python -m lamina.services.runtime.worker)
     Supervisor ── Popen, config as JSON env ───▶ claim job by lease ─▶ engine ─▶ result files
         │  stdin: one byte = "wake up"; EOF = "exit"     │ a thread renews the lease
         ◀── stdout: JSON lines (ready/claimed/done) ─────┘
@@ -38,11 +39,11 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from lamina.services.db import Database, Row
-from lamina.services.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
 from lamina.services.outbound import OutboundPolicy
+from lamina.services.runtime.execution import ExecutionLimits, ModelEndpoint, execute, job_timeout
 from lamina.services.settings import ServerSettings
-from lamina.services.storage import Storage, progress_text, set_durable_writes
+from lamina.services.store.db import Database, Row
+from lamina.services.store.storage import Storage, progress_text, set_durable_writes
 
 log = logging.getLogger("lamina.worker")
 
@@ -489,7 +490,7 @@ class Supervisor(_Listeners):
         if self.settings.model_url:
             env["LAMINA_MODEL_URL"] = self.settings.model_url
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lamina.services.worker"],
+            [sys.executable, "-m", "lamina.services.runtime.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -580,12 +581,8 @@ class Supervisor(_Listeners):
 
 
 def make_runner(settings: ServerSettings, db: Database) -> JobRunner:
-    """The executor: inline runner for ``workers == 0``, else a process supervisor; with a
-    ``broker_url``, the Celery executor (jobs go to ``lamina worker`` processes)."""
-    if settings.broker_url:
-        from lamina.services.distributed.executor import CeleryExecutor
-
-        return CeleryExecutor(settings, db)
+    """The local executor: inline runner for ``workers == 0``, else a process supervisor (the
+    container picks the Celery executor instead when a ``broker_url`` is set)."""
     if settings.workers == 0:
         return InlineRunner(settings, db)
     return Supervisor(settings, db)
@@ -605,7 +602,7 @@ def _watch_stdin(loop: WorkerLoop) -> None:
 
 
 def main() -> int:
-    """``python -m lamina.services.worker``: run jobs until stdin closes."""
+    """``python -m lamina.services.runtime.worker``: run jobs until stdin closes."""
     # Ctrl-C in the terminal or notebook that started the server reaches its whole process
     # group; a worker's life is tied to its stdin instead, so it ignores SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -24,9 +24,14 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from lamina.services.db import Database, Row, aware, metadata, new_id, paginate, utcnow
 from lamina.services.errors import NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy
+from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
+from lamina.services.store.tables import (
+    configurations_table,
+    job_links_table,
+    webhook_configs_table,
+)
 
 CONFIG_ID_PREFIX = "cfg"
 WEBHOOK_ID_PREFIX = "whc"
@@ -46,46 +51,6 @@ WEBHOOK_EVENTS = frozenset(
     }.items()
     for state in states
 ) | {"unmapped_event", "extract.running"}
-
-configurations_table = sa.Table(
-    "saved_configurations",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False, index=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("product_type", sa.String(32), nullable=False),
-    sa.Column("parameters", sa.JSON, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-
-webhook_configs_table = sa.Table(
-    "webhook_configs",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False, index=True),
-    sa.Column("webhook_url", sa.Text, nullable=False),
-    sa.Column("webhook_events", sa.JSON),
-    sa.Column("webhook_headers", sa.JSON),
-    sa.Column("webhook_output_format", sa.String(16)),
-    sa.Column("webhook_signing_secret", sa.Text),
-    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-
-
-job_links_table = sa.Table(
-    "job_links",
-    metadata,
-    sa.Column("job_id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("configuration_id", sa.String(64), index=True),
-    sa.Column("transaction_id", sa.String(256)),
-    sa.Index("ix_job_links_transaction", "project_id", "kind", "transaction_id", unique=True),
-)
-"""Which saved configuration a job was created from (list filters), and its idempotency key."""
 
 
 def link_configuration(db: Database, job: Row, configuration_id: str) -> None:
@@ -119,7 +84,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFailed:
-    from lamina.services.parse import validation_errors
+    from lamina.services.api.parse import validation_errors
 
     return ValidationFailed(validation_errors(exc, list(prefix)))
 
@@ -152,7 +117,7 @@ def check_parameters(
                 [*loc, "data_schema"], "data_schema is required (a JSON Schema object)", input=None
             )
     elif product == "classify_v2":
-        from lamina.services.classify_jobs import check_classify_configuration
+        from lamina.services.api.classify_jobs import check_classify_configuration
 
         body = check_classify_configuration(body, loc)
     return {"product_type": product, **body}
@@ -434,7 +399,7 @@ class ConfigurationService:
         """Every endpoint a job notifies: its inline ``webhook_configurations`` and the saved
         ``webhook_configuration_ids`` (``prefix`` locates both fields in the request), once
         each. The one place a job's webhooks are resolved."""
-        from lamina.services.webhooks import resolve_webhooks
+        from lamina.services.api.webhooks import resolve_webhooks
 
         ids_loc = [*prefix, "webhook_configuration_ids"]
         saved = self.webhooks_for(project_id, ids, ids_loc)
@@ -444,7 +409,7 @@ class ConfigurationService:
 
     def _check_outbound(self, values: Mapping[str, Any]) -> None:
         """A saved webhook obeys the same address policy and header rules as an inline one."""
-        from lamina.services.webhooks import check_headers, check_url_at_door
+        from lamina.services.api.webhooks import check_headers, check_url_at_door
 
         if values.get("webhook_url"):
             try:

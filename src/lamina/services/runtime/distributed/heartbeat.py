@@ -12,23 +12,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.db import Database, metadata, utcnow
+from lamina.services.store.db import Database, utcnow
+from lamina.services.store.tables import workers_table
 
 log = logging.getLogger("lamina.distributed")
 
 HEARTBEAT_SECONDS = 5.0
 """How often a ``lamina worker`` records that it is alive; three missed beats = gone."""
-
-workers_table = sa.Table(
-    "lamina_workers",
-    metadata,
-    sa.Column("id", sa.String(200), primary_key=True),
-    sa.Column("host", sa.String(200), nullable=False),
-    sa.Column("pid", sa.Integer, nullable=False),
-    sa.Column("concurrency", sa.Integer, nullable=False),
-    sa.Column("started_at", sa.DateTime, nullable=False),
-    sa.Column("last_seen", sa.DateTime, nullable=False, index=True),
-)
 
 
 def beat(db: Database, worker_id: str, host: str, pid: int, concurrency: int) -> None:

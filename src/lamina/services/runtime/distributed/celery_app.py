@@ -24,10 +24,16 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
-from lamina.services.db import Database
-from lamina.services.execution import job_timeout
-from lamina.services.storage import progress_text
-from lamina.services.worker import CONFIG_ENV, WorkerConfig, WorkerLoop, _pid_alive, make_owner
+from lamina.services.runtime.execution import job_timeout
+from lamina.services.runtime.worker import (
+    CONFIG_ENV,
+    WorkerConfig,
+    WorkerLoop,
+    _pid_alive,
+    make_owner,
+)
+from lamina.services.store.db import Database
+from lamina.services.store.storage import progress_text
 
 if TYPE_CHECKING:
     from celery import Celery

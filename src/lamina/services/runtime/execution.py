@@ -1,8 +1,8 @@
 """Running one claimed job: load its input, call the engine, write the result files.
 
 Parse jobs run here; extract jobs (``kind == "extract"``) are handed to
-:func:`lamina.services.extract.run_extract_job` and classify jobs (``kind == "classify"``) to
-:func:`lamina.services.classify_jobs.run_classify_job`, which reuse :func:`load_input` and
+:func:`lamina.services.api.extract.run_extract_job` and classify jobs (``kind == "classify"``) to
+:func:`lamina.services.api.classify_jobs.run_classify_job`, which reuse :func:`load_input` and
 :func:`items_pages`.
 
 Shared by worker processes and inline mode. Every failure becomes a FAILED status with a message
@@ -22,8 +22,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from lamina.extract.llm import ModelEndpoint
-from lamina.services.cache import cache_policy, file_extension, link_tree, result_cache_key
-from lamina.services.db import Row
+from lamina.services.api.page_output import (
+    PageOutputOptions,
+    allowed_failure_ratio,
+    failure_message,
+)
 from lamina.services.outbound import (
     Deadline,
     OutboundClient,
@@ -31,12 +34,9 @@ from lamina.services.outbound import (
     OutboundError,
     OutboundPolicy,
 )
-from lamina.services.page_output import (
-    PageOutputOptions,
-    allowed_failure_ratio,
-    failure_message,
-)
-from lamina.services.storage import (
+from lamina.services.store.cache import cache_policy, file_extension, link_tree, result_cache_key
+from lamina.services.store.db import Row
+from lamina.services.store.storage import (
     IMAGES_DIR,
     IMAGES_INDEX_FILE,
     JOB_METADATA_FILE,
@@ -81,7 +81,7 @@ class Outcome:
 
 
 class ResultCache(Protocol):
-    """Where earlier results are found (:class:`~lamina.services.db.Database` is one)."""
+    """Where earlier results are found (:class:`~lamina.services.store.db.Database` is one)."""
 
     def cached_results(self, project_id: str, cache_key: str, *, limit: int = 3) -> list[str]: ...
 
@@ -161,7 +161,7 @@ def execute(
 
     The engine limits of ``limits`` apply to every document parsed for the job (parse and
     extract jobs alike). With ``cache``, a parse job whose key matches an earlier completed
-    job of its project reuses that job's result files (:mod:`lamina.services.cache`).
+    job of its project reuses that job's result files (:mod:`lamina.services.store.cache`).
     """
     from lamina.engine.limits import EngineLimits, applied
 
@@ -178,11 +178,11 @@ def _execute(
     row: Row, storage: Storage, limits: ExecutionLimits, cache: ResultCache | None
 ) -> Outcome:
     if row.get("kind") == "extract":
-        from lamina.services.extract import run_extract_job
+        from lamina.services.api.extract import run_extract_job
 
         return run_extract_job(row, storage, limits)
     if row.get("kind") == "classify":
-        from lamina.services.classify_jobs import run_classify_job
+        from lamina.services.api.classify_jobs import run_classify_job
 
         return run_classify_job(row, storage, limits)
     started = time.monotonic()

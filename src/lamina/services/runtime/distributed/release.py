@@ -28,9 +28,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from lamina.services.batch_db import batch_items_table
-from lamina.services.db import Database, jobs_table, project_claims_table, utcnow
-from lamina.services.distributed.coordination import RECOVER_LOCK, RELEASE_LOCK, try_xact_lock
+from lamina.services.runtime.distributed.coordination import (
+    RECOVER_LOCK,
+    RELEASE_LOCK,
+    try_xact_lock,
+)
+from lamina.services.store.db import Database, utcnow
+from lamina.services.store.tables import batch_items_table, jobs_table, project_claims_table
 
 log = logging.getLogger("lamina.distributed")
 

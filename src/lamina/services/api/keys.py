@@ -26,23 +26,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.db import Database, Row, metadata, new_id, utcnow
+from lamina.services.store.db import Database, Row, new_id, utcnow
+from lamina.services.store.tables import api_keys_table
 
 KEY_ID_PREFIX = "key"
 KEY_PREFIX = "lam-"
 _CACHE_LIMIT = 4096
-
-api_keys_table = sa.Table(
-    "api_keys",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False, index=True),
-    sa.Column("name", sa.Text),
-    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("key_hint", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("revoked_at", sa.DateTime),
-)
 
 
 def hash_key(key: str) -> str:

@@ -1,5 +1,5 @@
 """Batch processing: constants, parameter helpers and the wire shapes of batches, items and
-results (rows → JSON). See :mod:`lamina.services.batch` for how batches run."""
+results (rows → JSON). See :mod:`lamina.services.batch.service` for how batches run."""
 
 from __future__ import annotations
 
@@ -14,16 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from lamina._version import ENGINE_VERSION
-from lamina.services.batch_db import (
-    batch_items_table,
-)
-from lamina.services.db import (
-    Row,
-    aware,
-)
 from lamina.services.errors import ValidationFailed
 from lamina.services.outbound import OutboundPolicy
 from lamina.services.request_limits import RequestLimits
+from lamina.services.store.db import (
+    Row,
+    aware,
+)
+from lamina.services.store.tables import batch_items_table
 from lamina.types import TIERS
 
 log = logging.getLogger("lamina.batch")

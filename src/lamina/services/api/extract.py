@@ -21,17 +21,17 @@ from pydantic import ValidationError
 from lamina.extract import SchemaError, check_schema, extract_local
 from lamina.extract._document import Document
 from lamina.extract.llm import ChatClient, ModelError, extract_llm
-from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
-from lamina.services.execution import (
+from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
+from lamina.services.runtime.execution import (
     ExecutionLimits,
     JobFailure,
     Outcome,
     items_pages,
     load_input,
 )
-from lamina.services.request_limits import RequestLimits, check_json_size, check_queue
-from lamina.services.storage import RESULT_FILES, Storage, dump_json, write_atomic
+from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.storage import RESULT_FILES, Storage, dump_json, write_atomic
 from lamina.types import (
     EXTRACT_EXPAND_VALUES,
     EXTRACT_TIERS,
@@ -88,7 +88,7 @@ class ExtractService:
         try:
             parsed = ExtractConfiguration.model_validate(config)
         except ValidationError as exc:
-            from lamina.services.parse import validation_errors
+            from lamina.services.api.parse import validation_errors
 
             raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
         self.validate_configuration(parsed)
@@ -161,7 +161,7 @@ class ExtractService:
         """
         inline = raw.get("configuration") if isinstance(raw.get("configuration"), dict) else {}
         if request.configuration_id:
-            from lamina.services.configurations import merged
+            from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
                 project_id, request.configuration_id, "extract_v2", _loc("configuration_id")
@@ -169,7 +169,7 @@ class ExtractService:
             try:
                 config = ExtractConfiguration.model_validate(merged(saved, inline or {}))
             except ValidationError as exc:
-                from lamina.services.parse import validation_errors
+                from lamina.services.api.parse import validation_errors
 
                 raise ValidationFailed(validation_errors(exc, _loc("configuration"))) from exc
         elif request.configuration is not None:
@@ -217,7 +217,7 @@ class ExtractService:
         }
         self.db.insert_job(row)
         if request.configuration_id:
-            from lamina.services.configurations import link_configuration
+            from lamina.services.api.configurations import link_configuration
 
             link_configuration(self.db, row, request.configuration_id)
         if webhooks and self.watch is not None:
@@ -302,7 +302,7 @@ class ExtractService:
         """One page of jobs, newest first (``ExtractV2JobQueryResponse``)."""
         wanted = _check_expand(expand)
         if configuration_id is not None:
-            from lamina.services.configurations import jobs_of_configuration
+            from lamina.services.api.configurations import jobs_of_configuration
 
             linked = jobs_of_configuration(self.db, project_id, KIND, configuration_id)
             job_ids = [j for j in job_ids if j in linked] if job_ids else sorted(linked)

@@ -20,21 +20,25 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lamina.services.configurations import job_links_table
-from lamina.services.db import Database, Row, aware, jobs_table, new_id, paginate, utcnow
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
-from lamina.services.execution import ExecutionLimits, JobFailure, Outcome, load_input
-from lamina.services.storage import RESULT_FILES, Storage, dump_json, write_atomic
+from lamina.services.runtime.execution import ExecutionLimits, JobFailure, Outcome, load_input
+from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
+from lamina.services.store.storage import RESULT_FILES, Storage, dump_json, write_atomic
+from lamina.services.store.tables import job_links_table, jobs_table
+
+if TYPE_CHECKING:
+    from lamina.extract.llm import ChatClient
 
 JOB_ID_PREFIX = "clj"
 KIND = "classify"
 MODES = ("FAST", "MULTIMODAL")
 CLASSIFY_FILE = "classification.json"
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
+_MODEL_TEXT_LIMIT = 12_000  # characters of the document a MULTIMODAL classification sends
 
 
 def check_classify_configuration(
@@ -131,7 +135,7 @@ class ClassifyService:
             )
         config: dict[str, Any] = dict(inline or {})
         if config_id:
-            from lamina.services.configurations import merged
+            from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
                 project_id, config_id, "classify_v2", ["body", "configuration_id"]
@@ -326,7 +330,7 @@ class ClassifyService:
         page_size: int | None,
         page_token: str | None,
     ) -> dict[str, Any]:
-        from lamina.services.db import to_naive_utc
+        from lamina.services.store.db import to_naive_utc
 
         if status is not None and status not in STATUSES:
             raise ValidationFailed.single(
@@ -437,7 +441,6 @@ def run_classify_job(row: Row, storage: Storage, limits: ExecutionLimits) -> Out
         text, parse_job_id = _document_text(row, storage, limits)
         if config.get("mode") == "MULTIMODAL":
             from lamina.extract.llm import ChatClient
-            from lamina.services.batch_system import classify_with_model
 
             if limits.model is None:
                 raise JobFailure("Mode MULTIMODAL needs a model endpoint and none is configured")
@@ -467,3 +470,40 @@ def run_classify_job(row: Row, storage: Storage, limits: ExecutionLimits) -> Out
 
         logging.getLogger("lamina.worker").exception("job %s failed unexpectedly", row["id"])
         return Outcome("FAILED", f"Internal error while classifying: {type(exc).__name__}: {exc}")
+
+
+def classify_with_model(chat: ChatClient, text: str, rules: list[dict[str, str]]) -> dict[str, Any]:
+    """Classify ``text`` with the model behind ``chat`` (mode MULTIMODAL, jobs and batches)."""
+    types = [r["type"] for r in rules]
+    listing = "\n".join(f"- {r['type']}: {r['description']}" for r in rules)
+    schema = {
+        "type": "object",
+        "properties": {
+            "type": {"type": ["string", "null"], "enum": [*types, None]},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "reasoning": {"type": "string"},
+        },
+        "required": ["type", "confidence", "reasoning"],
+    }
+    messages = [
+        {
+            "role": "system",
+            "content": "Classify the document as exactly one of these types, or null if none "
+            f"fits:\n{listing}\nAnswer in JSON with type, confidence (0-1) and reasoning.",
+        },
+        {"role": "user", "content": text[:_MODEL_TEXT_LIMIT]},
+    ]
+    answer = chat.complete_json(messages, schema)
+    if not isinstance(answer, dict):
+        raise RuntimeError("the model did not answer with an object")
+    chosen = answer.get("type") if answer.get("type") in types else None
+    try:
+        confidence = max(0.0, min(1.0, float(answer.get("confidence") or 0.0)))
+    except (TypeError, ValueError):
+        confidence = 0.0
+    return {
+        "type": chosen,
+        "confidence": confidence if chosen else 0.0,
+        "reasoning": str(answer.get("reasoning") or ""),
+        "mode": "MULTIMODAL",
+    }

@@ -42,9 +42,6 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lamina.services.background import BackgroundThread
-from lamina.services.batch_db import batch_jobs_table, webhook_outbox_table
-from lamina.services.db import Database, Row, new_id, utcnow
 from lamina.services.errors import ValidationFailed
 from lamina.services.outbound import (
     Deadline,
@@ -54,6 +51,9 @@ from lamina.services.outbound import (
     OutboundPolicy,
     check_url_at_door,
 )
+from lamina.services.runtime.background import BackgroundThread
+from lamina.services.store.db import Database, Row, new_id, utcnow
+from lamina.services.store.tables import batch_jobs_table, webhook_outbox_table
 
 log = logging.getLogger("lamina.webhooks")
 

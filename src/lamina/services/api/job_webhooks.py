@@ -21,20 +21,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lamina.services.background import BackgroundThread
-from lamina.services.db import Database, Row, jobs_table, metadata, utcnow
-from lamina.services.webhooks import enqueue
-
-job_webhooks_table = sa.Table(
-    "job_webhooks",
-    metadata,
-    sa.Column("job_id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.String(128), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("webhooks", sa.JSON, nullable=False),
-    sa.Column("announced", sa.String(16)),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
+from lamina.services.api.webhooks import enqueue
+from lamina.services.runtime.background import BackgroundThread
+from lamina.services.store.db import Database, Row, utcnow
+from lamina.services.store.tables import job_webhooks_table, jobs_table
 
 _FINAL = {"COMPLETED": "success", "FAILED": "error", "CANCELLED": "cancelled"}
 _RUNNING_EVENTS = frozenset({"parse", "classify"})

@@ -8,10 +8,10 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from lamina.services.db import Database, Row, aware, new_id, utcnow
 from lamina.services.errors import NotFoundError, PayloadTooLargeError, ValidationFailed
-from lamina.services.signing import Signer
-from lamina.services.storage import Storage, TooLargeError
+from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.signing import Signer
+from lamina.services.store.storage import Storage, TooLargeError
 from lamina.types import FILE_PURPOSES
 
 FILE_ID_PREFIX = "dfl"

@@ -1,0 +1,1 @@
+"""Running jobs: executing one claimed job, worker processes and supervisor, loop threads."""

@@ -1,0 +1,2 @@
+"""Persistence: every table, SQL records and leases, files on disk, presigned URLs, the
+result cache."""
