@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from lamina.server import ServerSettings, create_app
 from lamina.services.settings import DEFAULT_TRUSTED_HOSTS
 from tests.fixtures.documents import make_corrupt_pdf, make_multipage_pdf, make_simple_pdf
+from tests.fixtures.pg import suite_database_url
 from tests.fixtures.server import LiveServer, serve
 
 
@@ -88,6 +89,8 @@ def running_app(data_dir: Path, **settings: Any) -> Iterator[TestClient]:
     settings.setdefault("poll_interval_seconds", 0.2)
     # TestClient sends "Host: testserver": trusted here, as an operator would list their host.
     settings.setdefault("trusted_hosts", (*DEFAULT_TRUSTED_HOSTS, "testserver"))
+    if "database_url" not in settings and (url := suite_database_url(data_dir)):
+        settings["database_url"] = url  # LAMINA_TEST_DB=postgres: a fresh schema
     app = create_app(ServerSettings(data_dir=data_dir, **settings))
     with TestClient(app) as client:
         yield client

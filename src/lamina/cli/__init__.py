@@ -25,11 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     from lamina.cli import keys as keys_cmd
     from lamina.cli import parse as parse_cmd
     from lamina.cli import serve as serve_cmd
+    from lamina.cli import worker as worker_cmd
 
     parse_cmd.register(commands)
     serve_cmd.register(commands)
     keys_cmd.register(commands)
     batch_cmd.register(commands)
+    worker_cmd.register(commands)
     return parser
 
 

@@ -32,6 +32,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--database-url", help="SQLAlchemy URL (default SQLite in the data dir).")
     parser.add_argument(
+        "--broker-url",
+        help=(
+            "Run as an API replica: hand jobs to `lamina worker` processes through this Celery "
+            "broker (amqp://... or redis://...; needs lamina[distributed] and a shared "
+            "--database-url and --storage) instead of starting local workers."
+        ),
+    )
+    parser.add_argument(
+        "--storage", help="Shared storage directory of the replicas and workers (= --data-dir)."
+    )
+    parser.add_argument(
         "--api-key",
         action="append",
         default=[],
@@ -57,8 +68,10 @@ def _run(args: argparse.Namespace) -> int:
     from lamina.services.settings import parse_api_keys
 
     overrides: dict[str, Any] = {}
-    if args.data_dir:
-        overrides["data_dir"] = args.data_dir
+    if args.data_dir or args.storage:
+        overrides["data_dir"] = args.storage or args.data_dir
+    if args.broker_url:
+        overrides["broker_url"] = args.broker_url
     if args.workers is not None:
         overrides["workers"] = args.workers
     if args.database_url:
@@ -80,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     auth_on = app.state.services.keys is not None and app.state.services.keys.any_keys()
     print(
         f"lamina: serving on http://{args.host}:{args.port} (data dir {settings.data_dir}, "
-        f"{settings.workers} worker(s), auth {'on' if auth_on else 'off'})",
+        f"{_executor(settings)}, auth {'on' if auth_on else 'off'})",
         flush=True,
     )
     if args.host in _EVERY_INTERFACE and not settings.public_base_url:
@@ -92,6 +105,13 @@ def _run(args: argparse.Namespace) -> int:
     _raise_file_limit(settings.max_connections)
     uvicorn.run(app, **uvicorn_options(settings, args.host, args.port, args.log_level))
     return 0
+
+
+def _executor(settings: Any) -> str:
+    if settings.broker_url:
+        scheme = settings.broker_url.partition("://")[0]
+        return f"jobs to {scheme} broker workers"
+    return f"{settings.workers} worker(s)"
 
 
 def uvicorn_options(settings: Any, host: str, port: int, log_level: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina._version import __version__
@@ -89,5 +90,26 @@ def create_app(
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    if settings.metrics:
+
+        @app.get("/metrics", tags=["health"], include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus metrics (queue depth, jobs by status, durations, workers)."""
+            from lamina.services.runtime.distributed.metrics import render
+
+            local = None if settings.broker_url else settings.workers
+            body, content_type = render(services.db, local_workers=local)
+            return Response(body, media_type=content_type)
+
+    @app.get("/ready", tags=["health"])
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and, on an API replica, the broker is reachable
+        (503 otherwise, so a load balancer sends traffic elsewhere)."""
+        checks = services.readiness()
+        return JSONResponse(
+            {"status": "ready" if all(checks.values()) else "not ready", "checks": checks},
+            status_code=200 if all(checks.values()) else 503,
+        )
 
     return app

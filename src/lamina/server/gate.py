@@ -27,7 +27,7 @@ from lamina.services.container import Services
 from lamina.services.ratelimit import RateLimiter
 
 PUBLIC_PATHS = re.compile(
-    r"^/(health|openapi\.json|docs(/.*)?|redoc)$"
+    r"^/(health|ready|metrics|openapi\.json|docs(/.*)?|redoc)$"
     r"|^/api/v1/beta/files/[^/]+/download$"
     r"|^/api/v2/parse/[^/]+/results/"
 )
@@ -69,6 +69,20 @@ class RequestGate:
                     send,
                     429,
                     f"Too many requests for this API key; retry after {seconds} s",
+                    {"Retry-After": str(seconds)},
+                )
+                return
+        if scope.get("method") == "POST" and CREATE_PATHS.match(scope["path"]):
+            # An API replica whose broker is unreachable: work it could not hand on is refused
+            # (503, retry later) rather than accepted into a queue nobody drains.
+            unavailable = getattr(self.services.runner, "unavailable_for", None)
+            retry = unavailable() if unavailable is not None else 0.0
+            if retry > 0:
+                seconds = max(1, math.ceil(retry))
+                await _answer(
+                    send,
+                    503,
+                    f"The job queue is unavailable; retry after {seconds} s",
                     {"Retry-After": str(seconds)},
                 )
                 return

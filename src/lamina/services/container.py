@@ -23,6 +23,17 @@ from lamina.services.store.storage import Storage
 if TYPE_CHECKING:
     from lamina.services.api.job_webhooks import JobWebhookWatcher, WatchJob
     from lamina.services.batch.system import BatchSystem
+    from lamina.services.runtime.distributed.executor import Leadership
+
+
+def make_executor(settings: ServerSettings, db: Database) -> JobRunner:
+    """The job executor: local (inline thread or worker processes), or with a ``broker_url``
+    the Celery executor, whose jobs run in ``lamina worker`` processes (``distributed`` extra)."""
+    if settings.broker_url:
+        from lamina.services.runtime.distributed.executor import CeleryExecutor
+
+        return CeleryExecutor(settings, db)
+    return make_runner(settings, db)
 
 
 def watch_jobs(db: Database, wake: Callable[[], None]) -> WatchJob:
@@ -75,6 +86,7 @@ class Services:
     """Wakes the job webhook watcher once it exists (a job with webhooks was created)."""
     batch: BatchSystem | None = field(default=None, init=False)
     job_webhooks: JobWebhookWatcher | None = field(default=None, init=False)
+    leadership: Leadership | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
@@ -89,7 +101,7 @@ class Services:
         db = Database(settings.resolved_database_url)
         db.create_schema()
         signer = Signer(load_or_create_secret(settings.data_dir))
-        services = cls.build(settings, db, storage, signer, make_runner(settings, db))
+        services = cls.build(settings, db, storage, signer, make_executor(settings, db))
         if batch:
             services.open_batch()
         return services
@@ -219,17 +231,47 @@ class Services:
         self.job_signal.attach(watcher.wake)
         self.job_webhooks = watcher
 
+    def readiness(self) -> dict[str, bool]:
+        """Checks a replica must pass to take traffic: the database, and the broker when jobs
+        go to one."""
+        checks = {"database": True}
+        try:
+            with self.db.begin() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            checks["database"] = False
+        broker_ok = getattr(self.runner, "broker_ok", None)
+        if broker_ok is not None:
+            checks["broker"] = bool(broker_ok)
+        return checks
+
     def start(self) -> None:
         self.runner.start()
+        if self.settings.broker_url:
+            # API replicas: the batch and webhook loops run in one replica, the leader.
+            from lamina.services.runtime.distributed.executor import Leadership
+
+            self.leadership = Leadership(self.db, self._start_loops, self._stop_loops)
+            self.leadership.start()
+        else:
+            self._start_loops()
+
+    def _start_loops(self) -> None:
         if self.batch is not None:
             self.batch.start()
         if self.job_webhooks is not None:
             self.job_webhooks.start()
 
-    def stop(self) -> None:
+    def _stop_loops(self) -> None:
         if self.job_webhooks is not None:
             self.job_webhooks.stop()
         if self.batch is not None:
             self.batch.stop()
+
+    def stop(self) -> None:
+        if self.leadership is not None:
+            self.leadership.stop()
+        else:
+            self._stop_loops()
         self.runner.stop()
         self.db.dispose()

@@ -135,6 +135,18 @@ class ServerSettings:
     max_image_pixels: int = 100_000_000
     auth: bool = True
     """False turns authentication off whatever keys exist (the embedded server)."""
+    broker_url: str | None = None
+    """Celery broker (``amqp://...`` or ``redis://...``): this server is an API replica that
+    hands jobs to ``lamina worker`` processes instead of running its own workers (the
+    ``distributed`` extra; ``database_url`` should then be PostgreSQL shared by all)."""
+    broker_queue: str = "lamina"
+    """The broker queue replicas publish to and workers consume (one per deployment)."""
+    max_inflight_per_project: int = 8
+    """With a broker: jobs of one project handed to the workers at once (queued in the broker
+    or running); the rest wait in the database and are released round-robin by project."""
+    metrics: bool = False
+    """Serve Prometheus metrics at ``/metrics`` without authentication (the ``distributed``
+    extra; expose the port to the monitoring network only)."""
     durable_writes: bool = True
     """False skips the disk sync after each upload and result file (the embedded server,
     whose data dir is a local cache; renames still keep every file whole)."""
@@ -192,7 +204,8 @@ class ServerSettings:
         ``LAMINA_JOB_TIMEOUT_SECONDS``, ``LAMINA_MAX_ATTEMPTS``, ``LAMINA_LEASE_SECONDS``,
         ``LAMINA_POLL_INTERVAL_SECONDS``, ``LAMINA_MODEL_URL``, ``LAMINA_MODEL_NAME``,
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
-        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``,
+        ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``, ``LAMINA_BROKER_URL``,
+        ``LAMINA_BROKER_QUEUE``, ``LAMINA_MAX_INFLIGHT_PER_PROJECT``, ``LAMINA_METRICS``,
         and the security settings of docs/security.md: ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``,
         ``LAMINA_OUTBOUND_ALLOW`` and ``LAMINA_TRUSTED_HOSTS`` (comma lists),
         ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_MAX_*`` (body, metadata,
@@ -210,6 +223,8 @@ class ServerSettings:
             "LAMINA_MODEL_URL": "model_url",
             "LAMINA_MODEL_NAME": "model_name",
             "LAMINA_MODEL_API_KEY": "model_api_key",
+            "LAMINA_BROKER_URL": "broker_url",
+            "LAMINA_BROKER_QUEUE": "broker_queue",
         }
         for var, name in strings.items():
             if env.get(var):
@@ -246,6 +261,7 @@ class ServerSettings:
             "LAMINA_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
             "LAMINA_WEBHOOK_CONCURRENCY": ("webhook_concurrency", int),
             "LAMINA_WEBHOOK_PROJECT_CONCURRENCY": ("webhook_project_concurrency", int),
+            "LAMINA_MAX_INFLIGHT_PER_PROJECT": ("max_inflight_per_project", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):
@@ -255,6 +271,7 @@ class ServerSettings:
                     raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
         for var, name in {
             "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY": "outbound_allow_caller_proxy",
+            "LAMINA_METRICS": "metrics",
         }.items():
             if env.get(var):
                 values[name] = parse_bool(var, env[var])

@@ -40,6 +40,8 @@ class BackgroundThread:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the loop (again, after :meth:`stop`: a replica that regains leadership)."""
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 

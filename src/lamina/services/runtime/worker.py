@@ -582,7 +582,8 @@ class Supervisor(_Listeners):
 
 
 def make_runner(settings: ServerSettings, db: Database) -> JobRunner:
-    """Inline runner for ``workers == 0``, else a process supervisor."""
+    """The local executor: inline runner for ``workers == 0``, else a process supervisor (the
+    container picks the Celery executor instead when a ``broker_url`` is set)."""
     if settings.workers == 0:
         return InlineRunner(settings, db)
     return Supervisor(settings, db)

@@ -48,6 +48,7 @@ _ADDED_JOB_COLUMNS = (
     ("kind", "VARCHAR(16) NOT NULL DEFAULT 'parse'"),
     ("file_input", "VARCHAR(64)"),
     ("cache_key", "VARCHAR(64)"),
+    ("released_at", "TIMESTAMP"),
 )
 
 
@@ -443,6 +444,38 @@ class Database:
                     self._served(project_id, now)
                     return self.get_job(job_id)
         return None
+
+    def claim_job(
+        self, job_id: str, owner: str, lease_seconds: float, max_attempts: int
+    ) -> Row | None:
+        """Claim one given job (a broker delivered its id): PENDING, or RUNNING with an expired
+        lease, and fewer than ``max_attempts`` claims so far; None when it is not claimable.
+
+        The same conditional update as :meth:`claim_next`, so a job delivered twice is run by
+        one worker at a time, and a job whose workers died ``max_attempts`` times is failed
+        (:meth:`fail_exhausted`) rather than claimed again.
+        """
+        self.fail_exhausted(max_attempts)
+        c = jobs_table.c
+        now = utcnow()
+        claimable = sa.or_(
+            c.status == "PENDING",
+            sa.and_(c.status == "RUNNING", c.lease_expires_at < now),
+        )
+        with self.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(c.id == job_id, claimable, c.attempts < max_attempts)
+                .values(
+                    status="RUNNING",
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=c.attempts + 1,
+                    started_at=sa.func.coalesce(c.started_at, now),
+                    updated_at=now,
+                )
+            )
+        return self.get_job(job_id) if result.rowcount == 1 else None
 
     def _claim_candidates(
         self, now: datetime, max_running_per_project: int | None

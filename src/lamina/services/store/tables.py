@@ -61,6 +61,8 @@ jobs_table = sa.Table(
     # Result cache key (services/store/cache.py) of a COMPLETED parse job whose result may be
     # reused.
     sa.Column("cache_key", sa.String(64)),
+    # When the distributed executor (runtime/distributed) last handed the job to the broker.
+    sa.Column("released_at", sa.DateTime),
     sa.Index("ix_parse_jobs_cache", "project_id", "cache_key"),
     # Fair claiming: pending jobs per project, oldest first, from the index alone.
     sa.Index("ix_parse_jobs_claim", "status", "project_id", "created_at"),
@@ -270,6 +272,20 @@ webhook_outbox_table = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("delivered_at", sa.DateTime),
 )
+
+# --- distributed workers (runtime/distributed/heartbeat.py) --------------------------------------
+
+workers_table = sa.Table(
+    "lamina_workers",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("concurrency", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen", sa.DateTime, nullable=False, index=True),
+)
+"""Heartbeats of ``lamina worker`` processes (worker count, readiness)."""
 
 ALL_TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)
 """What :meth:`~lamina.services.store.db.Database.create_schema` creates."""
