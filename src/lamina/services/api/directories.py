@@ -165,12 +165,14 @@ class DirectoryService:
 
     def delete(self, project_id: str, directory_id: str) -> None:
         self.get(project_id, directory_id)
+        self._soft_delete(directories_table, directory_id)
+
+    def _soft_delete(self, table: sa.Table, row_id: str) -> None:
+        """Mark a directory or a directory file deleted (rows are kept, lists skip them)."""
         now = utcnow()
         with self.db.begin() as conn:
             conn.execute(
-                directories_table.update()
-                .where(directories_table.c.id == directory_id)
-                .values(deleted_at=now, updated_at=now)
+                table.update().where(table.c.id == row_id).values(deleted_at=now, updated_at=now)
             )
 
     # files --------------------------------------------------------------------------------------
@@ -356,13 +358,7 @@ class DirectoryService:
 
     def delete_file(self, project_id: str, directory_id: str, entry_id: str) -> None:
         self.get_file(project_id, directory_id, entry_id)
-        now = utcnow()
-        with self.db.begin() as conn:
-            conn.execute(
-                directory_files_table.update()
-                .where(directory_files_table.c.id == entry_id)
-                .values(deleted_at=now, updated_at=now)
-            )
+        self._soft_delete(directory_files_table, entry_id)
 
     def list_files(
         self,
