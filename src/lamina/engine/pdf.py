@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,17 @@ if TYPE_CHECKING:
 
 # pdfium is not thread-safe: one document is processed at a time per process.
 _PDFIUM_LOCK = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    """A forked child gets a free lock: the parent's may be held by a thread that does not exist
+    in the child (a job reading a PDF at the moment of the fork), which would block the child's
+    first PDF for ever. Holding the fork until the read ends instead could take minutes."""
+    global _PDFIUM_LOCK
+    _PDFIUM_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 _FPDF_ERR_PASSWORD = 4
 _SOFT_HYPHENS = "\ufffe\x02"  # how pdfium marks a hyphen it found at the end of a line

@@ -146,7 +146,10 @@ class EmbeddedServer:
             return services
         with self._lock:
             if self._services is None:
+                from lamina.engine import preload
                 from lamina.services.container import Services
+
+                preload()  # before the job thread starts: see preload() on forks
 
                 opened = Services.open(self.settings, batch=False)
                 opened.runner.add_listener(self.changes.bump)
