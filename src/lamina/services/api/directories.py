@@ -48,9 +48,9 @@ class DirectoryService:
     ) -> None:
         """422 for caller strings and metadata over the server's caps."""
         for name, value in (texts or {}).items():
-            check_text(value, self.limits.max_text_chars, ["body", name], name)
+            check_text(value, self.limits.max_text_chars, [name], name)
         for name, value in (metadata or {}).items():
-            check_json_size(value, self.limits.max_metadata_bytes, ["body", name], name)
+            check_json_size(value, self.limits.max_metadata_bytes, [name], name)
 
     # directories ----------------------------------------------------------------------------
 
@@ -75,10 +75,10 @@ class DirectoryService:
         kind = type or "user"
         if kind not in ("ephemeral", "user"):
             raise ValidationFailed.single(
-                ["body", "type"], "type must be 'ephemeral' or 'user'", input=type
+                ["type"], "type must be 'ephemeral' or 'user'", input=type
             )
         if not name or not name.strip():
-            raise ValidationFailed.single(["body", "name"], "name must not be empty", input=name)
+            raise ValidationFailed.single(["name"], "name must not be empty", input=name)
         now = utcnow()
         row: Row = {
             "id": new_id(DIRECTORY_ID_PREFIX),
@@ -149,9 +149,7 @@ class DirectoryService:
         values: dict[str, Any] = {"updated_at": utcnow()}
         if name is not None:
             if not name.strip():
-                raise ValidationFailed.single(
-                    ["body", "name"], "name must not be empty", input=name
-                )
+                raise ValidationFailed.single(["name"], "name must not be empty", input=name)
             values["name"] = name
         if description is not None:
             values["description"] = description
@@ -257,12 +255,10 @@ class DirectoryService:
                 parsed_metadata = json.loads(metadata)
             except json.JSONDecodeError as exc:
                 raise ValidationFailed.single(
-                    ["body", "metadata"], f"Invalid JSON: {exc.msg}", input=metadata
+                    ["metadata"], f"Invalid JSON: {exc.msg}", input=metadata
                 ) from exc
             if not isinstance(parsed_metadata, dict):
-                raise ValidationFailed.single(
-                    ["body", "metadata"], "Must be a JSON object", input=metadata
-                )
+                raise ValidationFailed.single(["metadata"], "Must be a JSON object", input=metadata)
             self._check_sizes(metadata={"metadata": parsed_metadata})
         file_row = self.files.create(
             project_id,
@@ -324,19 +320,19 @@ class DirectoryService:
         if display_name is not None:
             if not str(display_name).strip():
                 raise ValidationFailed.single(
-                    ["body", "display_name"], "display_name must not be empty", input=display_name
+                    ["display_name"], "display_name must not be empty", input=display_name
                 )
             values["display_name"] = str(display_name)
         if metadata is not None:
             if not isinstance(metadata, Mapping):
                 raise ValidationFailed.single(
-                    ["body", "metadata"], "metadata must be an object", input=metadata
+                    ["metadata"], "metadata must be an object", input=metadata
                 )
             values["metadata"] = dict(metadata) or None
         unique = current["unique_id"] if unique_id is None else str(unique_id)
         if not unique.strip():
             raise ValidationFailed.single(
-                ["body", "unique_id"], "unique_id must not be empty", input=unique_id
+                ["unique_id"], "unique_id must not be empty", input=unique_id
             )
         values["unique_id"] = unique
         c = directory_files_table.c
