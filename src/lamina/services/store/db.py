@@ -150,7 +150,7 @@ def _decode_token(token: str) -> tuple[Any, str]:
         return value, row_id
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValidationFailed.single(
-            ["query", "page_token"], "Invalid page_token", input=token[:200]
+            ["page_token"], "Invalid page_token", origin="parameter", input=token[:200]
         ) from exc
 
 
@@ -169,7 +169,10 @@ def paginate(
     ``columns`` (default all) are the ones read."""
     if not 1 <= page_size <= 1000:
         raise ValidationFailed.single(
-            ["query", "page_size"], "page_size must be between 1 and 1000", input=page_size
+            ["page_size"],
+            "page_size must be between 1 and 1000",
+            origin="parameter",
+            input=page_size,
         )
     sort_col, id_col = table.c[sort], table.c.id
     total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
