@@ -36,6 +36,8 @@ _NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
 _BARE_NUMBER = re.compile(r"^(\d{1,2})\s+(?=\S)")
 # A section number opening a heading: "2", "2.1", "2.1.3", optionally with a closing period.
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?=[^\W\d_])")
+# The number of a heading set only a little larger than the body: "(2) ...", "3.1 ...", "IV. ...".
+_HEADING_NUMBER = re.compile(r"^(\(\d{1,2}\)|\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)\s+(?=\S)")
 _PAGE_NUMBER = re.compile(
     "^(page\\s+)?[-\u2013\u2014]?\\s*\\d{1,4}\\s*[-\u2013\u2014]?(\\s*(of|/)\\s*\\d{1,4})?$",
     re.IGNORECASE,
@@ -49,6 +51,9 @@ _MAX_CODE_GAP = 4.5  # code keeps its blank lines, up to about three of them
 _MAX_LIST_ENTRY_GAP = 2.5  # list entries are often spaced more than the lines of one entry
 _INDENT = 1.0  # a first line indented this much more than the line above starts a paragraph
 _HEADING_RATIO = 1.12  # size over body size that makes a short block a heading
+_NUMBERED_HEADING_RATIO = 1.05  # ... and a numbered one-line block ("(1) Scope")
+_SMALL_BOLD = 0.95  # a bold line smaller than this times the body size is a label, not a heading
+_LABEL_RUN = 3  # this many same-style candidates in a row, nothing between: labels, not headings
 _MAX_HEADING_CHARS = 150
 _MAX_BOLD_HEADING_CHARS = 80
 _MONO_ADVANCE = 0.6  # advance width of a monospace glyph, for code indentation
@@ -186,8 +191,18 @@ def mark_page_furniture(blocks: list[Block], page_height: float) -> None:
             block.furniture = "header"
 
 
-def mark_heading_candidates(blocks: list[Block], body: float) -> None:
-    """Flag short blocks set larger than the body text, or short bold lines, as headings."""
+def mark_heading_candidates(
+    blocks: list[Block], body: float, page_body: float | None = None
+) -> None:
+    """Flag short blocks set larger than the body text, or short bold lines, as headings.
+
+    A one-line block opening with a section number ("(2) Scope", "3.1 Methods") needs only a
+    little more size than the body. A bold line set smaller than the body text (of the
+    document and of its page, ``page_body``) is a figure label or a note, not a heading; and
+    a run of same-style candidates with nothing between them (labels of a drawing, a cover's
+    list of names or topics) is demoted (:func:`_demote_label_runs`).
+    """
+    small = _SMALL_BOLD * min(body, page_body or body)
     for block in blocks:
         if block.kind == "code" or block.furniture or len(block.lines) > 3:
             continue
@@ -197,11 +212,21 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
         if block.kind == "list" and len(block.lines) > 1:
             continue
         size = max(line.size for line in block.lines)
-        if size >= body * _HEADING_RATIO and size >= body + 1.0:
+        one_line = len(block.lines) == 1
+        larger = size >= body * _HEADING_RATIO and size >= body + 1.0
+        numbered = (
+            one_line
+            and size >= body * _NUMBERED_HEADING_RATIO
+            and size >= body + 0.5
+            and _HEADING_NUMBER.match(text) is not None
+            and not text.endswith(_SENTENCE_END)
+        )
+        if larger or numbered:
             block.heading_size = round(size * 2) / 2
         elif (
-            len(block.lines) == 1
+            one_line
             and block.lines[0].bold
+            and size >= small
             and len(text) <= _MAX_BOLD_HEADING_CHARS
             and not text.endswith((".", ",", ";"))
         ):
@@ -209,6 +234,32 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
             section = _SECTION_NUMBER.match(text)
             if section:
                 block.section_depth = section.group(1).count(".") + 1
+    _demote_label_runs(blocks)
+
+
+def _style(block: Block) -> tuple[float, bool]:
+    size = block.heading_size or round(max(line.size for line in block.lines) * 2) / 2
+    return size, block.lines[0].bold
+
+
+def _demote_label_runs(blocks: Sequence[Block]) -> None:
+    """Unflag runs of at least ``_LABEL_RUN`` candidates of one style that follow each other
+    in reading order with no other text between: a heading introduces text, while labels in a
+    drawing, names on a cover or a list of topics set in bold stand together."""
+    run: list[Block] = []
+    for block in [*blocks, None]:
+        if block is not None and block.furniture:
+            continue
+        candidate = block is not None and (block.heading_size is not None or block.bold_heading)
+        if candidate and (not run or _style(run[0]) == _style(block)):  # type: ignore[arg-type]
+            run.append(block)  # type: ignore[arg-type]
+            continue
+        if len(run) >= _LABEL_RUN:
+            for label in run:
+                label.heading_size = None
+                label.bold_heading = False
+                label.section_depth = 0
+        run = [block] if candidate else []  # type: ignore[list-item]
 
 
 def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
@@ -354,6 +405,12 @@ def _continues(block: Block, line: Line) -> bool:
     size = max(prev.size, line.size)
     if abs(line.size - prev.size) > 0.1 * size:
         return False
+    if (
+        len(block.lines) == 1
+        and prev.size >= line.size * _NUMBERED_HEADING_RATIO
+        and _HEADING_NUMBER.match(prev.text)
+    ):
+        return False  # a numbered line set larger than the text under it: a heading
     gap = line.baseline - prev.baseline
     marker = line_marker(line)
     limit = _MAX_LINE_GAP

@@ -16,7 +16,7 @@ import ctypes
 import itertools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,8 @@ _MONO_NAMES = ("courier", "mono", "consol", "menlo", "code", "typewriter", "fixe
 # A word wider than this many font sizes per character holds glyphs set far apart.
 _WIDE_WORD = 1.5
 _WORD_GAP = 0.6  # glyphs of one such word further apart than this (times the size) split
+# An alef (plain, madda, hamza above or below) then lam: maybe a lam-alef ligature reversed.
+_LAM_ALEF = re.compile("[\u0622\u0623\u0625\u0627]\u0644")
 _BOLD_NAMES = ("bold", "black", "heavy", "demi")
 _FIXED_PITCH_FLAG = 1
 _FORCE_BOLD_FLAG = 0x40000
@@ -207,7 +209,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
         ordered, in_columns = columns.order_lines(content)
         blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
         layout.mark_page_furniture(blocks, raw.height)
-        layout.mark_heading_candidates(blocks, body)
+        layout.mark_heading_candidates(blocks, body, layout.body_size(raw.lines))
         layout.demote_table_rows(blocks, in_columns)
         plans.append(
             _PagePlan(
@@ -629,10 +631,16 @@ class _TextPageReader:
             self._text = "".join(
                 chr(self._c.FPDFText_GetUnicode(self._raw, i)) for i in range(self._count)
             )
+        if _LAM_ALEF.search(self._text):
+            self._text = unreverse_lam_alef(self._text, self._charbox_raw)
         out: list[Line] = []
         for start, end in self._segments():
             out.extend(self._segment_lines(start, end))
         return [line for line in out if _visible(line.text)]
+
+    def _charbox_raw(self, index: int) -> tuple[float, ...]:
+        self._c.FPDFText_GetCharBox(self._raw, index, *self._refs)
+        return tuple(d.value for d in self._d)
 
     def confidence(self) -> float | None:
         """Share of visible characters that decoded to real text (None if there is none).
@@ -867,6 +875,22 @@ class _TextPageReader:
         if style is None:
             style = _FONT_STYLES[key] = _font_style(*key)
         return style
+
+
+def unreverse_lam_alef(text: str, box: Callable[[int], tuple[float, ...]]) -> str:
+    """Put lam before alef where one lam-alef ligature glyph came out as alef, lam.
+
+    pdfium writes right-to-left text in logical order but leaves the two letters a ligature
+    glyph maps to in the order of the glyph (alef, lam instead of lam, alef). Both letters
+    then share the glyph's box (``box(index)``) exactly; an alef and a lam drawn as two
+    glyphs never do.
+    """
+    chars = list(text)
+    for match in _LAM_ALEF.finditer(text):
+        i = match.start()
+        if box(i) == box(i + 1):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
 
 
 def _visible(text: str) -> bool:
