@@ -19,10 +19,13 @@ BODY = "This sentence is body text and runs the whole width of the column, as bo
 
 def _line(text: str, top: float, size: float = 10.0, bold: bool = False, x0: float = 72.0) -> Line:
     width = 0.5 * size * len(text)
-    return Line(text, x0, top, x0 + width, top + size, top + 0.8 * size, size, bold)
+    italic = text.startswith("_")
+    text = text.strip("_")
+    return Line(text, x0, top, x0 + width, top + size, top + 0.8 * size, size, bold, italic=italic)
 
 
 def _page(spec: list[tuple[str, float, float, bool]]) -> list[layout.Block]:
+    """Lines (text, top, size, bold) from the left margin; ``_text_`` is set in italic."""
     lines = [_line(text, top, size, bold) for text, top, size, bold in spec]
     blocks = layout.order_blocks(layout.group_lines(lines))
     body = layout.body_size(lines)
@@ -86,6 +89,20 @@ CASES = {
         + [(BODY, 280 + 12 * i, 10.0, False) for i in range(3)],
         ["First part", "Second part", "Third part"],
     ),
+    # An italic line at body size standing over a paragraph: a heading (a handbook's).
+    "italic heading over a paragraph": (
+        [(BODY, 100 + 12 * i, 10.0, False) for i in range(3)]
+        + [("_Elastic Stop Nut_", 150, 10.0, False)]
+        + [(BODY, 164 + 12 * i, 10.0, False) for i in range(3)],
+        ["Elastic Stop Nut"],
+    ),
+    # An italic line with no paragraph right under it (a quote, a name): text.
+    "italic line alone": (
+        [(BODY, 100 + 12 * i, 10.0, False) for i in range(3)]
+        + [("_Ars longa, vita brevis_", 150, 10.0, False)]
+        + [(BODY, 200 + 12 * i, 10.0, False) for i in range(3)],
+        [],
+    ),
 }
 
 
@@ -126,3 +143,44 @@ def test_unreverse_lam_alef(text: str, one_glyph: set[tuple[int, int]], expected
         return (10.0 * g, 0.0, 10.0 * g + 8.0, 12.0)
 
     assert unreverse_lam_alef(text, box) == expected
+
+
+def test_form_labels_far_apart_are_not_headings() -> None:
+    """A form: bold labels on the right, values in a column on the left, the rows further
+    apart than a table's (values of several lines between them). A real bold heading above
+    the form stays one. Right-to-left text, as in the Persian form this comes from."""
+    alef, beh, seen = "\u0627", "\u0628", "\u0633"
+    label_a, label_b = f"{alef}{seen} {beh}{alef}", f"{beh}{seen} {alef}{beh}{seen}"
+    value = f"{seen}{alef} {beh}"
+
+    def rtl(text: str, top: float, x1: float, bold: bool, size: float = 12.0) -> Line:
+        x0 = x1 - 0.5 * size * len(text)
+        return Line(text, x0, top, x1, top + size, top + 0.8 * size, size, bold)
+
+    lines = [
+        rtl(f"{beh}{alef}{seen}", 60, 520, True, 16.0),  # a heading over the form
+        rtl(label_a, 100, 520, True),
+        rtl(value, 100, 260, False),
+        *[rtl(BODY[:40], 118 + 18 * i, 260, False) for i in range(3)],
+        rtl(label_b, 180, 520, True),
+        rtl(value, 180, 255, False),
+        rtl(f"{alef}{beh}", 210, 520, True),  # the wrapped end of the second label
+        *[rtl(BODY, 240 + 18 * i, 520, False) for i in range(4)],
+    ]
+    lines.sort(key=lambda ln: ln.top)
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_table_rows(blocks)
+    assert _headings(blocks) == [f"{beh}{alef}{seen}"]
+
+
+def test_right_to_left_paragraph_lines_indent_from_the_right() -> None:
+    """Right-aligned right-to-left lines of one paragraph (ragged on the left) are one block."""
+    arabic = "\u0627\u0644\u0633\u0644\u0627\u0645 \u0639\u0644\u064a\u0643\u0645 "
+    widths = (300, 180, 260)
+    lines = [
+        Line(arabic * 3, 520 - w, 100 + 16 * i, 520, 112 + 16 * i, 110 + 16 * i, 12.0)
+        for i, w in enumerate(widths)
+    ]
+    assert [len(b.lines) for b in layout.group_lines(lines)] == [3]

@@ -43,6 +43,9 @@ _PAGE_NUMBER = re.compile(
     re.IGNORECASE,
 )
 
+# Right-to-left scripts (Hebrew, Arabic and their presentation forms).
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
 _SENTENCE_END = (".", "!", "?", ":", ";")
 
 # Thresholds, in multiples of the font size unless said otherwise.
@@ -77,6 +80,7 @@ class Line:
     # (text, x0, x1) of each word, read only when tables are looked for (cost_effective+).
     words: list[tuple[str, float, float]] | None = None
     numbered: bool = False  # opens with a bare number that counts on from its neighbours
+    italic: bool = False
 
     def bbox(self, start: int | None = None, end: int | None = None) -> BBox:
         """The line's box; ``start``/``end`` locate its text in the item's value."""
@@ -203,7 +207,7 @@ def mark_heading_candidates(
     list of names or topics) is demoted (:func:`_demote_label_runs`).
     """
     small = _SMALL_BOLD * min(body, page_body or body)
-    for block in blocks:
+    for i, block in enumerate(blocks):
         if block.kind == "code" or block.furniture or len(block.lines) > 3:
             continue
         text = block.text.strip()
@@ -234,12 +238,37 @@ def mark_heading_candidates(
             section = _SECTION_NUMBER.match(text)
             if section:
                 block.section_depth = section.group(1).count(".") + 1
+        elif (
+            one_line
+            and block.lines[0].italic
+            and small <= size < body * _HEADING_RATIO
+            and len(text) <= _MAX_BOLD_HEADING_CHARS
+            and text[:1].isupper()
+            and not text.endswith((*_SENTENCE_END, ","))
+            and _introduces_text(block, blocks[i + 1] if i + 1 < len(blocks) else None)
+        ):
+            block.bold_heading = True  # an italic heading ranks with the bold ones
     _demote_label_runs(blocks)
 
 
-def _style(block: Block) -> tuple[float, bool]:
+def _introduces_text(block: Block, after: Block | None) -> bool:
+    """Whether ``after`` is a paragraph of body-like text starting just below ``block``: what
+    an italic heading at body size needs (an italic line alone is often a quote or a name)."""
+    if after is None or after.kind != "text" or len(after.lines) < 2:
+        return False
+    line, first = block.lines[-1], after.lines[0]
+    gap = first.top - line.bottom
+    return (
+        not first.italic
+        and abs(first.size - line.size) <= 0.05 * line.size
+        and 0 <= gap <= 2 * line.size
+        and first.x1 > line.x1
+    )
+
+
+def _style(block: Block) -> tuple[float, bool, bool]:
     size = block.heading_size or round(max(line.size for line in block.lines) * 2) / 2
-    return size, block.lines[0].bold
+    return size, block.lines[0].bold, block.lines[0].italic
 
 
 def _demote_label_runs(blocks: Sequence[Block]) -> None:
@@ -256,9 +285,7 @@ def _demote_label_runs(blocks: Sequence[Block]) -> None:
             continue
         if len(run) >= _LABEL_RUN:
             for label in run:
-                label.heading_size = None
-                label.bold_heading = False
-                label.section_depth = 0
+                _unflag(label)
         run = [block] if candidate else []  # type: ignore[list-item]
 
 
@@ -278,13 +305,47 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
     if not candidates:
         return
     lines = [line for b in blocks if not b.furniture for line in b.lines]
+    labels: list[tuple[Block, Line, Line]] = []  # (candidate, its line, a cell beside it)
     for block in candidates:
         own = {id(line) for line in block.lines}
         others = [ln for ln in lines if id(ln) not in own]
         if any(_row_partner(line, others, columns) for line in block.lines):
-            block.heading_size = None
-            block.bold_heading = False
-            block.section_depth = 0
+            _unflag(block)
+            continue
+        labels.extend(
+            (block, line, cell)
+            for line in block.lines
+            for cell in others
+            if _same_band(line, cell) and _cell_like(cell)
+        )
+    # Rows of a form further apart than a table's (a value cell of several lines between
+    # them): two candidates lined up, each with a short cell beside it, the cells in one
+    # column, are two labels of one form.
+    for (a, line_a, cell_a), (b, line_b, cell_b) in itertools.combinations(labels, 2):
+        if a is b or line_a.top == line_b.top or not _aligned(line_a, line_b):
+            continue
+        if _aligned(cell_a, cell_b) or _under(cell_a, cell_b):
+            _unflag(a)
+            _unflag(b)
+    # The wrapped last line of a label (set a little apart, so a block of its own) goes with it.
+    demoted = [b for b in candidates if b.heading_size is None and not b.bold_heading]
+    for block in candidates:
+        if block.heading_size is None and not block.bold_heading:
+            continue
+        first = block.lines[0]
+        if any(
+            _style(label) == _style(block)
+            and 0 < first.top - label.lines[-1].bottom <= 2 * first.size
+            and _aligned(label.lines[-1], first)
+            for label in demoted
+        ):
+            _unflag(block)
+
+
+def _unflag(block: Block) -> None:
+    block.heading_size = None
+    block.bold_heading = False
+    block.section_depth = 0
 
 
 _FIGURE_MARKS = ".,%()+-$\u2013\u2212\u20ac\u00a3"  # signs, separators, dashes, currencies
@@ -426,6 +487,8 @@ def _continues(block: Block, line: Line) -> bool:
         return False
     if line.bold != prev.bold:
         return False
+    if len(block.lines) == 1 and prev.italic and not line.italic and prev.x1 < line.x1 - 2 * size:
+        return False  # a short italic line over roman text: a heading
     if block.kind == "list":
         first = block.lines[0]
         if marker is None:
@@ -438,6 +501,8 @@ def _continues(block: Block, line: Line) -> bool:
         return not same_indent or _is_ordered(marker) == _is_ordered(line_marker(first))
     if marker is not None:
         return False
+    if _RTL.search(line.text) and _RTL.search(prev.text):
+        return prev.x1 - line.x1 <= _INDENT * size  # right-to-left lines indent from the right
     return line.x0 - prev.x0 <= _INDENT * size
 
 

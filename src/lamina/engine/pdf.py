@@ -79,8 +79,12 @@ _FIXED_PITCH_FLAG = 1
 _FORCE_BOLD_FLAG = 0x40000
 # TeX's bold fonts say so only in their short names: CMBX10, CMB10, SFBX1000, ECBX1200.
 _TEX_BOLD = re.compile(r"(cm|sf|ec|tc)(bx|b\d)")
-# (font name, flags) → (bold, mono); fonts repeat across lines, pages and documents.
-_FONT_STYLES: dict[tuple[bytes, int], tuple[bool, bool]] = {}
+_ITALIC_FLAG = 0x40
+_ITALIC_NAMES = ("italic", "oblique")
+# TeX's italic and slanted fonts: CMTI10, CMSL10, SFTI1000, CMBXTI10.
+_TEX_ITALIC = re.compile(r"(cm|sf|ec|tc)[a-z]*(ti|sl)\d")
+# (font name, flags) → (bold, mono, italic); fonts repeat across lines, pages and documents.
+_FONT_STYLES: dict[tuple[bytes, int], tuple[bool, bool, bool]] = {}
 _WORD = re.compile(r"\S+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_PATH_SEGMENTS = 20_000  # per page: more is a drawing, not rules
@@ -773,12 +777,12 @@ class _TextPageReader:
             lefts, bottoms, rights, tops = zip(*rects, strict=True)
             left, bottom, right, top = min(lefts), min(bottoms), max(rights), max(tops)
         x0, y0, x1, y1 = self._tf.box(left, bottom, right, top)
-        bold, mono = self._font(start)
+        bold, mono, italic = self._font(start)
         if len(rects) > 1:
             # pdfium starts a new rect where the text object (so maybe the font) changes:
             # check the style at the line's end too.
-            bold_last, mono_last = self._font(end - 1)
-            bold, mono = bold and bold_last, mono and mono_last
+            bold_last, mono_last, italic_last = self._font(end - 1)
+            bold, mono, italic = bold and bold_last, mono and mono_last, italic and italic_last
         line_text = text[start:end]
         baseline = y1
         if self._c.FPDFText_GetCharOrigin(self._raw, start, self._refs[0], self._refs[1]):
@@ -809,7 +813,9 @@ class _TextPageReader:
             line_text = _CONTROL.sub("", line_text.replace("\x02", "-"))
             if words:
                 words = [(t, a, b) for w, a, b in words if (t := _CONTROL.sub("", w))]
-        return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words)
+        return Line(
+            line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words, italic=italic
+        )
 
     def _words(self, start: int, line_text: str, size: float) -> list[tuple[str, float, float]]:
         """(text, x0, x1) of each space-separated word of the line, from its end glyphs.
@@ -863,8 +869,8 @@ class _TextPageReader:
             c.FPDFText_GetFontInfo(raw, index, self._name, n, self._flags_ref)
         return bool(_SYMBOL_FONT.search(self._name.value))
 
-    def _font(self, index: int) -> tuple[bool, bool]:
-        """(is bold, is monospace) for the font of the character at ``index``."""
+    def _font(self, index: int) -> tuple[bool, bool, bool]:
+        """(is bold, is monospace, is italic) for the font of the character at ``index``."""
         c, raw = self._c, self._raw
         n = c.FPDFText_GetFontInfo(raw, index, self._name, len(self._name), self._flags_ref)
         if n > len(self._name):
@@ -914,8 +920,8 @@ def _is_single_band(rects: Sequence[tuple[float, ...]]) -> bool:
     return True
 
 
-def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool]:
-    """(is bold, is monospace) from a font's name and PDF font flags.
+def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool, bool]:
+    """(is bold, is monospace, is italic) from a font's name and PDF font flags.
 
     Names are the reliable signal in practice ("Arial-BoldMT", "ABCDEF+Courier"); pdfium's
     font weight is mostly unset for the standard fonts, so it is not asked for.
@@ -924,7 +930,9 @@ def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool]:
     bold = bool(flags & _FORCE_BOLD_FLAG) or any(key in name for key in _BOLD_NAMES)
     bold = bold or bool(_TEX_BOLD.match(name.rpartition("+")[2]))
     mono = bool(flags & _FIXED_PITCH_FLAG) or any(key in name for key in _MONO_NAMES)
-    return bold, mono
+    italic = bool(flags & _ITALIC_FLAG) or any(key in name for key in _ITALIC_NAMES)
+    italic = italic or bool(_TEX_ITALIC.match(name.rpartition("+")[2]))
+    return bold, mono, italic
 
 
 def _join_surrogates(text: str) -> str:
