@@ -51,6 +51,7 @@ _MIN_ROWS = 3  # unruled tables need at least this many rows
 _MAX_MEAN_CELL_CHARS = 30  # longer cells are prose in columns, not a table
 _PROSE_CELL_CHARS = 20  # columns whose median cell is this long hold running text
 _MAX_ROW_GAP_EM = 2.6  # rows of one unruled table are at most this far apart
+_MAX_HEADER_ROWS = 3  # header rows whose words may bridge the body's column gaps
 # Right-to-left scripts: justified Arabic/Hebrew lines have wide gaps that are not cells.
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
@@ -492,10 +493,18 @@ def _aligned_table(
     """Rows of words cut into columns at the gaps they share; None without table evidence."""
     sizes = [lines[w.line].size for w in words]
     size = statistics.median(sizes) if sizes else 10.0
-    cuts = _column_bounds(words, max(_MIN_GAP, _GAP_EM * size))
+    gap = max(_MIN_GAP, _GAP_EM * size)
+    groups = _row_groups(words)
+    cuts = _column_bounds(words, gap)
+    # Header words wider than their column's body (a long label over a column of codes) can
+    # bridge a gap every body row keeps: cut where the rows under the first one to three
+    # (at least twice as many rows) leave a gap; the header words go by their centres.
+    for head in range(1, min(_MAX_HEADER_ROWS, (len(groups) - 1) // 3) + 1):
+        body_cuts = _column_bounds([w for g in groups[head:] for w in g], gap)
+        if len(body_cuts) > len(cuts):
+            cuts = body_cuts
     if not cuts:
         return None
-    groups = _row_groups(words)
     if len(groups) < min_rows:
         return None
     rows: list[list[str]] = []

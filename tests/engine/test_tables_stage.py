@@ -1,0 +1,44 @@
+"""The table finder on plain lines with word boxes (no PDF needed).
+
+Each case gives a page as rows of cells, each cell (text, x0) in points; words are spaced as
+Helvetica 9 pt roughly sets them. The regressions come from real documents (issue #17).
+"""
+
+from __future__ import annotations
+
+from lamina.engine import tables
+from lamina.engine.layout import Line
+
+SIZE = 9.0
+ADVANCE = 0.5 * SIZE  # average glyph width
+
+
+def _line(cells: list[tuple[str, float]], top: float) -> Line:
+    """One line holding the cells of a row (pdfium often gives a row as one line)."""
+    words: list[tuple[str, float, float]] = []
+    for text, x in cells:
+        for word in text.split():
+            words.append((word, x, x + ADVANCE * len(word)))
+            x += ADVANCE * (len(word) + 1)
+    text = " ".join(t for t, _ in cells)
+    return Line(text, words[0][1], top, words[-1][2], top + SIZE, top + 7, SIZE, words=words)
+
+
+def test_header_words_wider_than_a_code_column_do_not_merge_columns() -> None:
+    """A listing of codes and names: the code column's header ("Municipality", under "Code")
+    is wider than the codes and reaches into the gap before the names; every body row keeps
+    that gap. The code and the name were one column ("001 Aguascalientes")."""
+    xs = (40.0, 75.0, 200.0, 240.0)
+    header = [
+        _line([("Code", xs[0]), ("Code", xs[2])], 50),
+        _line([("State", xs[0]), ("State name", 100.0), ("Municipality", 190.0)], 62),
+    ]
+    names = ("Aguascalientes", "Baja California", "Campeche", "Chiapas", "Chihuahua")
+    body = [
+        _line([(f"0{i}", xs[0]), (name, xs[1]), (f"00{i}", xs[2]), (name, xs[3])], 80 + 12 * i)
+        for i, name in enumerate(names, start=1)
+    ]
+    (table,) = tables.find_tables([*header, *body], [])
+    assert len(table.rows[0]) == 4
+    assert table.rows[-1] == ["05", "Chihuahua", "005", "Chihuahua"]
+    assert ["01", "Aguascalientes", "001", "Aguascalientes"] in table.rows
