@@ -205,6 +205,11 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
     marks = furniture.detect([(raw.height, raw.lines) for raw in raw_pages], body)
     plans: list[_PagePlan] = []
     for raw, mark in zip(raw_pages, marks, strict=True):
+        side = furniture.side_page_number(raw.width, raw.lines)
+        if side is not None and mark.kind(side) is None:
+            mark.footer.append(side)
+            if mark.printed_page_number is None:
+                mark.printed_page_number = raw.lines[side].text.strip()
         content = [ln for i, ln in enumerate(raw.lines) if mark.kind(i) is None]
         found = tables.find_tables(content, raw.segments) if options.tables else []
         if found:
