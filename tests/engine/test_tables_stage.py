@@ -42,3 +42,29 @@ def test_header_words_wider_than_a_code_column_do_not_merge_columns() -> None:
     assert len(table.rows[0]) == 4
     assert table.rows[-1] == ["05", "Chihuahua", "005", "Chihuahua"]
     assert ["01", "Aguascalientes", "001", "Aguascalientes"] in table.rows
+
+
+def test_part_with_columns_run_together_joins_the_table_below() -> None:
+    """A statistics table cut by a section row ("Murder and other"): the part above it holds
+    wide bold totals set so close that two columns run together there ("11,062.6 1,540.0"),
+    so it came out as a table of its own with fewer columns. Its columns are those of the
+    part below, some run together: one table, the part above re-cut under the columns."""
+    top = [
+        _line([("Offense", 40), ("Total", 160), ("Young", 203), ("Old", 262)], 50),
+        _line([("Total", 40), ("11,062.6", 150), ("1,540.0", 190), ("9,522.6", 250)], 62),
+        _line([("Violent", 40), ("467.9", 163.5), ("69.1", 203.5), ("398.8", 258.5)], 74),
+    ]
+    label = [_line([("Murder and other", 40)], 86)]
+    figures = (("Robbery", "102.1", "25.5", "76.6"), ("Arson", "9.8", "4.3", "5.5"))
+    below = [
+        _line(
+            [(name, 40), (a, 186 - ADVANCE * len(a)), (b, 221.5 - ADVANCE * len(b)), (c, 263.5)],
+            98 + 12 * i,
+        )
+        for i, (name, a, b, c) in enumerate(figures * 2)
+    ]
+    (table,) = tables.find_tables([*top, *label, *below], [])
+    assert table.rows[1] == ["Total", "11,062.6", "1,540.0", "9,522.6"]
+    assert table.rows[3][0] == "Murder and other"
+    assert table.rows[-1] == ["Arson", "9.8", "4.3", "5.5"]
+    assert len(table.rows) == 8
