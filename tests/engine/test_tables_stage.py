@@ -68,3 +68,18 @@ def test_part_with_columns_run_together_joins_the_table_below() -> None:
     assert table.rows[3][0] == "Murder and other"
     assert table.rows[-1] == ["Arson", "9.8", "4.3", "5.5"]
     assert len(table.rows) == 8
+
+
+def test_notes_under_a_table_do_not_bridge_its_columns() -> None:
+    """Notes set in pieces side by side right under the last row ("X Not applicable." |
+    "Except forcible rape and prostitution.") joined the table's run of rows and, wider than
+    its columns, bridged every gap: the rows after the last section label were no table."""
+    rows = (("Arson . . . .", "9.8", "4.3"), ("Fraud . . . .", "173.7", "5.1"))
+    body = [
+        _line([(name, 40), (a, 150 - ADVANCE * len(a)), (b, 200 - ADVANCE * len(b))], 50 + 8 * i)
+        for i, (name, a, b) in enumerate(rows * 2)
+    ]
+    notes = _line([("X Not applicable.", 48), ("Except forcible rape and prostitution.", 140)], 84)
+    (table,) = tables.find_tables([*body, notes], [])
+    assert table.rows == [[name, a, b] for name, a, b in rows * 2]
+    assert len(body) not in table.lines  # the notes stay text

@@ -664,7 +664,9 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
     if run:
         runs.append(run)
     out: list[FoundTable] = []
-    for run in runs:
+    for run in map(lambda r: _without_notes(r, lines), runs):
+        if not run:
+            continue
         chunks = [c for i in run for c in _chunks(lines[i])]
         if statistics.fmean(len(c[0]) for c in chunks) > _MAX_MEAN_CELL_CHARS:
             continue
@@ -690,6 +692,24 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
         table.lines = set(run)
         out.append(table)
     return out
+
+
+_DOT_LEADER = re.compile(r"(\s*\.){2,}\s*$")
+_SENTENCE = re.compile(r"[^\W\d_]{2,}[.!?](\s|$)")
+
+
+def _without_notes(run: list[int], lines: Sequence[Line]) -> list[int]:
+    """The run without its last rows while they hold a sentence: notes under a table ("X Not
+    applicable. Except forcible rape.") set in pieces side by side, which would bridge every
+    column gap. Dot leaders ("Arson . . . .") are no sentence."""
+    while run:
+        last = max(lines[i].top for i in run)
+        band = [i for i in run if lines[i].top > last - 0.5 * lines[i].size]
+        texts = [_DOT_LEADER.sub("", c[0]) for i in band for c in _chunks(lines[i])]
+        if not any(len(t.split()) >= 3 and _SENTENCE.search(t) for t in texts):
+            break
+        run = [i for i in run if i not in band]
+    return run
 
 
 # --- section rows: one table cut by its own label rows -----------------------------------
