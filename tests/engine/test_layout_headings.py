@@ -184,3 +184,29 @@ def test_right_to_left_paragraph_lines_indent_from_the_right() -> None:
         for i, w in enumerate(widths)
     ]
     assert [len(b.lines) for b in layout.group_lines(lines)] == [3]
+
+
+def test_section_label_inside_a_table_shown_as_text_is_no_heading() -> None:
+    """The ``fast`` tier shows tables as text: a bold section label on a row of its own
+    ("Wealth index") between rows of labels and figures was a heading. A bold heading over a
+    paragraph on the same page stays one."""
+
+    def row(label: str, figures: tuple[str, ...], top: float) -> list[Line]:
+        cells = [_line(label, top)]
+        cells += [_line(f, top, x0=250.0 + 60 * k) for k, f in enumerate(figures)]
+        return cells
+
+    lines = [
+        _line("Results by group", 40, bold=True),
+        *[_line(BODY, 56 + 12 * i) for i in range(3)],
+        *row("Scheduled caste", ("74.8", "55.8", "42.9"), 110),
+        *row("Other", ("71.1", "48.8", "28.2"), 122),
+        _line("Wealth index", 134, bold=True),
+        *row("Lowest", ("64.5", "48.6", "34.3"), 146),
+        *row("Second", ("68.5", "50.4", "36.2"), 158),
+    ]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_table_rows(blocks)
+    assert _headings(blocks) == ["Results by group"]

@@ -309,7 +309,9 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
     for block in candidates:
         own = {id(line) for line in block.lines}
         others = [ln for ln in lines if id(ln) not in own]
-        if any(_row_partner(line, others, columns) for line in block.lines):
+        if any(_row_partner(line, others, columns) for line in block.lines) or _between_rows(
+            block, others
+        ):
             _unflag(block)
             continue
         labels.extend(
@@ -340,6 +342,39 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
             for label in demoted
         ):
             _unflag(block)
+
+
+def _row_band(line: Line, others: Sequence[Line], below: bool) -> list[Line]:
+    """The lines of the nearest band right above (or below) ``line``, as far away as rows of
+    a table can be (``_ROW_REACH`` font sizes, baseline to baseline)."""
+    reach = _ROW_REACH * line.size
+    if below:
+        near = [o for o in others if 0 < o.top - line.top <= reach and o.top >= line.bottom - 1]
+        key = min(near, key=lambda o: o.top, default=None)
+    else:
+        near = [o for o in others if 0 < line.top - o.top <= reach and o.bottom <= line.top + 1]
+        key = max(near, key=lambda o: o.bottom, default=None)
+    if key is None:
+        return []
+    return [key, *(o for o in others if o is not key and _same_band(key, o))]
+
+
+def _between_rows(block: Block, others: Sequence[Line]) -> bool:
+    """Whether ``block`` is a section label inside a table shown as text: alone on its band,
+    with table rows right above and right below it (a label, however long, then short cells
+    or figures side by side), and the two rows' cells past the labels lined up in a column."""
+    above = _row_band(block.lines[0], others, below=False)
+    below = _row_band(block.lines[-1], others, below=True)
+    if len(above) < 2 or len(below) < 2:
+        return False
+    first = min(min(o.x0 for o in above), min(o.x0 for o in below))
+    cells_above = [o for o in above if o.x0 > first + _ALIGN]
+    cells_below = [o for o in below if o.x0 > first + _ALIGN]
+    if not cells_above or not cells_below:
+        return False
+    if not all(_cell_like(line) for line in (*cells_above, *cells_below)):
+        return False
+    return any(_aligned(a, b) or _under(a, b) for a in cells_above for b in cells_below)
 
 
 def _unflag(block: Block) -> None:
