@@ -16,6 +16,7 @@ import pytest
 from lamina.engine import parse_document
 from lamina.extract import Document, extract_local
 from lamina.extract._layout import build_layout
+from lamina.extract._lexicon import repair_words
 from lamina.extract._roles import field_role, strip_registration
 from lamina.extract._values import find_amount, find_date, repair_ocr
 from lamina.services.runtime.execution import items_pages
@@ -244,6 +245,8 @@ def test_field_roles_from_name_and_description(key: str, description: str, role:
         ("24-MAR-2018", "2018-03-24", "24-MAR-2018"),
         ("ORD #64-REG #2-25/12/2016 13:51", "2016-12-25", "25/12/2016"),
         ("2024年3月5日", "2024-03-05", "2024年3月5日"),
+        ("DATE: 25 / 12 / 2018 10:22", "2018-12-25", "25 / 12 / 2018"),
+        ("2018 - 12 - 25", "2018-12-25", "2018 - 12 - 25"),
     ],
 )
 def test_dates_in_receipt_forms(text: str, iso: str, printed: str) -> None:
@@ -276,6 +279,47 @@ def test_local_currency_marks() -> None:
 )
 def test_ocr_lookalikes_repaired_inside_words(text: str, fixed: str) -> None:
     assert repair_ocr(text) == fixed
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("12,JaianTampoi 7/4,KawasanPerirndustrian", "12,JalanTampoi 7/4,KawasanPerindustrian"),
+        ("Tamar Desa, LeveI 2", "Taman Desa, Level 2"),
+        ("SUN VICTORY SON BHD", "SUN VICTORY SDN BHD"),
+        ("Timeless Kitchenette San Bhd", "Timeless Kitchenette Sdn Bhd"),
+    ],
+)
+def test_misread_address_and_name_words_respelt(text: str, fixed: str) -> None:
+    assert repair_words(text)[0] == fixed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["BEYOND BROTHERS", "JALAN JEJAKA", "SUNGAI RENGIT", "JALAN BESAR", "PETRO TRADING", "TAMPOI"],
+)
+def test_unknown_words_are_not_respelt_into_lexicon_words(text: str) -> None:
+    assert repair_words(text) == (text, [])
+
+
+def test_ocr_address_respelt_with_lower_confidence() -> None:
+    """Only OCR'd text is respelt (a text layer is taken as written), and each respelt word
+    lowers the field's confidence."""
+    rows: list[str | tuple[str, str]] = [
+        "CORNER HARDWARE SDN BHD",
+        "8, JAIAN BUNGA 2, TAMAR MAJU",
+        "56000 KUALA LUMPUR",
+        "TEL 03-1234 5678",
+        ("TOTAL", "9.90"),
+    ]
+    typed = extract_local(Document.from_pages(_page(rows)), RECEIPT_SCHEMA)
+    photo = extract_local(Document.from_pages(_page(rows), {1: 0.95}), RECEIPT_SCHEMA)
+    assert typed.data["address"] == "8, JAIAN BUNGA 2, TAMAR MAJU 56000 KUALA LUMPUR"  # type: ignore[index]
+    assert photo.data["address"] == "8, JALAN BUNGA 2, TAMAN MAJU 56000 KUALA LUMPUR"  # type: ignore[index]
+    meta = photo.field_metadata["document_metadata"]["address"]
+    assert "respelt: JAIAN, TAMAR" in meta["reasoning"]
+    typed_meta = typed.field_metadata["document_metadata"]["address"]
+    assert meta["extraction_confidence"] < typed_meta["extraction_confidence"]
 
 
 def test_registration_number_is_not_part_of_the_name() -> None:

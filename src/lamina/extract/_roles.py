@@ -23,6 +23,7 @@ from typing import Any
 from lamina.extract._document import Box, Document, Line
 from lamina.extract._labels import split_words
 from lamina.extract._layout import Layout, Row, build_layout
+from lamina.extract._lexicon import repair_words
 from lamina.extract._values import AMOUNT_RE, find_date, repair_ocr
 
 # --- which role a field plays -------------------------------------------------------------------
@@ -353,6 +354,7 @@ def is_registration(text: str) -> bool:
 def address_score(text: str) -> float:
     """0..1: how much ``text`` reads as a line of a postal address."""
     text = repair_ocr(re.sub(r"(?<=\d)[Oo](?=\d|[Oo]?[A-Za-z])", "0", text))  # 551O0KUALA
+    text = repair_words(text)[0]  # JAIAN BUNGA
     score = 0.0
     if _STREET.search(text):
         score += 0.5

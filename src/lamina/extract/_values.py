@@ -30,21 +30,26 @@ MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 
-_SEP = r"(?P<sep>[-/.])"
+_SEP = r"\s?(?P<sep>[-/.])\s?"
+"""A numeric date's separator, with the spaces an OCR engine may read around it (``25 / 12 /
+2018``)."""
 _TIME_OR_END = r"(?=\d{1,2}[:.]\d{2}|(?!\d))"
 """After a year: the end of the number, or a time glued to it by OCR (``25/12/20188:13:39PM``)."""
 DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
+    (
+        re.compile(r"(?<!\d)(\d{4})\s?(?P<sep>[-/.])\s?(\d{1,2})\s?(?P=sep)\s?(\d{1,2})(?!\d)"),
+        "ymd",
+    ),
     (re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"), "ymd"),
     (
         re.compile(
-            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{4}}){_TIME_OR_END}"
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})\s?(?P=sep)\s?(\d{{4}}){_TIME_OR_END}"
         ),
         "dmy_or_mdy",
     ),
     (
         re.compile(
-            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})"
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})\s?(?P=sep)\s?(\d{{2}})"
             r"(?=\d{1,2}:\d{2}|(?![\d/.-]\d))"
         ),
         "dmy_or_mdy2",
