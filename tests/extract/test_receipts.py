@@ -275,6 +275,9 @@ def test_local_currency_marks() -> None:
         ("AEON C0. (M) BHD", "AEON CO. (M) BHD"),
         ("Ja1an SS21/39", "Jalan SS21/39"),
         ("S117, 3RD FLR, NO 2A", "S117, 3RD FLR, NO 2A"),
+        ("KMF F00DICI0US SDN BHD", "KMF FOODICIOUS SDN BHD"),
+        ("SECT1ON U6, Golden Sc0op", "SECTION U6, Golden Scoop"),
+        ("BLOCK1A TOWER10A City,No1,Medan", "BLOCK1A TOWER10A City,No1,Medan"),
     ],
 )
 def test_ocr_lookalikes_repaired_inside_words(text: str, fixed: str) -> None:
@@ -322,9 +325,29 @@ def test_ocr_address_respelt_with_lower_confidence() -> None:
     assert meta["extraction_confidence"] < typed_meta["extraction_confidence"]
 
 
+def test_address_block_runs_over_town_and_country_lines() -> None:
+    """Lines that name only a town, a state or a country continue the address block; a
+    registration number before it and a title after it are not part of it."""
+    rows: list[str | tuple[str, str]] = [
+        "GOLDEN SCOOP SDN BHD",
+        "(NO.169609-A) A-16-1, TOWER A, NORTHPOINT OFFICE,",
+        "MID VALLEY CITY, NO1, MEDAN SYED PUTRA UTARA KUALA",
+        "LUMPUR",
+        "MALAYSIA",
+        "GUEST CHECK",
+        ("TOTAL", "21.50"),
+    ]
+    out = extract_local(_page(rows), RECEIPT_SCHEMA)
+    assert out.data["address"] == (  # type: ignore[index]
+        "A-16-1, TOWER A, NORTHPOINT OFFICE, MID VALLEY CITY, NO1, MEDAN SYED PUTRA UTARA "
+        "KUALA LUMPUR MALAYSIA"
+    )
+
+
 def test_registration_number_is_not_part_of_the_name() -> None:
     assert strip_registration("AEON CO. (M) BHD (126926-H)") == "AEON CO. (M) BHD"
     assert strip_registration("ACME SDN BHD Co. No: 12345-X") == "ACME SDN BHD"
+    assert strip_registration("KMF FOODICIOUS SDN BHD \uff081132106-H)") == "KMF FOODICIOUS SDN BHD"
     assert strip_registration("S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD.") == (
         "S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD."
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_TEXT = """
+_STREETS = """
 jalan lorong persiaran lebuhraya lebuh taman kampung bandar street road avenue boulevard lane
 drive highway place square plaza centre center mall complex building bangunan wisma menara tower
 block floor level suite unit industrial park seksyen section batu mile district ground shopping
@@ -24,26 +24,34 @@ mewah emas intan bukit sungai pulau tanjung teluk simpang lapangan dataran first
 fourth fifth ground basement mezzanine lower upper city town village garden gardens heights
 highlands hills valley court estate residence residences commercial business trade centre
 station junction market square terrace parade crescent close way north south east west central
-new old international airport terminal malaysia singapore indonesia thailand philippines brunei
-selangor johor pahang perak kedah kelantan terengganu melaka malacca penang pinang negeri
-sembilan sabah sarawak perlis putrajaya labuan darul ehsan takzim makmur ridzuan aman naim iman
-khusus wilayah persekutuan kuala lumpur petaling shah alam klang subang puchong cheras ampang
-kajang semenyih rawang serdang kepong setapak gombak sentul bangsar seremban nilai ipoh skudai
-kinabalu kuching miri sandakan tawau alor setar kuantan kangar butterworth georgetown cyberjaya
-sunway damansara kelana kembangan balakong sepang banting shah muar batu pahat kluang segamat
-kulai tebrau masai pasir gudang senai melawati wangsa maju keramat titiwangsa pandan mahkota
-serendah selayang batang berjuntai kuang sungai buloh genting besar kecil kelang sentral sdn bhd
-berhad enterprise enterprises trading traders holdings industries services station stationery
-restaurant restoran hardware bakery kitchen kitchenette international marketing supermarket
-hypermarket minimarket market pharmacy farmasi machinery electrical electronics engineering
-construction furniture books bookstore bookshop printing florist foods food beverage cafe coffee
-kopitiam supply supplies distributor distribution management retail house cake trading company
-corporation limited kedai makanan runcit perniagaan grocery mart shop boutique hotel chicken
-seafood noodle bistro express gift gifts plastic packaging paper office automobile motor motors
-auto parts tyre tyres petrol petroleum
+new old international airport terminal
 """
-_WORDS = _TEXT.split()
-LEXICON = frozenset(_WORDS)
+"""Street, building and place-type words; Malay and English."""
+_PLACES = """
+malaysia singapore indonesia thailand philippines brunei selangor johor pahang perak kedah
+kelantan terengganu melaka malacca penang pinang negeri sembilan sabah sarawak perlis putrajaya
+labuan darul ehsan takzim makmur ridzuan aman naim iman khusus wilayah persekutuan kuala lumpur
+petaling shah alam klang subang puchong cheras ampang kajang semenyih rawang serdang kepong
+setapak gombak sentul bangsar seremban nilai ipoh skudai kinabalu kuching miri sandakan tawau
+alor setar kuantan kangar butterworth georgetown cyberjaya sunway damansara kelana kembangan
+balakong sepang banting shah muar batu pahat kluang segamat kulai tebrau masai pasir gudang
+senai melawati wangsa maju keramat titiwangsa pandan mahkota serendah selayang batang berjuntai
+kuang sungai buloh genting besar kecil kelang sentral
+"""
+"""Countries, states, regions and larger towns (Malaysia above all)."""
+_TRADE = """
+sdn bhd berhad enterprise enterprises trading traders holdings industries services station
+stationery restaurant restoran hardware bakery kitchen kitchenette international marketing
+supermarket hypermarket minimarket market pharmacy farmasi machinery electrical electronics
+engineering construction furniture books bookstore bookshop printing florist foods food beverage
+cafe coffee kopitiam supply supplies distributor distribution management retail house cake
+trading company corporation limited kedai makanan runcit perniagaan grocery mart shop boutique
+hotel chicken seafood noodle bistro express gift gifts plastic packaging paper office automobile
+motor motors auto parts tyre tyres petrol petroleum
+"""
+"""Legal forms and trade words of business names."""
+PLACES = frozenset(_PLACES.split())
+LEXICON = frozenset((_STREETS + _PLACES + _TRADE).split())
 """Known words of addresses and business names, lower case."""
 
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
@@ -92,7 +100,7 @@ def _in_case_of(word: str, right: str) -> str:
     return right
 
 
-_LOOKALIKES = ("il1!|jt", "rn", "nm", "o0cdaq", "ec", "s5", "b8h", "uv", "tf", "g9q", "z2")
+_LOOKALIKES = ("il1!|", "rn", "nm", "o0cdaq", "ec", "s5", "b8h", "uv", "tf", "g9q", "z2")
 """Letters an OCR engine confuses (one group each)."""
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from lamina.extract._document import Box, Document, Line
 from lamina.extract._labels import split_words
 from lamina.extract._layout import Layout, Row, build_layout
-from lamina.extract._lexicon import repair_words
+from lamina.extract._lexicon import PLACES, repair_words
 from lamina.extract._values import AMOUNT_RE, find_date, repair_ocr
 
 # --- which role a field plays -------------------------------------------------------------------
@@ -323,7 +323,7 @@ _TITLE = re.compile(
     r"^\W*(official\s*)?(tax\s*|cash\s*|simplified\s*)?(receipt|invoice|bill|cash\s*bill|"
     r"sales\s+receipt|order|quotation|quote|statement|credit\s+note|debit\s+note|delivery\s+"
     r"order|payment\s+voucher|voucher|docket|ticket|welcome|thank\s+you|copy|duplicate|"
-    r"customer\s+copy|merchant\s+copy|original)\b",
+    r"customer\s+copy|merchant\s+copy|original|guest\s*check)\b",
     re.I,
 )
 _FIELD_LABEL = re.compile(
@@ -364,6 +364,9 @@ def address_score(text: str) -> float:
         score += 0.2  # a house number first
     if "," in text:
         score += 0.1
+    words = [w.lower() for w in _WORD.findall(text)]
+    if words and any(w in PLACES for w in words):
+        score += 0.3 if sum(w in PLACES for w in words) * 2 >= len(words) else 0.15
     if _CONTACT.search(text) or _TITLE.search(text) or find_date(text):
         score -= 0.6
     if _FIELD_LABEL.search(text) and not _STREET.search(text):
@@ -553,6 +556,7 @@ class RoleFinder:
             else:
                 score -= 0.1
             text = _clean_join(" ".join(r.text.strip() for r in block))
+            text = _LEADING_REGISTRATION.sub("", text) or text
             spans = [s for r in block for s in _whole(r)]
             picks.append(
                 Pick(
@@ -717,10 +721,14 @@ _TRAILING_REGISTRATION = re.compile(
 )
 
 
+_LEADING_REGISTRATION = re.compile(r"^\W*\(\s*(no\.?\s*)?[\dA-Z-]*\d{3,}[\dA-Z-]*\s*\)\W*", re.I)
+"""A registration number printed before an address on its first line: ``(No.193573-M)``."""
+
+
 def strip_registration(text: str) -> str:
     """A business name without the registration number printed after it:
     ``AEON CO. (M) BHD (126926-H)`` → ``AEON CO. (M) BHD``."""
-    text = _clean_join(text)
+    text = _clean_join(text.replace("\uff08", "(").replace("\uff09", ")"))
     while True:
         shorter = _TRAILING_REGISTRATION.sub("", text).strip()
         if shorter == text or _letters(shorter) < 3:
