@@ -291,6 +291,8 @@ def test_ocr_lookalikes_repaired_inside_words(text: str, fixed: str) -> None:
         ("Tamar Desa, LeveI 2", "Taman Desa, Level 2"),
         ("SUN VICTORY SON BHD", "SUN VICTORY SDN BHD"),
         ("Timeless Kitchenette San Bhd", "Timeless Kitchenette Sdn Bhd"),
+        ("Loi 3, Henara Dion", "Lot 3, Menara Dion"),
+        ("99 SPEED NART S/B", "99 SPEED MART S/B"),
     ],
 )
 def test_misread_address_and_name_words_respelt(text: str, fixed: str) -> None:
@@ -299,7 +301,14 @@ def test_misread_address_and_name_words_respelt(text: str, fixed: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["BEYOND BROTHERS", "JALAN JEJAKA", "SUNGAI RENGIT", "JALAN BESAR", "PETRO TRADING", "TAMPOI"],
+    [
+        "BEYOND BROTHERS",
+        "JALAN JEJAKA",
+        "SUNGAI RENGIT",
+        "LAMAN RIMBUNAN",
+        "PETRO TRADING",
+        "TAMPOI PARK",
+    ],
 )
 def test_unknown_words_are_not_respelt_into_lexicon_words(text: str) -> None:
     assert repair_words(text) == (text, [])
@@ -334,6 +343,7 @@ def test_address_block_runs_over_town_and_country_lines() -> None:
         "MID VALLEY CITY, NO1, MEDAN SYED PUTRA UTARA KUALA",
         "LUMPUR",
         "MALAYSIA",
+        "AMPANG POINT CENTRE",
         "GUEST CHECK",
         ("TOTAL", "21.50"),
     ]

@@ -52,15 +52,20 @@ motor motors auto parts tyre tyres petrol petroleum
 """Legal forms and trade words of business names."""
 PLACES = frozenset(_PLACES.split())
 LEXICON = frozenset((_STREETS + _PLACES + _TRADE).split())
+_BY_LENGTH: dict[int, list[str]] = {}
+for _known in sorted(LEXICON):
+    _BY_LENGTH.setdefault(len(_known), []).append(_known)
 """Known words of addresses and business names, lower case."""
 
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 """Words, also inside camel-case glue (``JaianTampoi`` → ``Jaian``, ``Tampoi``)."""
 _LEGAL = [
+    (re.compile(r"\bL[O0o][Il1i](?=\s*\d)"), "LOT"),
     (re.compile(r"\b[Ss5][A-Za-z0-9][Nn](?=\s*\.?\s*[Bb8][Hh][DdOo0]\b)"), "SDN"),
     (re.compile(r"(?<=[Ss][Dd][Nn])\s*\.?\s*(?!BHD|Bhd|bhd)[Bb8][Hh][DdOo0]\b"), "BHD"),
 ]
-"""The Malaysian private limited form, the commonest legal form on these receipts, misread."""
+"""The Malaysian private limited form (the commonest legal form on these receipts) and ``LOT``
+before a number (the commonest first word of an address) misread."""
 
 
 def repair_words(text: str) -> tuple[str, list[str]]:
@@ -100,7 +105,7 @@ def _in_case_of(word: str, right: str) -> str:
     return right
 
 
-_LOOKALIKES = ("il1!|", "rn", "nm", "o0cdaq", "ec", "s5", "b8h", "uv", "tf", "g9q", "z2")
+_LOOKALIKES = ("il1!|", "rn", "nm", "hm", "o0cdaq", "ec", "s5", "b8h", "uv", "tf", "g9q", "z2")
 """Letters an OCR engine confuses (one group each)."""
 
 
@@ -110,22 +115,21 @@ def _lookalike(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _closest(word: str) -> str | None:
-    """The one lexicon word ``word`` is a misreading of, if any: in a word of 5 to 7 letters,
-    one letter replaced by a look-alike (``Jaian``, ``Tamar``); in 8 to 10 letters, one letter
-    replaced, added or dropped; two in longer words."""
-    if word in LEXICON or len(word) < 5:
+    """The one lexicon word ``word`` is a misreading of, if any: in a word of 4 to 7 letters,
+    one letter replaced by a look-alike (``Jaian``, ``Tamar``, ``Hart``); in 8 to 10 letters,
+    one letter replaced, added or dropped; two in longer words."""
+    if word in LEXICON or len(word) < 4:
         return word if word in LEXICON else None
     budget = 1 if len(word) <= 10 else 2
     best: list[str] = []
     best_distance = budget + 1
-    for known in LEXICON:
+    lengths = [len(word)] if len(word) < 8 else range(len(word) - budget, len(word) + budget + 1)
+    for known in (k for n in lengths for k in _BY_LENGTH.get(n, ())):
         if len(word) < 8:
             if len(known) == len(word):
                 diff = [(a, b) for a, b in zip(word, known, strict=True) if a != b]
                 if len(diff) == 1 and _lookalike(*diff[0]):
                     best.append(known)
-            continue
-        if abs(len(known) - len(word)) > budget:
             continue
         d = _distance(word, known, best_distance)
         if d < best_distance:

@@ -315,7 +315,7 @@ _CONTACT = re.compile(
 )
 _REGISTRATION = re.compile(
     r"\b(gst|sst|vat|tax|tin|abn|ein|co\.?\s*reg|reg\.?\s*n[o0]|registration|company\s*n[o0]|"
-    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|^\W*\(\s*\d{3,}[-\s]?"
+    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|\bgst\s*(reg|id)|^\W*\(\s*\d{3,}[-\s]?"
     r"[A-Z]{1,2}\s*\)\W*$|^\W*\d{4,}-[A-Z]{1,2}\W*$|^\W*\(\s*[\dA-Z]{4,}[-\s][\dA-Z]{1,3}\s*\)\W*$",
     re.I,
 )
@@ -527,6 +527,9 @@ class RoleFinder:
                 if _ends_address(text):
                     clean_end = True
                     break
+                if _COUNTRY_LAST.search(block[-1].text):
+                    clean_end = True  # the country is the address's last line
+                    break
                 if address_score(text) >= 0.3 or _place_name(text):
                     block.append(zone[j])
                     j += 1
@@ -721,6 +724,11 @@ _TRAILING_REGISTRATION = re.compile(
 )
 
 
+_COUNTRY_LAST = re.compile(
+    r"\b(malaysia|singapore|indonesia|thailand|philippines|brunei|vietnam|india|china|"
+    r"australia|usa|u\.s\.a|united\s+states|united\s+kingdom|uk|canada|france|germany)\W*$",
+    re.I,
+)
 _LEADING_REGISTRATION = re.compile(r"^\W*\(\s*(no\.?\s*)?[\dA-Z-]*\d{3,}[\dA-Z-]*\s*\)\W*", re.I)
 """A registration number printed before an address on its first line: ``(No.193573-M)``."""
 
