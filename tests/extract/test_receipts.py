@@ -278,6 +278,7 @@ def test_local_currency_marks() -> None:
         ("KMF F00DICI0US SDN BHD", "KMF FOODICIOUS SDN BHD"),
         ("SECT1ON U6, Golden Sc0op", "SECTION U6, Golden Scoop"),
         ("BLOCK1A TOWER10A City,No1,Medan", "BLOCK1A TOWER10A City,No1,Medan"),
+        ("JalanSS21/39,47400Peta1ing Jaya", "JalanSS21/39,47400Petaling Jaya"),
     ],
 )
 def test_ocr_lookalikes_repaired_inside_words(text: str, fixed: str) -> None:
@@ -293,6 +294,7 @@ def test_ocr_lookalikes_repaired_inside_words(text: str, fixed: str) -> None:
         ("Timeless Kitchenette San Bhd", "Timeless Kitchenette Sdn Bhd"),
         ("Loi 3, Henara Dion", "Lot 3, Menara Dion"),
         ("99 SPEED NART S/B", "99 SPEED MART S/B"),
+        ("51200 KOALA LUMPUR, SIN THYE & COMFANY", "51200 KUALA LUMPUR, SIN THYE & COMPANY"),
     ],
 )
 def test_misread_address_and_name_words_respelt(text: str, fixed: str) -> None:
@@ -357,6 +359,9 @@ def test_address_block_runs_over_town_and_country_lines() -> None:
 def test_registration_number_is_not_part_of_the_name() -> None:
     assert strip_registration("AEON CO. (M) BHD (126926-H)") == "AEON CO. (M) BHD"
     assert strip_registration("ACME SDN BHD Co. No: 12345-X") == "ACME SDN BHD"
+    assert strip_registration("MOONLIGHT CAKE HOUSE SDN BHD 862725-U") == (
+        "MOONLIGHT CAKE HOUSE SDN BHD"
+    )
     assert strip_registration("KMF FOODICIOUS SDN BHD \uff081132106-H)") == "KMF FOODICIOUS SDN BHD"
     assert strip_registration("S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD.") == (
         "S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD."

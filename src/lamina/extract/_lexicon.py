@@ -105,7 +105,21 @@ def _in_case_of(word: str, right: str) -> str:
     return right
 
 
-_LOOKALIKES = ("il1!|", "rn", "nm", "hm", "o0cdaq", "ec", "s5", "b8h", "uv", "tf", "g9q", "z2")
+_LOOKALIKES = (
+    "il1!|",
+    "rn",
+    "nm",
+    "hm",
+    "o0cdaq",
+    "ec",
+    "s5",
+    "b8h",
+    "uvo",
+    "tf",
+    "pf",
+    "g9q",
+    "z2",
+)
 """Letters an OCR engine confuses (one group each)."""
 
 

@@ -373,7 +373,7 @@ def address_score(text: str) -> float:
         score -= 0.3
     if is_registration(text):
         score -= 0.5
-    if re.search(r"\d+[.,]\d{2}\b", text):  # a price
+    if re.search(r"\d+[.,]\d{2}(?![.,/-]?[\dA-Za-z])", text):  # a price, not ``NO 33.35.GF``
         score -= 0.4
     return max(0.0, min(1.0, score))
 
@@ -719,7 +719,7 @@ def _rounding_cue(rows: list[Row], picks: list[Pick], cued: list[Pick]) -> None:
 
 _TRAILING_REGISTRATION = re.compile(
     r"[\s,]*(\(\s*[^()]*\d{3,}[^()]*\)|(co\.?|company|reg\w*|gst|roc)[\s.:]*(n[o0]|id)?[\s.:]*"
-    r"[\dA-Z-]*\d{3,}[\dA-Z-]*)\W*$",
+    r"[\dA-Z-]*\d{3,}[\dA-Z-]*|\d{5,}-[A-Z])\W*$",
     re.I,
 )
 
@@ -979,8 +979,8 @@ def _total_strength(label: str) -> float:
         return -1.0
     if _ADJUSTMENT.search(label) and not strong:
         return -1.0
-    if _TAX_WORD.search(label) and not strong:
-        return -1.0
+    if _TAX_WORD.search(re.sub(r"\([^)]*\)?", "", label)) and not strong:
+        return -1.0  # a tax amount; not a total qualified in brackets, ``TOTAL (INCL. GST)``
     if strong:
         return 1.0
     if _TOTAL_PLAIN.search(label):

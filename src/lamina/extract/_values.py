@@ -324,7 +324,8 @@ def match_enum(value: Any, options: list[Any]) -> Any:
 
 
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "i": "1", "|": "1"})
-_TOKEN = re.compile(r"[A-Za-z0-9|]+")
+_TOKEN = re.compile(r"\d{3,}(?=[A-Za-z]{3})|[A-Za-z0-9|]+")
+"""Words; a number glued to the word after it is a word of its own (``47400Peta1ing``)."""
 _LETTER_IN_WORD = re.compile(r"(?<=[A-Za-z])0{1,2}(?=[A-Za-z])|(?<=[A-Za-z]{2})1(?=[A-Za-z]{2})")
 """Zeros between letters, a one inside a run of letters: misread O, I or l (codes such as
 ``BLOCK1A`` or ``TOWER10A`` are left alone)."""
