@@ -12,7 +12,7 @@ only OCR'd text is repaired (a text layer or a transcript is taken as written).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 
 _STREETS = """
 jalan lorong persiaran lebuhraya lebuh taman kampung bandar street road avenue boulevard lane
@@ -73,7 +73,7 @@ def repair_words(text: str) -> tuple[str, list[str]]:
     changed: list[str] = []
     text = re.sub(r"(?<=[a-z]{2})I(?![A-Za-z])", "l", text)  # LeveI → Level
     for pattern, fixed in _LEGAL:
-        text = pattern.sub(lambda m, f=fixed: _legal(m, f, changed), text)
+        text = pattern.sub(partial(_legal, fixed=fixed, changed=changed), text)
     out: list[str] = []
     at = 0
     for m in _WORD.finditer(text):
