@@ -20,11 +20,11 @@ drive highway place square plaza centre center mall complex building bangunan wi
 block floor level suite unit industrial park seksyen section batu mile district ground shopping
 uptown perindustrian kawasan kompleks pusat perdagangan perniagaan medan desa jaya indah utama
 utara selatan timur barat tengah baru bahru lama permai perdana mutiara damai setia sentosa
-mewah emas intan bukit sungai pulau tanjung teluk simpang lapangan dataran first second third
-fourth fifth ground basement mezzanine lower upper city town village garden gardens heights
-highlands hills valley court estate residence residences commercial business trade centre
-station junction market square terrace parade crescent close way north south east west central
-new old international airport terminal
+mewah emas intan bukit sungai pulau tanjung tanjong teluk kota simpang lapangan dataran first
+second third fourth fifth ground basement mezzanine lower upper city town village garden gardens
+heights highlands hills valley court estate residence residences commercial business trade
+centre station junction market square terrace parade crescent close way north south east west
+central new old international airport terminal
 """
 """Street, building and place-type words; Malay and English."""
 _PLACES = """
@@ -60,7 +60,7 @@ for _known in sorted(LEXICON):
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 """Words, also inside camel-case glue (``JaianTampoi`` → ``Jaian``, ``Tampoi``)."""
 _LEGAL = [
-    (re.compile(r"\bL[O0o][Il1i](?=\s*\d)"), "LOT"),
+    (re.compile(r"\bL[O0o][Il1iTt](?=\s*\d)"), "LOT"),
     (re.compile(r"\b[Ss5][A-Za-z0-9][Nn](?=\s*\.?\s*[Bb8][Hh][DdOo0]\b)"), "SDN"),
     (re.compile(r"(?<=[Ss][Dd][Nn])\s*\.?\s*(?!BHD|Bhd|bhd)[Bb8][Hh][DdOo0]\b"), "BHD"),
 ]
