@@ -16,6 +16,7 @@ import pytest
 from lamina.engine import parse_document
 from lamina.extract import Document, extract_local
 from lamina.extract._layout import build_layout
+from lamina.extract._lexicon import repair_words
 from lamina.extract._roles import field_role, strip_registration
 from lamina.extract._values import find_amount, find_date, repair_ocr
 from lamina.services.runtime.execution import items_pages
@@ -244,6 +245,8 @@ def test_field_roles_from_name_and_description(key: str, description: str, role:
         ("24-MAR-2018", "2018-03-24", "24-MAR-2018"),
         ("ORD #64-REG #2-25/12/2016 13:51", "2016-12-25", "25/12/2016"),
         ("2024年3月5日", "2024-03-05", "2024年3月5日"),
+        ("DATE: 25 / 12 / 2018 10:22", "2018-12-25", "25 / 12 / 2018"),
+        ("2018 - 12 - 25", "2018-12-25", "2018 - 12 - 25"),
     ],
 )
 def test_dates_in_receipt_forms(text: str, iso: str, printed: str) -> None:
@@ -272,15 +275,96 @@ def test_local_currency_marks() -> None:
         ("AEON C0. (M) BHD", "AEON CO. (M) BHD"),
         ("Ja1an SS21/39", "Jalan SS21/39"),
         ("S117, 3RD FLR, NO 2A", "S117, 3RD FLR, NO 2A"),
+        ("KMF F00DICI0US SDN BHD", "KMF FOODICIOUS SDN BHD"),
+        ("SECT1ON U6, Golden Sc0op", "SECTION U6, Golden Scoop"),
+        ("BLOCK1A TOWER10A City,No1,Medan", "BLOCK1A TOWER10A City,No1,Medan"),
+        ("JalanSS21/39,47400Peta1ing Jaya", "JalanSS21/39,47400Petaling Jaya"),
     ],
 )
 def test_ocr_lookalikes_repaired_inside_words(text: str, fixed: str) -> None:
     assert repair_ocr(text) == fixed
 
 
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("12,JaianTampoi 7/4,KawasanPerirndustrian", "12,JalanTampoi 7/4,KawasanPerindustrian"),
+        ("Tamar Desa, LeveI 2", "Taman Desa, Level 2"),
+        ("SUN VICTORY SON BHD", "SUN VICTORY SDN BHD"),
+        ("Timeless Kitchenette San Bhd", "Timeless Kitchenette Sdn Bhd"),
+        ("Loi 3, Henara Dion", "Lot 3, Menara Dion"),
+        ("L0T1851-A, JALAN KPB 6", "LOT1851-A, JALAN KPB 6"),
+        ("99 SPEED NART S/B", "99 SPEED MART S/B"),
+        ("51200 KOALA LUMPUR, SIN THYE & COMFANY", "51200 KUALA LUMPUR, SIN THYE & COMPANY"),
+    ],
+)
+def test_misread_address_and_name_words_respelt(text: str, fixed: str) -> None:
+    assert repair_words(text)[0] == fixed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BEYOND BROTHERS",
+        "JALAN JEJAKA",
+        "SUNGAI RENGIT",
+        "LAMAN RIMBUNAN",
+        "BUNGA TANJONG",
+        "PETRO TRADING",
+        "TAMPOI PARK",
+    ],
+)
+def test_unknown_words_are_not_respelt_into_lexicon_words(text: str) -> None:
+    assert repair_words(text) == (text, [])
+
+
+def test_ocr_address_respelt_with_lower_confidence() -> None:
+    """Only OCR'd text is respelt (a text layer is taken as written), and each respelt word
+    lowers the field's confidence."""
+    rows: list[str | tuple[str, str]] = [
+        "CORNER HARDWARE SDN BHD",
+        "8, JAIAN BUNGA 2, TAMAR MAJU",
+        "56000 KUALA LUMPUR",
+        "TEL 03-1234 5678",
+        ("TOTAL", "9.90"),
+    ]
+    typed = extract_local(Document.from_pages(_page(rows)), RECEIPT_SCHEMA)
+    photo = extract_local(Document.from_pages(_page(rows), {1: 0.95}), RECEIPT_SCHEMA)
+    assert typed.data["address"] == "8, JAIAN BUNGA 2, TAMAR MAJU 56000 KUALA LUMPUR"  # type: ignore[index]
+    assert photo.data["address"] == "8, JALAN BUNGA 2, TAMAN MAJU 56000 KUALA LUMPUR"  # type: ignore[index]
+    meta = photo.field_metadata["document_metadata"]["address"]
+    assert "respelt: JAIAN, TAMAR" in meta["reasoning"]
+    typed_meta = typed.field_metadata["document_metadata"]["address"]
+    assert meta["extraction_confidence"] < typed_meta["extraction_confidence"]
+
+
+def test_address_block_runs_over_town_and_country_lines() -> None:
+    """Lines that name only a town, a state or a country continue the address block; a
+    registration number before it and a title after it are not part of it."""
+    rows: list[str | tuple[str, str]] = [
+        "GOLDEN SCOOP SDN BHD",
+        "(NO.169609-A) A-16-1, TOWER A, NORTHPOINT OFFICE,",
+        "MID VALLEY CITY, NO1, MEDAN SYED PUTRA UTARA KUALA",
+        "LUMPUR",
+        "MALAYSIA",
+        "AMPANG POINT CENTRE",
+        "GUEST CHECK",
+        ("TOTAL", "21.50"),
+    ]
+    out = extract_local(_page(rows), RECEIPT_SCHEMA)
+    assert out.data["address"] == (  # type: ignore[index]
+        "A-16-1, TOWER A, NORTHPOINT OFFICE, MID VALLEY CITY, NO1, MEDAN SYED PUTRA UTARA "
+        "KUALA LUMPUR MALAYSIA"
+    )
+
+
 def test_registration_number_is_not_part_of_the_name() -> None:
     assert strip_registration("AEON CO. (M) BHD (126926-H)") == "AEON CO. (M) BHD"
     assert strip_registration("ACME SDN BHD Co. No: 12345-X") == "ACME SDN BHD"
+    assert strip_registration("MOONLIGHT CAKE HOUSE SDN BHD 862725-U") == (
+        "MOONLIGHT CAKE HOUSE SDN BHD"
+    )
+    assert strip_registration("KMF FOODICIOUS SDN BHD \uff081132106-H)") == "KMF FOODICIOUS SDN BHD"
     assert strip_registration("S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD.") == (
         "S.H.H. MOTOR (SUNGAI RENGIT) SDN. BHD."
     )

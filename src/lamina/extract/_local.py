@@ -22,6 +22,7 @@ from typing import Any
 from lamina.extract._confidence import leaf_meta, parsing_of, role_confidence
 from lamina.extract._document import Box, Document, Line, Table, span_box
 from lamina.extract._labels import SYNONYMS, label_score, phrase, split_words
+from lamina.extract._lexicon import repair_words
 from lamina.extract._roles import (
     Pick,
     RoleFinder,
@@ -423,6 +424,10 @@ class LocalExtractor:
             if repaired != value:
                 reason += " OCR look-alike characters repaired (0/O, 1/l, 5/S)."
                 value = repaired
+            value, respelt = repair_words(value)
+            if respelt:
+                confidence = round(confidence * 0.95 ** len(respelt), 3)
+                reason += f" Misread words respelt: {', '.join(respelt[:3])}."
             garbled = _garbled_words(value, names=role == "vendor")
             if garbled:
                 confidence = round(confidence * 0.85 ** len(garbled), 3)

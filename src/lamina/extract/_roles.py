@@ -23,6 +23,7 @@ from typing import Any
 from lamina.extract._document import Box, Document, Line
 from lamina.extract._labels import split_words
 from lamina.extract._layout import Layout, Row, build_layout
+from lamina.extract._lexicon import PLACES, repair_words
 from lamina.extract._values import AMOUNT_RE, find_date, repair_ocr
 
 # --- which role a field plays -------------------------------------------------------------------
@@ -314,7 +315,7 @@ _CONTACT = re.compile(
 )
 _REGISTRATION = re.compile(
     r"\b(gst|sst|vat|tax|tin|abn|ein|co\.?\s*reg|reg\.?\s*n[o0]|registration|company\s*n[o0]|"
-    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|^\W*\(\s*\d{3,}[-\s]?"
+    r"co\.?\s*n[o0]|roc|business\s*n[o0]|brn|uen|id\s*n[o0]|siret|nif|cif|ust)\b|\bgst\s*(reg|id)|^\W*\(\s*\d{3,}[-\s]?"
     r"[A-Z]{1,2}\s*\)\W*$|^\W*\d{4,}-[A-Z]{1,2}\W*$|^\W*\(\s*[\dA-Z]{4,}[-\s][\dA-Z]{1,3}\s*\)\W*$",
     re.I,
 )
@@ -322,7 +323,7 @@ _TITLE = re.compile(
     r"^\W*(official\s*)?(tax\s*|cash\s*|simplified\s*)?(receipt|invoice|bill|cash\s*bill|"
     r"sales\s+receipt|order|quotation|quote|statement|credit\s+note|debit\s+note|delivery\s+"
     r"order|payment\s+voucher|voucher|docket|ticket|welcome|thank\s+you|copy|duplicate|"
-    r"customer\s+copy|merchant\s+copy|original)\b",
+    r"customer\s+copy|merchant\s+copy|original|guest\s*check)\b",
     re.I,
 )
 _FIELD_LABEL = re.compile(
@@ -353,6 +354,7 @@ def is_registration(text: str) -> bool:
 def address_score(text: str) -> float:
     """0..1: how much ``text`` reads as a line of a postal address."""
     text = repair_ocr(re.sub(r"(?<=\d)[Oo](?=\d|[Oo]?[A-Za-z])", "0", text))  # 551O0KUALA
+    text = repair_words(text)[0]  # JAIAN BUNGA
     score = 0.0
     if _STREET.search(text):
         score += 0.5
@@ -362,13 +364,16 @@ def address_score(text: str) -> float:
         score += 0.2  # a house number first
     if "," in text:
         score += 0.1
+    words = [w.lower() for w in _WORD.findall(text)]
+    if words and any(w in PLACES for w in words):
+        score += 0.3 if sum(w in PLACES for w in words) * 2 >= len(words) else 0.15
     if _CONTACT.search(text) or _TITLE.search(text) or find_date(text):
         score -= 0.6
     if _FIELD_LABEL.search(text) and not _STREET.search(text):
         score -= 0.3
     if is_registration(text):
         score -= 0.5
-    if re.search(r"\d+[.,]\d{2}\b", text):  # a price
+    if re.search(r"\d+[.,]\d{2}(?![.,/-]?[\dA-Za-z])", text):  # a price, not ``NO 33.35.GF``
         score -= 0.4
     return max(0.0, min(1.0, score))
 
@@ -522,6 +527,9 @@ class RoleFinder:
                 if _ends_address(text):
                     clean_end = True
                     break
+                if _COUNTRY_LAST.search(block[-1].text):
+                    clean_end = True  # the country is the address's last line
+                    break
                 if address_score(text) >= 0.3 or _place_name(text):
                     block.append(zone[j])
                     j += 1
@@ -551,6 +559,7 @@ class RoleFinder:
             else:
                 score -= 0.1
             text = _clean_join(" ".join(r.text.strip() for r in block))
+            text = _LEADING_REGISTRATION.sub("", text) or text
             spans = [s for r in block for s in _whole(r)]
             picks.append(
                 Pick(
@@ -710,15 +719,24 @@ def _rounding_cue(rows: list[Row], picks: list[Pick], cued: list[Pick]) -> None:
 
 _TRAILING_REGISTRATION = re.compile(
     r"[\s,]*(\(\s*[^()]*\d{3,}[^()]*\)|(co\.?|company|reg\w*|gst|roc)[\s.:]*(n[o0]|id)?[\s.:]*"
-    r"[\dA-Z-]*\d{3,}[\dA-Z-]*)\W*$",
+    r"[\dA-Z-]*\d{3,}[\dA-Z-]*|\d{5,}-[A-Z])\W*$",
     re.I,
 )
+
+
+_COUNTRY_LAST = re.compile(
+    r"\b(malaysia|singapore|indonesia|thailand|philippines|brunei|vietnam|india|china|"
+    r"australia|usa|u\.s\.a|united\s+states|united\s+kingdom|uk|canada|france|germany)\W*$",
+    re.I,
+)
+_LEADING_REGISTRATION = re.compile(r"^\W*\(\s*(no\.?\s*)?[\dA-Z-]*\d{3,}[\dA-Z-]*\s*\)\W*", re.I)
+"""A registration number printed before an address on its first line: ``(No.193573-M)``."""
 
 
 def strip_registration(text: str) -> str:
     """A business name without the registration number printed after it:
     ``AEON CO. (M) BHD (126926-H)`` → ``AEON CO. (M) BHD``."""
-    text = _clean_join(text)
+    text = _clean_join(text.replace("\uff08", "(").replace("\uff09", ")"))
     while True:
         shorter = _TRAILING_REGISTRATION.sub("", text).strip()
         if shorter == text or _letters(shorter) < 3:
@@ -961,8 +979,8 @@ def _total_strength(label: str) -> float:
         return -1.0
     if _ADJUSTMENT.search(label) and not strong:
         return -1.0
-    if _TAX_WORD.search(label) and not strong:
-        return -1.0
+    if _TAX_WORD.search(re.sub(r"\([^)]*\)?", "", label)) and not strong:
+        return -1.0  # a tax amount; not a total qualified in brackets, ``TOTAL (INCL. GST)``
     if strong:
         return 1.0
     if _TOTAL_PLAIN.search(label):

@@ -30,21 +30,26 @@ MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 
-_SEP = r"(?P<sep>[-/.])"
+_SEP = r"\s?(?P<sep>[-/.])\s?"
+"""A numeric date's separator, with the spaces an OCR engine may read around it (``25 / 12 /
+2018``)."""
 _TIME_OR_END = r"(?=\d{1,2}[:.]\d{2}|(?!\d))"
 """After a year: the end of the number, or a time glued to it by OCR (``25/12/20188:13:39PM``)."""
 DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
+    (
+        re.compile(r"(?<!\d)(\d{4})\s?(?P<sep>[-/.])\s?(\d{1,2})\s?(?P=sep)\s?(\d{1,2})(?!\d)"),
+        "ymd",
+    ),
     (re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"), "ymd"),
     (
         re.compile(
-            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{4}}){_TIME_OR_END}"
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})\s?(?P=sep)\s?(\d{{4}}){_TIME_OR_END}"
         ),
         "dmy_or_mdy",
     ),
     (
         re.compile(
-            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})(?P=sep)(\d{{2}})"
+            rf"(?<![\d/])(?<!\d\.)(\d{{1,2}}){_SEP}(\d{{1,2}})\s?(?P=sep)\s?(\d{{2}})"
             r"(?=\d{1,2}:\d{2}|(?![\d/.-]\d))"
         ),
         "dmy_or_mdy2",
@@ -319,7 +324,17 @@ def match_enum(value: Any, options: list[Any]) -> Any:
 
 
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "i": "1", "|": "1"})
-_TOKEN = re.compile(r"[A-Za-z0-9|]+")
+_TOKEN = re.compile(r"\d{3,}(?=[A-Za-z]{3})|[A-Za-z0-9|]+")
+"""Words; a number glued to the word after it is a word of its own (``47400Peta1ing``)."""
+_LETTER_IN_WORD = re.compile(r"(?<=[A-Za-z])0{1,2}(?=[A-Za-z])|(?<=[A-Za-z]{2})1(?=[A-Za-z]{2})")
+"""Zeros between letters, a one inside a run of letters: misread O, I or l (codes such as
+``BLOCK1A`` or ``TOWER10A`` are left alone)."""
+
+
+def _as_letters(m: re.Match[str]) -> str:
+    text = m.string
+    upper = text[m.start() - 1].isupper() and text[m.end()].isupper()
+    return m.group(0).translate(str.maketrans("01", "OI" if upper else "ol"))
 
 
 def repair_ocr(text: str) -> str:
@@ -345,8 +360,15 @@ def _repair_word(word: str) -> str:
         ch = word[i]
         if ch == "0" and (before[-1:].isupper() or after[:1].isupper()):
             return before + "O" + after
-        if ch == "1" and before[-1:].islower() and (after[:1].islower() or not after):
+        if (
+            ch == "1"
+            and before[-1:].islower()
+            and (after[:1].islower() or not after)
+            and before.lower() != "no"  # No1: number one
+        ):
             return before + "l" + after  # Ja1an, Leve1
         if ch == "5" and i == 0 and len(after) >= 3 and after.islower():
             return "S" + after
+    if letters >= max(4, 2 * digits) and not word[0].isdigit():
+        return _LETTER_IN_WORD.sub(_as_letters, word)  # F00DICI0US, SECT1ON, Sc0op
     return word
