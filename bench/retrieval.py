@@ -310,6 +310,10 @@ def methods(tokenizer: Callable[[str], Sequence[Any]], sizes: Sequence[int]) -> 
         out[f"lamina-{size}+section"] = LaminaNodeParser(
             chunk_size=size, tokenizer=tokenizer, section_in_text=True
         )
+        for overlap in (size // 8, size // 4):
+            out[f"lamina-{size}-overlap{overlap}"] = LaminaNodeParser(
+                chunk_size=size, chunk_overlap=overlap, tokenizer=tokenizer
+            )
     out["lamina-items"] = LaminaNodeParser()
     for size in sizes:
         overlap = 200 if size > 200 else size // 4  # LlamaIndex's default overlap is 200

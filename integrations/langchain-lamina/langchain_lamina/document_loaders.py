@@ -76,12 +76,18 @@ class _LaminaOptions:
         chunk_size: int | None = None,
         tokenizer: Callable[[str], Sequence[Any]] | None = None,
         section_in_text: bool | None = None,
+        chunk_overlap: int = 0,
     ) -> None:
         check_options(granularity, on_error)
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive number, not {chunk_size!r}")
         self.include_job_id = include_job_id
         self.chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+        if chunk_overlap < 0 or chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap must be at least 0 and less than chunk_size, not {chunk_overlap!r}"
+            )
+        self.chunk_overlap = chunk_overlap
         self.tokenizer = tokenizer
         self.section_in_text = (
             granularity in ("chunk", "item") if section_in_text is None else section_in_text
@@ -110,6 +116,7 @@ class _LaminaOptions:
             on_error=self.on_error,
             include_job_id=self.include_job_id,
             chunk_size=self.chunk_size,
+            chunk_overlap=self.chunk_overlap,
             tokenizer=self.tokenizer,
             section_in_text=self.section_in_text,
         )
@@ -146,6 +153,8 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
     folded into the ``links`` of the text they cover. LangChain embeds ``page_content`` alone,
     so with ``"chunk"`` and ``"item"`` the section path (``Title > Section``) is written on the
     first line of the text (``section_in_text``, default on for those two, off otherwise).
+    ``chunk_overlap`` (``"chunk"``, default 0) starts a chunk that continues a section's running
+    text with the last sentences of the chunk before, up to that size.
 
     ``on_error``: ``"raise"`` (default) raises the first failure; ``"skip"`` leaves the failed
     file or page out and logs a warning (logger ``lamina.integrations``); ``"record"`` yields an
@@ -173,6 +182,7 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
         data_dir: str | None = None,
         include_job_id: bool = False,
         chunk_size: int | None = None,
+        chunk_overlap: int = 0,
         tokenizer: Callable[[str], Sequence[Any]] | None = None,
         section_in_text: bool | None = None,
     ) -> None:
@@ -194,6 +204,7 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
             data_dir=data_dir,
             include_job_id=include_job_id,
             chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
             tokenizer=tokenizer,
             section_in_text=section_in_text,
         )
@@ -270,6 +281,7 @@ class LaminaBlobParser(_LaminaOptions, BaseBlobParser):
         data_dir: str | None = None,
         include_job_id: bool = False,
         chunk_size: int | None = None,
+        chunk_overlap: int = 0,
         tokenizer: Callable[[str], Sequence[Any]] | None = None,
         section_in_text: bool | None = None,
     ) -> None:
@@ -287,6 +299,7 @@ class LaminaBlobParser(_LaminaOptions, BaseBlobParser):
             data_dir=data_dir,
             include_job_id=include_job_id,
             chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
             tokenizer=tokenizer,
             section_in_text=section_in_text,
         )

@@ -264,13 +264,23 @@ class Chunker:
         tokenizer: Tokenizer | None = None,
         section_in_text: bool = False,
         reserve: Callable[[ChunkPage, str], int] | None = None,
+        chunk_overlap: int = 0,
     ) -> None:
         """``reserve(page, header_path)``, when given, is the size kept back from ``chunk_size``
         for a chunk of that section on that page: what the embedding will prepend to the text
-        (metadata), so that text and metadata together stay within the limit."""
+        (metadata), so that text and metadata together stay within the limit.
+        ``chunk_overlap``: where running text of one section goes on in the next chunk, that
+        chunk starts with the last sentences (up to this size; else the last words) of the
+        chunk before. Never across headings, pages or tables (a table piece repeats its header
+        row instead)."""
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive number, not {chunk_size!r}")
+        if chunk_overlap < 0 or (chunk_size is not None and chunk_overlap >= chunk_size):
+            raise ValueError(
+                f"chunk_overlap must be at least 0 and less than chunk_size, not {chunk_overlap!r}"
+            )
         self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap if chunk_size is not None else 0
         self.section_in_text = section_in_text
         self.reserve = reserve
         self._size: SizeFunction = (lambda t: len(tokenizer(t))) if tokenizer else len
@@ -313,10 +323,18 @@ class Chunker:
                     if unit.kind in _FLOWING and self._room(current) >= 0.25:
                         current = self._split(current, unit, span, done)  # fill, then go on
                         continue
+                carried = ""
                 if current is not None:
                     done.extend(self._close(current))
+                    if not pending and self._mergeable(current, unit, content_path):
+                        last = current.blocks[-1][1] if current.blocks else []
+                        sentences = [x for line in last for x in _sentences(line)]
+                        carried = " ".join(self._tail(sentences))
                 current = self._open(page, unit, content_path, pending, opened, parent)
                 pending, opened, parent = [], [], ()
+                if carried and self._fits(current, [("", [carried]), ("", [unit.text])]):
+                    current.blocks.append(("", [carried]))  # the end of the chunk before
+                    current.exact = False
                 current = self._add(current, unit, span, done)
                 if unit.kind == "table" or self.chunk_size is None:
                     done.extend(self._close(current))
@@ -405,7 +423,15 @@ class Chunker:
             self._append(current, unit, span)
             return current
         limit = current.limit
-        if current.prefix and limit is not None and self._size(current.render()) > limit * 7 // 8:
+        first_word = unit.text.split(None, 1)[0] if unit.text.strip() else ""
+        if (
+            current.prefix
+            and limit is not None
+            and (
+                self._size(current.render()) > limit * 7 // 8
+                or not self._fits(current, [("", [first_word])])  # no word would fit after them
+            )
+        ):
             done.extend(self._close_prefix(current))
             current = self._continuation(current, unit)
         return self._split(current, unit, span, done)
@@ -423,27 +449,51 @@ class Chunker:
     ) -> _Open:
         """Fill ``chunk`` and as many continuation chunks as ``unit`` needs."""
         header, atoms, sep = _atoms(unit)
+        if header and chunk.limit is not None and self._size("\n".join(header)) > chunk.limit // 2:
+            header, atoms = [], [*header, *atoms]  # no room to repeat it: the rows go on alone
         markdown = chunk.page.markdown
         region = span or (0, len(markdown))
         cursor = region[0]
         lines = list(header)
+        base = len(lines)  # lines before it are repeated (header) or carried over (overlap)
         chunk.blocks.append((sep, lines))
         chunk.boxes.extend(unit.boxes)
         chunk.exact = False
         for atom in atoms:
             pieces = self._pieces(chunk, header, lines, atom, sep)
             for piece in pieces:
-                if len(lines) > len(header) and not self._fits_last(chunk, lines, piece):
+                if len(lines) > base and not self._fits_last(chunk, lines, piece):
                     done.extend(self._close(chunk))
+                    carried = [] if chunk.is_table else self._tail(lines[base:])
                     chunk = self._continuation(chunk, unit)
-                    lines = list(header)
+                    lines = [*header, *carried]
                     chunk.blocks.append((sep, lines))
+                    while len(lines) > len(header) and not self._fits_last(chunk, lines, piece):
+                        lines.pop(len(header))  # the piece comes first; overlap as room allows
+                    base = len(lines)
                 lines.append(piece)
                 found = markdown.find(piece, cursor, region[1])
                 if found >= 0:
                     chunk.spans.append((found, found + len(piece)))
                     cursor = found + len(piece)
         return chunk
+
+    def _tail(self, lines: list[str]) -> list[str]:
+        """The end of a chunk's last block to repeat at the head of the next: its last pieces
+        (sentences, entries) up to ``chunk_overlap``, else the last words of the last one."""
+        if not self.chunk_overlap or not lines:
+            return []
+        kept: list[str] = []
+        for piece in reversed(lines):
+            if self._size(" ".join([piece, *kept])) > self.chunk_overlap:
+                break
+            kept.insert(0, piece)
+        if not kept:
+            words = lines[-1].split()
+            while words and self._size(" ".join(words)) > self.chunk_overlap:
+                words.pop(0)
+            kept = [" ".join(words)] if words else []
+        return kept
 
     def _fits_last(self, chunk: _Open, lines: list[str], piece: str) -> bool:
         sep = chunk.blocks[-1][0]

@@ -86,6 +86,9 @@ class MappingOptions:
     chunk_size: int | None = None
     """Granularity ``"chunk"``: the maximum chunk size (tokens with ``tokenizer``, else
     characters); None for one chunk per item."""
+    chunk_overlap: int = 0
+    """Granularity ``"chunk"``: repeat the last sentences of a chunk, up to this size, at the
+    head of the next one where a section's running text goes on (see ``Chunker``)."""
     tokenizer: Any = None
     section_in_text: bool = False
     """Granularities ``"chunk"`` and ``"item"``: the section path (``Title > Section``) on the
@@ -355,7 +358,10 @@ class _Mapper:
                 units, links = units_from_markdown(markdown), []
             pages.append(ChunkPage(page.page_number, markdown, units, links))
         chunker = Chunker(
-            self.options.chunk_size, self.options.tokenizer, self.options.section_in_text
+            self.options.chunk_size,
+            self.options.tokenizer,
+            self.options.section_in_text,
+            chunk_overlap=self.options.chunk_overlap,
         )
         for chunk in chunker.chunk(pages):
             number = chunk.page.page_number

@@ -47,14 +47,16 @@ class LaminaNodeParser(NodeParser):
     Documents pass through unchanged, as do other Documents with no text.
 
     ``chunk_size=None`` (default) gives one node per item (paragraph, list, table, code...),
-    never split. With ``chunk_size`` the size is a real maximum, in tokens when ``tokenizer``
-    (a callable returning a text's tokens, e.g. ``tiktoken.get_encoding(...).encode``) is given,
-    in characters otherwise, and with ``metadata_aware`` (default) it holds for the text *and*
-    the metadata LlamaIndex embeds with it (file name, page, header path...), as
+    never split. With ``chunk_size`` the size is a real maximum, in tokens when ``tokenizer`` (a
+    callable returning a text's tokens, e.g. ``tiktoken.get_encoding(...).encode``) is given, in
+    characters otherwise, and with ``metadata_aware`` (default) it holds for the text *and* the
+    metadata LlamaIndex embeds with it (file name, page, header path...), as
     ``SentenceSplitter`` does, so nothing is cut off by the embedding model's window.
-    Consecutive items of one section on one page are merged up to it,
-    and longer items are split at sentence boundaries (lists and code at lines, tables between
-    rows with the header row repeated in every piece). Headings and captions are never nodes of
+    Consecutive items of one section on one page are merged up to it, and longer items are split
+    at sentence boundaries (lists and code at lines, tables between rows with the header row
+    repeated in every piece). ``chunk_overlap`` (with ``chunk_size``) starts a node whose
+    section's running text began in the node before with that node's last sentences, up to this
+    size (never across headings, pages or tables). Headings and captions are never nodes of
     their own: they lead the node of what follows them. ``section_in_text=True`` also puts the
     section path (``Title > Section``) on the first line of each node's text (the
     ``header_path`` metadata is embedded already, as metadata). Items with no letter or digit
@@ -67,14 +69,21 @@ class LaminaNodeParser(NodeParser):
     spans, page points), ``table_html`` / ``table_csv`` (tables), ``chunk_part`` (pieces of a
     split item after the first), ``links``, and ``start_char_idx`` / ``end_char_idx`` into the
     page text (the node's text is exactly that slice unless context was added: a heading from
-    the previous page, the section line, a repeated table header). Relationships: SOURCE is the
-    page Document, PREVIOUS / NEXT follow reading order across pages of one file, PARENT is the
-    node that opens the enclosing section and CHILD lists a section node's content. Ids derive
-    from the page Document's id and the first item's index, so they are stable.
+    the previous page, the section line, a repeated table header, the overlap). Relationships:
+    SOURCE is the page Document, PREVIOUS / NEXT follow reading order across pages of one file,
+    PARENT is the node that opens the enclosing section and CHILD lists a section node's
+    content. Ids derive from the page Document's id and the first item's index, so they are
+    stable.
     """
 
     chunk_size: int | None = Field(
         default=None, gt=0, description="Maximum node size (tokens with a tokenizer, else chars)."
+    )
+    chunk_overlap: int = Field(
+        default=0,
+        ge=0,
+        description="Where a section's running text goes on in the next node, repeat the last "
+        "sentences of the node before, up to this size (same unit as chunk_size).",
     )
     tokenizer: Callable[[str], Sequence[Any]] | None = Field(
         default=None, exclude=True, description="Tokens of a text; chunk_size counts them."
@@ -99,7 +108,13 @@ class LaminaNodeParser(NodeParser):
         self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any
     ) -> list[BaseNode]:
         reserve = self._reserve if self.metadata_aware and self.chunk_size else None
-        chunker = Chunker(self.chunk_size, self.tokenizer, self.section_in_text, reserve)
+        chunker = Chunker(
+            self.chunk_size,
+            self.tokenizer,
+            self.section_in_text,
+            reserve,
+            chunk_overlap=self.chunk_overlap if self.chunk_size else 0,
+        )
         out: list[BaseNode] = []
         group: list[ChunkPage] = []
         group_key: Any = object()
