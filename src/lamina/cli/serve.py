@@ -40,7 +40,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--storage", help="Shared storage directory of the replicas and workers (= --data-dir)."
+        "--storage",
+        help=(
+            "Storage shared by the replicas and workers: a directory (= --data-dir) or "
+            "s3://bucket/prefix (needs lamina[s3]; LAMINA_S3_* settings, docs/deploy.md)."
+        ),
     )
     parser.add_argument(
         "--api-key",
@@ -68,8 +72,12 @@ def _run(args: argparse.Namespace) -> int:
     from lamina.services.settings import parse_api_keys
 
     overrides: dict[str, Any] = {}
-    if args.data_dir or args.storage:
-        overrides["data_dir"] = args.storage or args.data_dir
+    if args.storage and args.storage.startswith("s3://"):
+        overrides["storage_url"] = args.storage
+    elif args.storage:
+        overrides["data_dir"] = args.storage
+    if args.data_dir and "data_dir" not in overrides:
+        overrides["data_dir"] = args.data_dir
     if args.broker_url:
         overrides["broker_url"] = args.broker_url
     if args.workers is not None:
@@ -93,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
     auth_on = app.state.services.keys is not None and app.state.services.keys.any_keys()
     print(
         f"lamina: serving on http://{args.host}:{args.port} (data dir {settings.data_dir}, "
+        f"{'storage ' + settings.storage_url + ', ' if settings.storage_url else ''}"
         f"{_executor(settings)}, auth {'on' if auth_on else 'off'})",
         flush=True,
     )

@@ -26,7 +26,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--database-url", help="SQLAlchemy URL of the shared (PostgreSQL) database."
     )
-    parser.add_argument("--storage", help="The shared storage directory (the API's data dir).")
+    parser.add_argument(
+        "--storage",
+        help="The shared storage: the API's data dir, or s3://bucket/prefix (lamina[s3]).",
+    )
+    parser.add_argument(
+        "--data-dir", help="Local staging dir with s3:// storage (default LAMINA_HOME)."
+    )
     parser.add_argument(
         "--concurrency", type=int, default=1, help="Job processes in this worker (default 1)."
     )
@@ -63,8 +69,12 @@ def _run(args: argparse.Namespace) -> int:
     from lamina.services.store.db import Database
 
     overrides: dict[str, Any] = {}
-    if args.storage:
+    if args.storage and args.storage.startswith("s3://"):
+        overrides["storage_url"] = args.storage
+    elif args.storage:
         overrides["data_dir"] = args.storage
+    if args.data_dir and "data_dir" not in overrides:
+        overrides["data_dir"] = args.data_dir
     if args.database_url:
         overrides["database_url"] = args.database_url
     if args.broker_url:
@@ -113,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     worker_process_init.connect(lambda **_kw: db.engine.dispose(close=False), weak=False)
     print(
         f"lamina: worker {worker_id} on {_redact(settings.broker_url)} "
-        f"(storage {settings.data_dir}, {args.concurrency} process(es))",
+        f"(storage {settings.storage_url or settings.data_dir}, {args.concurrency} process(es))",
         flush=True,
     )
     try:

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -44,7 +44,12 @@ from lamina.services.runtime.execution import ExecutionLimits, ModelEndpoint, jo
 from lamina.services.runtime.jobs import execute
 from lamina.services.settings import ServerSettings
 from lamina.services.store.db import Database, Row
-from lamina.services.store.storage import Storage, progress_text, set_durable_writes
+from lamina.services.store.storage import (
+    Storage,
+    open_storage,
+    progress_text,
+    set_durable_writes,
+)
 
 log = logging.getLogger("lamina.worker")
 
@@ -77,6 +82,8 @@ class WorkerConfig:
     outbound_allow: tuple[str, ...] = ()
     outbound_allow_caller_proxy: bool = False
     max_running_per_project: int = 0
+    storage_url: str | None = None
+    storage_options: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -99,6 +106,17 @@ class WorkerConfig:
             outbound_allow=tuple(settings.outbound_allow),
             outbound_allow_caller_proxy=settings.outbound_allow_caller_proxy,
             max_running_per_project=settings.max_running_jobs_per_project,
+            storage_url=settings.storage_url,
+            storage_options=settings.storage_options,
+        )
+
+    def open_storage(self) -> Storage:
+        """The deployment's storage (the data dir, or the object store)."""
+        return open_storage(
+            Path(self.data_dir),
+            self.storage_url,
+            durable=self.durable_writes,
+            options=self.storage_options,
         )
 
     @property
@@ -234,7 +252,7 @@ class WorkerLoop:
         self.config = config
         self.owner = owner
         self.db = Database(config.database_url)
-        self.storage = Storage(Path(config.data_dir), durable=config.durable_writes)
+        self.storage = config.open_storage()
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._on_event = on_event
@@ -431,6 +449,12 @@ class Supervisor(_Listeners):
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
+        self._opened_storage: Storage | None = None
+
+    def _storage(self) -> Storage:
+        if self._opened_storage is None:
+            self._opened_storage = self._config.open_storage()
+        return self._opened_storage
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -571,7 +595,7 @@ class Supervisor(_Listeners):
         handle.proc.wait()
         if job_id and owner:
             message = f"{what} job timed out after {limit:g} s"
-            progress = Storage(self.settings.data_dir).read_progress(job_id)
+            progress = self._storage().read_progress(job_id)
             if progress is not None:
                 message += f" ({progress_text(progress)})"
             self.db.finish_job(job_id, owner, status="FAILED", error_message=message)
