@@ -1,0 +1,120 @@
+"""Processes killed with SIGKILL, for real: a worker mid-job and the broker itself during a
+200-job run, an API replica mid-upload and mid-batch-create. Every accepted job completes
+exactly once; nothing half-created is ever visible.
+
+The broker killed here is a ``redis-server`` each test starts on a spare port (the machine's
+RabbitMQ and Redis are shared with other work and are never killed); it runs without
+persistence, so its restart comes back empty: the jobs it held must be published again from
+PostgreSQL, the only place job state lives.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.distributed.conftest import need_broker
+from tests.distributed.test_cluster import KEYS, _running_in, sdk
+from tests.fixtures.cluster import BROKERS, Cluster, RedisServer
+from tests.fixtures.documents import make_multipage_pdf
+
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
+
+UNLIMITED = {"LAMINA_RATE_LIMIT_PER_SECOND": "0", "LAMINA_CREATE_RATE_LIMIT_PER_SECOND": "0"}
+
+
+def _count(engine: sa.Engine, where: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(sa.text(f"SELECT count(*) FROM parse_jobs WHERE {where}")).scalar_one()
+        )
+
+
+def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_200_jobs_through_a_worker_sigkill_and_a_broker_restart(tmp_path: Path) -> None:
+    need_broker(BROKERS["redis"])
+    redis = RedisServer(tmp_path)
+    try:
+        # 40 jobs in the broker at once: most wait in its queue, where the kill loses them.
+        env = {"LAMINA_API_KEYS": KEYS, "LAMINA_MAX_INFLIGHT_PER_PROJECT": "40", **UNLIMITED}
+        with Cluster(tmp_path / "c", redis.url, **env) as c:
+            replicas = [c.add_replica(), c.add_replica()]
+            apis = [sdk(r.base_url) for r in replicas]
+            engine = sa.create_engine(c.database_url)
+            pdf = make_multipage_pdf(tmp_path, pages=3).read_bytes()  # a quarter second a job
+            file = apis[0].files.create(file=("m.pdf", io.BytesIO(pdf)), purpose="parse")
+            jobs = [
+                apis[i % 2]
+                .parsing.create(
+                    tier="fast",
+                    version="latest",
+                    file_id=file.id,
+                    extra_body={"disable_cache": True},
+                )
+                .id
+                for i in range(200)
+            ]
+            victim = c.add_worker()  # the workers start on a full queue
+            c.add_worker()
+            completed = lambda: _count(engine, "status = 'COMPLETED'")  # noqa: E731
+
+            # A worker dies mid-job a fifth of the way in; an orchestrator starts another.
+            _wait(lambda: completed() >= 40, 180, "the run did not start")
+            _wait(lambda: _running_in(engine, victim.proc.pid) is not None, 60, "victim idle")
+            killed_job = _running_in(engine, victim.proc.pid)
+            victim.kill()
+            c.add_worker()
+
+            # Half way, the broker dies: queued and unacknowledged messages are gone.
+            _wait(lambda: completed() >= 100, 180, "the run stalled after the worker kill")
+            redis.kill()
+            for replica in replicas:  # each replica notices and refuses new work
+                _wait(
+                    lambda r=replica: httpx.get(f"{r.base_url}/ready").status_code == 503,
+                    30,
+                    "a replica kept saying ready",
+                )
+            for replica in replicas:
+                refused = httpx.post(
+                    f"{replica.base_url}/api/v2/parse",
+                    headers={"Authorization": "Bearer key-a"},
+                    json={"file_id": file.id, "tier": "fast", "version": "latest"},
+                    timeout=30,
+                )
+                assert refused.status_code == 503, refused.text
+                assert int(refused.headers["Retry-After"]) >= 1
+            assert _count(engine, "true") == 200  # nothing created, nothing lost
+            # Jobs the dead broker held: the restarted one knows nothing of them.
+            assert _count(engine, "status = 'PENDING' AND released_at IS NOT NULL") > 0
+            time.sleep(2)  # an outage of a few seconds
+            redis.start()  # empty
+
+            _wait(lambda: completed() == 200, 240, "accepted jobs never ran after the restart")
+            assert _count(engine, "status <> 'COMPLETED'") == 0
+            recorded = Counter(c.recorded_jobs())
+            assert set(recorded) == set(jobs)
+            assert all(recorded[j] == 1 for j in jobs), [j for j in jobs if recorded[j] != 1]
+            with engine.connect() as conn:
+                attempts = conn.execute(
+                    sa.text("SELECT attempts FROM parse_jobs WHERE id = :id"), {"id": killed_job}
+                ).scalar_one()
+            assert attempts >= 2
+            # The replicas take work again.
+            again = apis[1].parsing.create(tier="fast", version="latest", file_id=file.id)
+            done = apis[0].parsing.wait_for_completion(again.id, polling_interval=0.2, timeout=60)
+            assert done.status == "COMPLETED"
+            engine.dispose()
+    finally:
+        redis.close()
