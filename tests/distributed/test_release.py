@@ -213,9 +213,7 @@ def test_after_a_broker_outage_released_unclaimed_jobs_are_published_again(
     assert r.release() == 3 and sent == jobs[:3]
     finish(db, [jobs[0]])  # ran before the outage: no second message
     with db.begin() as conn:  # claimed and running: its worker holds it
-        conn.execute(
-            jobs_table.update().where(jobs_table.c.id == jobs[1]).values(status="RUNNING")
-        )
+        conn.execute(jobs_table.update().where(jobs_table.c.id == jobs[1]).values(status="RUNNING"))
     sent.clear()
     assert r.release_again() == 1 and sent == [jobs[2]]  # the one the broker may have lost
     assert r.release_again() == 1  # each outage publishes it again, once
