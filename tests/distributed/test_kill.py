@@ -10,7 +10,10 @@ PostgreSQL, the only place job state lives.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +26,7 @@ from tests.distributed.conftest import need_broker
 from tests.distributed.test_cluster import KEYS, _running_in, sdk
 from tests.fixtures.cluster import BROKERS, Cluster, RedisServer
 from tests.fixtures.documents import make_multipage_pdf
+from tests.fixtures.s3 import ObjectStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
@@ -118,3 +122,133 @@ def test_200_jobs_through_a_worker_sigkill_and_a_broker_restart(tmp_path: Path) 
             engine.dispose()
     finally:
         redis.close()
+
+
+def _post_until_killed(replica, path: str, **kwargs) -> list[object]:  # type: ignore[no-untyped-def]
+    """POST in a thread; returns a list that gets the response or the error."""
+    outcome: list[object] = []
+
+    def send() -> None:
+        try:
+            outcome.append(
+                httpx.post(
+                    f"{replica.base_url}{path}",
+                    headers={"Authorization": "Bearer key-a"},
+                    timeout=120,
+                    **kwargs,
+                )
+            )
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    outcome.append(thread)
+    return outcome
+
+
+@pytest.mark.parametrize("storage", ["directory", "s3"])
+def test_sigkill_of_a_replica_mid_upload_leaves_no_file(
+    storage: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    need_broker(BROKERS["rabbitmq"])
+    env: dict[str, str] = {"LAMINA_API_KEYS": KEYS}
+    bucket = None
+    if storage == "s3":
+        store: ObjectStore = request.getfixturevalue("object_store")
+        bucket = store.new_bucket()
+        env.update(store.env)
+    with Cluster(
+        tmp_path / "c",
+        BROKERS["rabbitmq"],
+        storage_url=f"s3://{bucket}/up" if bucket else None,
+        **env,
+    ) as c:
+        victim, survivor = c.add_replica(), c.add_replica()
+        data = os.urandom(64 << 20)
+        # Where the victim writes an upload while it is in progress: a temp file beside the
+        # uploads (directory), or its local staging copy before the object is sent (s3).
+        staging = (
+            (c.root / "replica-0" / "tmp", "*.upload")
+            if bucket
+            else (c.storage / "files", ".*.tmp")
+        )
+        pending = _post_until_killed(
+            victim,
+            "/api/v1/beta/files",
+            files={"file": ("big.bin", data)},
+            data={"purpose": "parse"},
+        )
+        _wait(lambda: any(staging[0].glob(staging[1])), 60, "the upload never reached storage")
+        victim.kill()  # mid-write
+        pending[0].join(timeout=30)  # type: ignore[attr-defined]
+        assert isinstance(pending[-1], httpx.HTTPError)  # the client saw the connection die
+
+        api = sdk(survivor.base_url)
+        assert api.files.list().items == []  # no record of a file...
+        if bucket:  # ...and no object, whole or partial
+            assert store.keys(bucket, "up/files/") == []
+        else:
+            assert [p for p in (c.storage / "files").iterdir() if not p.name.startswith(".")] == []
+        # The next upload of the same bytes works and is whole.
+        up = api.files.create(file=("big.bin", io.BytesIO(data)), purpose="parse")
+        assert up.size_bytes == len(data)
+        link = api.files.content(up.id).url
+        assert (
+            hashlib.sha256(httpx.get(link, timeout=60).content).digest()
+            == hashlib.sha256(data).digest()
+        )
+
+
+def test_sigkill_of_a_replica_mid_batch_create_leaves_no_batch(tmp_path: Path) -> None:
+    need_broker(BROKERS["rabbitmq"])
+    with Cluster(tmp_path / "c", BROKERS["rabbitmq"], LAMINA_API_KEYS=KEYS, **UNLIMITED) as c:
+        victim, survivor = c.add_replica(), c.add_replica()
+        c.add_worker()
+        api = sdk(survivor.base_url)
+        file = api.files.create(file=("n.txt", io.BytesIO(b"# Note\n\nText.\n")), purpose="parse")
+        engine = sa.create_engine(c.database_url)
+
+        def creating() -> bool:
+            with engine.connect() as conn:
+                return bool(
+                    conn.execute(
+                        sa.text("SELECT count(*) FROM batch_jobs WHERE status = 'creating'")
+                    ).scalar_one()
+                )
+
+        # 10,000 items (the most one request takes): written in chunks, under a status
+        # nobody sees until the last transaction.
+        pending = _post_until_killed(
+            victim,
+            "/api/v1/beta/batch-processing",
+            json={
+                "item_ids": [file.id] * 10_000,
+                "job_config": {"parameters": {"tier": "fast"}},
+            },
+        )
+        _wait(creating, 60, "the batch was never being created")
+        victim.kill()  # mid-create
+        pending[0].join(timeout=30)  # type: ignore[attr-defined]
+        assert isinstance(pending[-1], httpx.HTTPError)
+        assert creating()  # the half-written batch is there, in the database...
+
+        http = httpx.Client(
+            base_url=survivor.base_url, headers={"Authorization": "Bearer key-a"}, timeout=30
+        )
+        listed = http.get("/api/v1/beta/batch-processing").json()  # ...and seen by nobody
+        assert listed.get("items", listed.get("data")) == []
+        with engine.connect() as conn:
+            batch_id = conn.execute(sa.text("SELECT id FROM batch_jobs")).scalar_one()
+        assert http.get(f"/api/v1/beta/batch-processing/{batch_id}").status_code == 404
+        time.sleep(2)  # the dispatcher of the survivor (now the leader) runs none of its items
+        assert _count(engine, "true") == 0
+        # A batch created afterwards runs.
+        ok = http.post(
+            "/api/v1/beta/batch-processing",
+            json={"item_ids": [file.id] * 3, "job_config": {"parameters": {"tier": "fast"}}},
+        )
+        assert ok.status_code == 200, ok.text
+        _wait(lambda: _count(engine, "status = 'COMPLETED'") == 3, 120, "the next batch stalled")
+        http.close()
+        engine.dispose()
