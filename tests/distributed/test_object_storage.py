@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from lamina.services.store.backends import open_storage
 from lamina.services.store.object_storage import S3Storage
-from lamina.services.store.storage import TooLargeError, open_storage
+from lamina.services.store.storage import TooLargeError
 from tests.fixtures.s3 import ObjectStore
 
 

@@ -9,6 +9,7 @@ cannot run here, and is reached over HTTP through boto3 exactly as S3 would be.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,9 +43,10 @@ def test_parse_extract_and_presigned_urls_through_s3(
         BROKERS["rabbitmq"],
         storage_url=storage_url,
         LAMINA_API_KEYS=KEYS,
+        LAMINA_LOG_FORMAT="json",
         **object_store.env,
     ) as c:
-        first, second = c.add_replica(), c.add_replica()
+        first, second = c.add_replica("--log-level", "info"), c.add_replica("--log-level", "info")
         c.add_worker()
         one, two = sdk(first.base_url), sdk(second.base_url)
         ready = httpx.get(f"{second.base_url}/ready").json()
@@ -89,6 +91,22 @@ def test_parse_extract_and_presigned_urls_through_s3(
         finished = one.extract.wait_for_completion(ext.id, polling_interval=0.2, timeout=120)
         assert finished.status == "COMPLETED"
         assert finished.extract_result["total"] == INVOICE["total"]  # type: ignore[index]
+
+        # Every process logged JSON lines; those about the job name it and its project.
+        logs = {
+            p.log: [json.loads(line) for line in p.log.read_text().splitlines() if line]
+            for p in [*c.workers, *c.replicas]
+        }
+        about = [r for records in logs.values() for r in records if r.get("job_id") == job.id]
+        assert all(r["project_id"] == "proj-a" for r in about)
+        messages = {r["message"] for r in about}
+        assert f"job {job.id}: released to the workers" in messages  # by the releasing replica
+        assert f"job {job.id}: COMPLETED" in messages  # by the worker
+        assert any(  # the replicas' access lines name the caller's project
+            r.get("path") == "/api/v2/parse" and r.get("project_id") == "proj-a"
+            for records in logs.values()
+            for r in records
+        )
 
         # Deleting through one replica removes the objects.
         one.parsing.delete(job.id)

@@ -46,13 +46,26 @@ def register(subparsers: Any) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="Log level (default info).",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text, or json: one JSON object per line with job and project ids "
+        "(default LAMINA_LOG_FORMAT, else text).",
+    )
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     import json
-    import logging
     from dataclasses import asdict
+
+    from lamina.services.logs import configure as configure_logging
+
+    log_format = configure_logging(
+        args.log_level,
+        args.log_format,
+        text_format="%(asctime)s %(levelname)s [%(processName)s %(process)d] %(name)s: %(message)s",
+    )
 
     try:
         import celery  # noqa: F401
@@ -62,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from lamina.cli.serve import _announcer
     from lamina.services.runtime.distributed.celery_app import make_celery
     from lamina.services.runtime.distributed.heartbeat import Heartbeat, forget, serve_health
     from lamina.services.runtime.worker import CONFIG_ENV, WorkerConfig
@@ -83,10 +97,6 @@ def _run(args: argparse.Namespace) -> int:
     if not settings.broker_url:
         print("lamina worker: --broker-url (or LAMINA_BROKER_URL) is required", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s [%(processName)s %(process)d] %(name)s: %(message)s",
-    )
     db = Database(settings.resolved_database_url)
     db.create_schema()  # idempotent; a worker may start before any API replica
     os.environ[CONFIG_ENV] = json.dumps(asdict(WorkerConfig.from_settings(settings)))
@@ -121,14 +131,14 @@ def _run(args: argparse.Namespace) -> int:
     from celery.signals import worker_process_init
 
     worker_process_init.connect(lambda **_kw: db.engine.dispose(close=False), weak=False)
-    print(
+    _announcer(log_format)(
         f"lamina: worker {worker_id} on {_redact(settings.broker_url)} "
-        f"(storage {settings.storage_url or settings.data_dir}, {args.concurrency} process(es))",
-        flush=True,
+        f"(storage {settings.storage_url or settings.data_dir}, {args.concurrency} process(es))"
     )
     try:
         app.worker_main(
             [
+                *(["--quiet"] if log_format == "json" else []),  # no banner: JSON lines only
                 "worker",
                 "--queues",
                 settings.broker_queue,

@@ -16,9 +16,10 @@ from lamina.services.api.parse import ParseService
 from lamina.services.runtime.background import Signal
 from lamina.services.runtime.worker import JobRunner, make_runner
 from lamina.services.settings import ServerSettings
+from lamina.services.store.backends import open_storage
 from lamina.services.store.db import Database, Row
 from lamina.services.store.signing import Signer
-from lamina.services.store.storage import Storage, open_storage
+from lamina.services.store.storage import Storage
 
 if TYPE_CHECKING:
     from lamina.services.api.job_webhooks import JobWebhookWatcher, WatchJob

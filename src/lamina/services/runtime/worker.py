@@ -43,13 +43,9 @@ from lamina.services.outbound import OutboundPolicy
 from lamina.services.runtime.execution import ExecutionLimits, ModelEndpoint, job_timeout
 from lamina.services.runtime.jobs import execute
 from lamina.services.settings import ServerSettings
+from lamina.services.store.backends import open_storage
 from lamina.services.store.db import Database, Row
-from lamina.services.store.storage import (
-    Storage,
-    open_storage,
-    progress_text,
-    set_durable_writes,
-)
+from lamina.services.store.storage import Storage, progress_text, set_durable_writes
 
 log = logging.getLogger("lamina.worker")
 
@@ -290,6 +286,12 @@ class WorkerLoop:
         return True
 
     def _run_claimed(self, row: Row) -> None:
+        from lamina.services.logs import log_context
+
+        with log_context(job_id=row["id"], project_id=row["project_id"]):
+            self._run_in_context(row)
+
+    def _run_in_context(self, row: Row) -> None:
         job_id = row["id"]
         log.info("job %s: started (attempt %d)", job_id, row["attempts"])
         from lamina.engine.progress import reporting
@@ -635,10 +637,11 @@ def main() -> int:
         os.nice(WORKER_NICENESS)
     # Quiet by default (embedded use in a notebook or the CLI); `lamina serve --log-level`
     # sets LAMINA_LOG_LEVEL for its workers.
-    logging.basicConfig(
-        level=os.environ.get("LAMINA_LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s",
-        stream=sys.stderr,
+    from lamina.services.logs import configure as configure_logging
+
+    configure_logging(
+        os.environ.get("LAMINA_LOG_LEVEL", "WARNING"),
+        text_format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s",
     )
     config = WorkerConfig(**json.loads(os.environ[CONFIG_ENV]))
     # Keep the protocol channel for us; anything else printed to stdout goes to stderr.

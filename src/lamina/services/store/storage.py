@@ -13,7 +13,8 @@ directory is built under ``tmp/`` and renamed as a whole.
 
 A shared directory (a volume every replica and worker mounts) is one way to scale out; the other
 is S3-compatible object storage (:mod:`lamina.services.store.object_storage`, the same interface
-with the data dir as a local staging area), chosen by :func:`open_storage`.
+with the data dir as a local staging area), chosen by
+:func:`lamina.services.store.backends.open_storage`.
 """
 
 from __future__ import annotations
@@ -294,22 +295,3 @@ def progress_text(progress: dict[str, int]) -> str:
     """``"12 of 40 pages done"``, for messages about a job that stopped part way."""
     done, total = progress.get("pages_done", 0), progress.get("pages_total", 0)
     return f"{done} of {total} pages done" if total else f"{done} pages done"
-
-
-def open_storage(
-    data_dir: Path,
-    url: str | None = None,
-    *,
-    durable: bool = True,
-    options: dict[str, Any] | None = None,
-) -> Storage:
-    """The storage of a deployment: the data dir itself, or with an ``s3://bucket/prefix``
-    URL an object store (the ``s3`` extra) with the data dir as its local staging area.
-    ``options`` are the object store's settings (endpoint URL, region, keys)."""
-    if url is None or not url.strip():
-        return Storage(data_dir, durable=durable)
-    if url.startswith("s3://"):
-        from lamina.services.store.object_storage import S3Storage
-
-        return S3Storage.from_url(url, data_dir, durable=durable, **(options or {}))
-    raise ValueError(f"unsupported storage URL {url!r} (use a directory or s3://bucket/prefix)")

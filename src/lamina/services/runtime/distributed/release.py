@@ -146,6 +146,11 @@ class Releaser:
                 chosen = [job_id for job_id in chosen if job_id in still]
             for job_id in chosen:
                 self.publish(job_id)
+                log.info(
+                    "job %s: released to the workers",
+                    job_id,
+                    extra={"job_id": job_id, "project_id": owners[job_id]},
+                )
             _mark_served(conn, {owners[job_id] for job_id in chosen}, now)
         return len(chosen)
 
