@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +40,8 @@ from lamina.services.store.storage import (
 )
 
 SECRET_KEY = "signing.key"
+_SINGLE_PUT_BYTES = 8 << 20
+"""Result files up to this size are sent in one PUT (larger ones as multipart uploads)."""
 _MISSING = ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
 
 
@@ -171,7 +174,7 @@ class S3Storage(Storage):
                         raise TooLargeError(max_bytes)
                     digest.update(chunk)
                     out.write(chunk)
-            self.s3.upload_file(tmp, self.bucket, key)
+            self._put_path(key, Path(tmp))
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -235,23 +238,33 @@ class S3Storage(Storage):
     @contextmanager
     def staged_results(self, job_id: str) -> Iterator[Path]:
         """A local folder to write a job's results into, sent on success: every file is put
-        (replacing an earlier attempt's), then keys no longer in the result are removed."""
+        (several at once; replacing an earlier attempt's), then keys no longer in the result
+        are removed."""
         prefix = self._results_prefix(job_id)
         staging = Path(tempfile.mkdtemp(dir=self.tmp_dir, prefix=f"{job_id}."))
         try:
             yield staging
-            written = set()
-            for path in sorted(staging.rglob("*")):
-                if path.is_file():
-                    key = prefix + path.relative_to(staging).as_posix()
-                    self.s3.upload_file(str(path), self.bucket, key)
-                    written.add(key)
+            files = {
+                prefix + path.relative_to(staging).as_posix(): path
+                for path in sorted(staging.rglob("*"))
+                if path.is_file()
+            }
+            with ThreadPoolExecutor(max_workers=min(8, max(1, len(files)))) as pool:
+                list(pool.map(lambda item: self._put_path(*item), files.items()))
+            written = set(files)
             stale = [k for k in self._list(prefix) if k not in written]
             for key in stale:
                 self.s3.delete_object(Bucket=self.bucket, Key=key)
             shutil.rmtree(self.result_dir(job_id), ignore_errors=True)  # an older local copy
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _put_path(self, key: str, path: Path) -> None:
+        """One file as one object: a single PUT when small, a multipart upload when large."""
+        if path.stat().st_size <= _SINGLE_PUT_BYTES:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=path.read_bytes())
+        else:
+            self.s3.upload_file(str(path), self.bucket, key)
 
     def delete_results(self, job_id: str) -> None:
         self._delete_prefix(self._results_prefix(job_id))
