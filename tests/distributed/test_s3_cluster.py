@@ -51,6 +51,8 @@ def test_parse_extract_and_presigned_urls_through_s3(
         one, two = sdk(first.base_url), sdk(second.base_url)
         ready = httpx.get(f"{second.base_url}/ready").json()
         assert ready["checks"] == {"database": True, "storage": True, "broker": True}
+        worker_ready = httpx.get(f"http://127.0.0.1:{c.workers[0].health_port}/ready").json()
+        assert worker_ready["checks"]["storage"] is True
 
         pdf = make_simple_pdf(tmp_path).read_bytes()
         file = one.files.create(file=("simple.pdf", io.BytesIO(pdf)), purpose="parse")

@@ -111,6 +111,9 @@ def _run(args: argparse.Namespace) -> int:
     heartbeat = Heartbeat(db, worker_id, host, os.getpid(), args.concurrency)
     heartbeat.start()
     if args.health_port:
+        storage = (
+            WorkerConfig.from_settings(settings).open_storage() if settings.storage_url else None
+        )
 
         def ready() -> dict[str, bool]:
             checks = {"database": True, "broker": True}
@@ -124,6 +127,12 @@ def _run(args: argparse.Namespace) -> int:
                     conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
             except Exception:
                 checks["broker"] = False
+            if storage is not None:  # the object store
+                try:
+                    storage.check()
+                    checks["storage"] = True
+                except Exception:
+                    checks["storage"] = False
             return checks
 
         serve_health(args.health_port, ready, args.health_host)
