@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lamina.services.store.backends import open_storage
@@ -123,3 +125,44 @@ def test_an_unknown_storage_url_is_refused(tmp_path: Path) -> None:
         open_storage(tmp_path, "gs://bucket/prefix")
     with pytest.raises(ValueError, match="names no bucket"):
         open_storage(tmp_path, "s3:///prefix")
+
+
+@pytest.mark.slow
+def test_a_plain_lamina_serve_keeps_files_and_results_in_the_bucket(
+    object_store: ObjectStore, tmp_path: Path
+) -> None:
+    """No broker, no PostgreSQL: ``lamina serve --storage s3://...`` with its own worker
+    processes (the local executor) reads inputs from and writes results to the bucket."""
+    from tests.fixtures.documents import SIMPLE_TITLE, make_simple_pdf
+    from tests.fixtures.server import serve
+
+    bucket = object_store.new_bucket()
+    server = serve(
+        tmp_path / "data", "--workers", "1", "--storage", f"s3://{bucket}", **object_store.env
+    )
+    try:
+        http = httpx.Client(base_url=server.base_url, timeout=30)
+        up = http.post(
+            "/api/v1/beta/files",
+            files={"file": ("s.pdf", make_simple_pdf(tmp_path).read_bytes())},
+            data={"purpose": "parse"},
+        ).json()
+        job = http.post(
+            "/api/v2/parse", json={"file_id": up["id"], "tier": "fast", "version": "latest"}
+        ).json()
+        deadline = time.monotonic() + 60
+        while (got := http.get(f"/api/v2/parse/{job['id']}").json())["job"]["status"] in (
+            "PENDING",
+            "RUNNING",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert got["job"]["status"] == "COMPLETED"
+        body = http.get(f"/api/v2/parse/{job['id']}", params={"expand": "markdown_full"}).json()
+        assert SIMPLE_TITLE in body["markdown_full"]
+        keys = object_store.keys(bucket)
+        assert f"files/{up['id']}" in keys and f"results/{job['id']}/markdown_full.md" in keys
+        assert not list((tmp_path / "data").glob("files/*"))  # nothing kept on local disk
+        http.close()
+    finally:
+        server.stop()
