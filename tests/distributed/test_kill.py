@@ -1,6 +1,6 @@
 """Processes killed with SIGKILL, for real: a worker mid-job and the broker itself during a
-200-job run, an API replica mid-upload and mid-batch-create. Every accepted job completes
-exactly once; nothing half-created is ever visible.
+200-job run beside a 100-file batch, an API replica mid-upload and mid-batch-create. Every
+accepted job completes exactly once; nothing half-created is ever visible.
 
 The broker killed here is a ``redis-server`` each test starts on a spare port (the machine's
 RabbitMQ and Redis are shared with other work and are never killed); it runs without
@@ -30,6 +30,8 @@ from tests.fixtures.s3 import ObjectStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
+SINGLE = "id NOT IN (SELECT job_id FROM batch_items WHERE job_id IS NOT NULL)"
+"""SQL: a parse job that is not a batch item."""
 UNLIMITED = {"LAMINA_RATE_LIMIT_PER_SECOND": "0", "LAMINA_CREATE_RATE_LIMIT_PER_SECOND": "0"}
 
 
@@ -47,7 +49,9 @@ def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-unty
         time.sleep(0.02)
 
 
-def test_200_jobs_through_a_worker_sigkill_and_a_broker_restart(tmp_path: Path) -> None:
+def test_200_jobs_and_a_batch_through_a_worker_sigkill_and_a_broker_restart(
+    tmp_path: Path,
+) -> None:
     need_broker(BROKERS["redis"])
     redis = RedisServer(tmp_path)
     try:
@@ -70,6 +74,18 @@ def test_200_jobs_through_a_worker_sigkill_and_a_broker_restart(tmp_path: Path) 
                 .id
                 for i in range(200)
             ]
+            # Meanwhile project B runs a 100-file batch (its jobs made by the leading replica).
+            b = sdk(replicas[1].base_url, "key-b")
+            directory = b.beta.directories.create(name="kill")
+            for i in range(100):
+                note = f"# Note {i}\n\nBody {i}.\n".encode()
+                b.beta.directories.files.upload(
+                    directory.id, upload_file=(f"n{i}.txt", io.BytesIO(note), "text/plain")
+                )
+            batch = b.batches.create(
+                source_directory_id=directory.id,
+                config={"job": {"type": "parse_v2", "configuration_id": "cfg-PARSE_FAST"}},
+            )
             victim = c.add_worker()  # the workers start on a full queue
             c.add_worker()
             completed = lambda: _count(engine, "status = 'COMPLETED'")  # noqa: E731
@@ -99,17 +115,25 @@ def test_200_jobs_through_a_worker_sigkill_and_a_broker_restart(tmp_path: Path) 
                 )
                 assert refused.status_code == 503, refused.text
                 assert int(refused.headers["Retry-After"]) >= 1
-            assert _count(engine, "true") == 200  # nothing created, nothing lost
+            assert _count(engine, SINGLE) == 200  # nothing created, nothing lost
             # Jobs the dead broker held: the restarted one knows nothing of them.
             assert _count(engine, "status = 'PENDING' AND released_at IS NOT NULL") > 0
             time.sleep(2)  # an outage of a few seconds
             redis.start()  # empty
 
-            _wait(lambda: completed() == 200, 240, "accepted jobs never ran after the restart")
+            singles_done = f"status = 'COMPLETED' AND {SINGLE}"
+            _wait(lambda: _count(engine, singles_done) == 200, 240, "jobs lost in the restart")
+            deadline = time.monotonic() + 240
+            while (state := b.batches.get(batch.id, expand=["results"])).status != "COMPLETED":
+                assert state.status in ("PENDING", "RUNNING") and time.monotonic() < deadline
+                time.sleep(0.3)
+            assert state.results is not None and len(state.results) == 100
+            batch_jobs = {r.job_reference.id for r in state.results if r.job_reference}
+            assert len(batch_jobs) == 100
             assert _count(engine, "status <> 'COMPLETED'") == 0
             recorded = Counter(c.recorded_jobs())
-            assert set(recorded) == set(jobs)
-            assert all(recorded[j] == 1 for j in jobs), [j for j in jobs if recorded[j] != 1]
+            assert set(recorded) == set(jobs) | batch_jobs
+            assert all(n == 1 for n in recorded.values()), [j for j, n in recorded.items() if n > 1]
             with engine.connect() as conn:
                 attempts = conn.execute(
                     sa.text("SELECT attempts FROM parse_jobs WHERE id = :id"), {"id": killed_job}
