@@ -25,8 +25,9 @@ SRC = ROOT / "src" / "lamina"
 LAYERS = ("services", "server")
 LONG_FUNCTION = 60
 LONG_MODULE = 400
-RAW_CONFIG = re.compile(
-    r"""\[["']configuration["']\]|\.get\(["']configuration["']|ParseConfiguration\.model_validate\("""
+RAW_CONFIG = re.compile(  # a subscript (``row["configuration"]``), not a list of one name
+    r"""(?<=[\w)\]])\[["']configuration["']\]|\.get\(["']configuration["']"""
+    r"""|ParseConfiguration\.model_validate\("""
 )
 INLINE_SQL = re.compile(r"\.execute\(")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lamina.server.links import DOWNLOADS
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
 from tests.fixtures.documents import make_multipage_pdf
@@ -32,7 +33,7 @@ def settings(tmp_path: Path) -> ServerSettings:
 @pytest.fixture
 def services(settings: ServerSettings) -> Iterator[Services]:
     """Opened services whose runner is not started: a test starts it when it wants jobs run."""
-    opened = Services.open(settings, batch=False)
+    opened = Services.open(settings, downloads=DOWNLOADS, batch=False)
     try:
         yield opened
     finally:

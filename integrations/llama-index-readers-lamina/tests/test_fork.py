@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from conftest import support
 
 SCRIPT = textwrap.dedent(
     """
@@ -34,23 +34,68 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    raises=subprocess.TimeoutExpired,
-    strict=False,
-    reason="known intermittent hang (1 run in 4 on 2026-12-01): a child forked while the "
-    "parent's job runner thread is busy can wait forever; open in issue #12",
-)
+def _run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=240
+    )
+
+
 def test_forked_children_parse_and_exit_cleanly(corpus, tmp_path: Path) -> None:
     script = tmp_path / "fork_then_parse.py"
     script.write_text(SCRIPT)
     files = [str(corpus["multipage"]), str(corpus["headings"]), str(corpus["markdown"])]
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "data"), *files],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = _run(script, str(tmp_path / "data"), *files)
     assert done.returncode == 0, done.stderr
     assert "parent [1, 2, 3]" in done.stdout
     assert "children [[1, 2, 3], [1], [1]]" in done.stdout
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+BUSY_SCRIPT = textwrap.dedent(
+    """
+    import multiprocessing
+    import sys
+    import threading
+    import time
+
+    from lamina.engine import pdf
+    from llama_index.readers.lamina import LaminaReader
+
+    DATA, BIG, SMALL = sys.argv[1:]
+
+
+    def load(path):
+        reader = LaminaReader(show_progress=False, data_dir=DATA, job_timeout=120)
+        return [d.metadata["page_number"] for d in reader.load_data(path)]
+
+
+    if __name__ == "__main__":
+        result = {}
+        big = threading.Thread(target=lambda: result.update(big=load(BIG)))
+        big.start()
+        deadline = time.monotonic() + 60
+        while not pdf._PDFIUM_LOCK.locked():  # the parent's job is reading the big PDF
+            if time.monotonic() > deadline:
+                sys.exit("the parent never started reading the big PDF")
+            time.sleep(0.001)
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            print("children", pool.map(load, [SMALL, SMALL]), flush=True)
+        big.join()
+        print("parent pages", len(result["big"]), flush=True)
+    """
+)
+
+
+def test_children_forked_while_the_parent_reads_a_pdf_do_not_wait_for_it(
+    tmp_path: Path,
+) -> None:
+    """The fork lands while the parent's job runner holds the PDF reader's lock: the lock
+    the children inherit belongs to a thread they do not have (this hung before the fix)."""
+    big = support.documents.make_multipage_pdf(tmp_path, pages=400)
+    small = support.documents.make_multipage_pdf(tmp_path, pages=2)
+    script = tmp_path / "fork_while_busy.py"
+    script.write_text(BUSY_SCRIPT)
+    done = _run(script, str(tmp_path / "data"), str(big), str(small))
+    assert done.returncode == 0, done.stderr
+    assert "children [[1, 2], [1, 2]]" in done.stdout
+    assert "parent pages 400" in done.stdout

@@ -156,3 +156,43 @@ def _parse_format(
     if file_type in ("csv", "tsv"):
         return module.parse_delimited(data, config, tab=file_type == "tsv")
     return module.parse(data, config)
+
+
+# What a parse imports on first use (the engine imports lazily to keep ``import lamina`` light).
+_JOB_MODULES = (
+    "pypdfium2",
+    "pypdfium2.raw",
+    "lamina.engine.pdf",
+    "lamina.engine.images",
+    "lamina.engine.ocr",
+    "lamina.engine.layout",
+    "lamina.engine.tables",
+    "lamina.engine.furniture",
+    "lamina.engine.pages",
+    "lamina.engine.progress",
+    "lamina.engine.text",
+    "lamina.engine.word",
+    "lamina.engine.slides",
+    "lamina.engine.sheets",
+)
+"""Not ``lamina.engine.web``: BeautifulSoup takes a third of a second to import, which every
+first request would pay; a fork during the first HTML parse of a process is the rare case."""
+
+
+def preload() -> None:
+    """Import now what parses would import on first use.
+
+    A process that runs jobs in a thread calls this before the thread starts. A fork landing
+    while that thread is half-way through importing a module would leave the module's import
+    lock held for ever in the child (the thread holding it is not copied), and the child's
+    first parse would hang on it; with the imports done up front no job imports anything.
+    Modules whose optional dependencies are missing are skipped (their jobs fail with the
+    install hint, as before).
+    """
+    import importlib
+
+    for name in _JOB_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue

@@ -7,6 +7,9 @@ height) and either
   same margin on several pages (``min_repeats``: 3, or 2 in a two-page document), or
 - it is a bare page number (``7``, ``- 7 -``, ``Page 7 of 9``, ``vii``).
 
+A bare number alone in a side margin (the page number of a page read turned) is a footer too
+(:func:`side_page_number`).
+
 The printed page number of a page is read from its furniture: a bare page number first, then a
 number at the start or end of a running header/footer whose number changes between pages.
 
@@ -116,6 +119,25 @@ def detect(
             found.printed_page_number = min(numbers, key=lambda n: n[0])[1]
         out.append(found)
     return out
+
+
+def side_page_number(width: float, lines: Sequence[Line]) -> int | None:
+    """Index of the page number printed in a side margin, if there is one.
+
+    A page read turned (a landscape table printed sideways on a portrait page) has its page
+    number at a side; so do some layouts. It is a bare number in the outer ``MARGIN`` of the
+    page width, the only one on that side (several are line numbers, or a column of a table).
+    """
+    if width <= 0:
+        return None
+    for side in (
+        [i for i, ln in enumerate(lines) if ln.x1 <= width * MARGIN],
+        [i for i, ln in enumerate(lines) if ln.x0 >= width * (1 - MARGIN)],
+    ):
+        numbers = [i for i in side if lines[i].text.strip().isdigit()]
+        if len(numbers) == 1 and page_number_of(lines[numbers[0]].text):
+            return numbers[0]
+    return None
 
 
 def _zone_lines(height: float, lines: Sequence[Line]) -> list[tuple[Zone, int]]:

@@ -36,10 +36,15 @@ _NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
 _BARE_NUMBER = re.compile(r"^(\d{1,2})\s+(?=\S)")
 # A section number opening a heading: "2", "2.1", "2.1.3", optionally with a closing period.
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?=[^\W\d_])")
+# The number of a heading set only a little larger than the body: "(2) ...", "3.1 ...", "IV. ...".
+_HEADING_NUMBER = re.compile(r"^(\(\d{1,2}\)|\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)\s+(?=\S)")
 _PAGE_NUMBER = re.compile(
     "^(page\\s+)?[-\u2013\u2014]?\\s*\\d{1,4}\\s*[-\u2013\u2014]?(\\s*(of|/)\\s*\\d{1,4})?$",
     re.IGNORECASE,
 )
+
+# Right-to-left scripts (Hebrew, Arabic and their presentation forms).
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
 
@@ -49,6 +54,9 @@ _MAX_CODE_GAP = 4.5  # code keeps its blank lines, up to about three of them
 _MAX_LIST_ENTRY_GAP = 2.5  # list entries are often spaced more than the lines of one entry
 _INDENT = 1.0  # a first line indented this much more than the line above starts a paragraph
 _HEADING_RATIO = 1.12  # size over body size that makes a short block a heading
+_NUMBERED_HEADING_RATIO = 1.05  # ... and a numbered one-line block ("(1) Scope")
+_SMALL_BOLD = 0.95  # a bold line smaller than this times the body size is a label, not a heading
+_LABEL_RUN = 3  # this many same-style candidates in a row, nothing between: labels, not headings
 _MAX_HEADING_CHARS = 150
 _MAX_BOLD_HEADING_CHARS = 80
 _MONO_ADVANCE = 0.6  # advance width of a monospace glyph, for code indentation
@@ -72,6 +80,7 @@ class Line:
     # (text, x0, x1) of each word, read only when tables are looked for (cost_effective+).
     words: list[tuple[str, float, float]] | None = None
     numbered: bool = False  # opens with a bare number that counts on from its neighbours
+    italic: bool = False
 
     def bbox(self, start: int | None = None, end: int | None = None) -> BBox:
         """The line's box; ``start``/``end`` locate its text in the item's value."""
@@ -186,9 +195,19 @@ def mark_page_furniture(blocks: list[Block], page_height: float) -> None:
             block.furniture = "header"
 
 
-def mark_heading_candidates(blocks: list[Block], body: float) -> None:
-    """Flag short blocks set larger than the body text, or short bold lines, as headings."""
-    for block in blocks:
+def mark_heading_candidates(
+    blocks: list[Block], body: float, page_body: float | None = None
+) -> None:
+    """Flag short blocks set larger than the body text, or short bold lines, as headings.
+
+    A one-line block opening with a section number ("(2) Scope", "3.1 Methods") needs only a
+    little more size than the body. A bold line set smaller than the body text (of the
+    document and of its page, ``page_body``) is a figure label or a note, not a heading; and
+    a run of same-style candidates with nothing between them (labels of a drawing, a cover's
+    list of names or topics) is demoted (:func:`_demote_label_runs`).
+    """
+    small = _SMALL_BOLD * min(body, page_body or body)
+    for i, block in enumerate(blocks):
         if block.kind == "code" or block.furniture or len(block.lines) > 3:
             continue
         text = block.text.strip()
@@ -197,11 +216,21 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
         if block.kind == "list" and len(block.lines) > 1:
             continue
         size = max(line.size for line in block.lines)
-        if size >= body * _HEADING_RATIO and size >= body + 1.0:
+        one_line = len(block.lines) == 1
+        larger = size >= body * _HEADING_RATIO and size >= body + 1.0
+        numbered = (
+            one_line
+            and size >= body * _NUMBERED_HEADING_RATIO
+            and size >= body + 0.5
+            and _HEADING_NUMBER.match(text) is not None
+            and not text.endswith(_SENTENCE_END)
+        )
+        if larger or numbered:
             block.heading_size = round(size * 2) / 2
         elif (
-            len(block.lines) == 1
+            one_line
             and block.lines[0].bold
+            and size >= small
             and len(text) <= _MAX_BOLD_HEADING_CHARS
             and not text.endswith((".", ",", ";"))
         ):
@@ -209,6 +238,55 @@ def mark_heading_candidates(blocks: list[Block], body: float) -> None:
             section = _SECTION_NUMBER.match(text)
             if section:
                 block.section_depth = section.group(1).count(".") + 1
+        elif (
+            one_line
+            and block.lines[0].italic
+            and small <= size < body * _HEADING_RATIO
+            and len(text) <= _MAX_BOLD_HEADING_CHARS
+            and text[:1].isupper()
+            and not text.endswith((*_SENTENCE_END, ","))
+            and _introduces_text(block, blocks[i + 1] if i + 1 < len(blocks) else None)
+        ):
+            block.bold_heading = True  # an italic heading ranks with the bold ones
+    _demote_label_runs(blocks)
+
+
+def _introduces_text(block: Block, after: Block | None) -> bool:
+    """Whether ``after`` is a paragraph of body-like text starting just below ``block``: what
+    an italic heading at body size needs (an italic line alone is often a quote or a name)."""
+    if after is None or after.kind != "text" or len(after.lines) < 2:
+        return False
+    line, first = block.lines[-1], after.lines[0]
+    gap = first.top - line.bottom
+    return (
+        not first.italic
+        and abs(first.size - line.size) <= 0.05 * line.size
+        and 0 <= gap <= 2 * line.size
+        and first.x1 > line.x1
+    )
+
+
+def _style(block: Block) -> tuple[float, bool, bool]:
+    size = block.heading_size or round(max(line.size for line in block.lines) * 2) / 2
+    return size, block.lines[0].bold, block.lines[0].italic
+
+
+def _demote_label_runs(blocks: Sequence[Block]) -> None:
+    """Unflag runs of at least ``_LABEL_RUN`` candidates of one style that follow each other
+    in reading order with no other text between: a heading introduces text, while labels in a
+    drawing, names on a cover or a list of topics set in bold stand together."""
+    run: list[Block] = []
+    for block in [*blocks, None]:
+        if block is not None and block.furniture:
+            continue
+        candidate = block is not None and (block.heading_size is not None or block.bold_heading)
+        if candidate and (not run or _style(run[0]) == _style(block)):  # type: ignore[arg-type]
+            run.append(block)  # type: ignore[arg-type]
+            continue
+        if len(run) >= _LABEL_RUN:
+            for label in run:
+                _unflag(label)
+        run = [block] if candidate else []  # type: ignore[list-item]
 
 
 def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
@@ -227,13 +305,82 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
     if not candidates:
         return
     lines = [line for b in blocks if not b.furniture for line in b.lines]
+    labels: list[tuple[Block, Line, Line]] = []  # (candidate, its line, a cell beside it)
     for block in candidates:
         own = {id(line) for line in block.lines}
         others = [ln for ln in lines if id(ln) not in own]
-        if any(_row_partner(line, others, columns) for line in block.lines):
-            block.heading_size = None
-            block.bold_heading = False
-            block.section_depth = 0
+        if any(_row_partner(line, others, columns) for line in block.lines) or _between_rows(
+            block, others
+        ):
+            _unflag(block)
+            continue
+        labels.extend(
+            (block, line, cell)
+            for line in block.lines
+            for cell in others
+            if _same_band(line, cell) and _cell_like(cell)
+        )
+    # Rows of a form further apart than a table's (a value cell of several lines between
+    # them): two candidates lined up, each with a short cell beside it, the cells in one
+    # column, are two labels of one form.
+    for (a, line_a, cell_a), (b, line_b, cell_b) in itertools.combinations(labels, 2):
+        if a is b or line_a.top == line_b.top or not _aligned(line_a, line_b):
+            continue
+        if _aligned(cell_a, cell_b) or _under(cell_a, cell_b):
+            _unflag(a)
+            _unflag(b)
+    # The wrapped last line of a label (set a little apart, so a block of its own) goes with it.
+    demoted = [b for b in candidates if b.heading_size is None and not b.bold_heading]
+    for block in candidates:
+        if block.heading_size is None and not block.bold_heading:
+            continue
+        first = block.lines[0]
+        if any(
+            _style(label) == _style(block)
+            and 0 < first.top - label.lines[-1].bottom <= 2 * first.size
+            and _aligned(label.lines[-1], first)
+            for label in demoted
+        ):
+            _unflag(block)
+
+
+def _row_band(line: Line, others: Sequence[Line], below: bool) -> list[Line]:
+    """The lines of the nearest band right above (or below) ``line``, as far away as rows of
+    a table can be (``_ROW_REACH`` font sizes, baseline to baseline)."""
+    reach = _ROW_REACH * line.size
+    if below:
+        near = [o for o in others if 0 < o.top - line.top <= reach and o.top >= line.bottom - 1]
+        key = min(near, key=lambda o: o.top, default=None)
+    else:
+        near = [o for o in others if 0 < line.top - o.top <= reach and o.bottom <= line.top + 1]
+        key = max(near, key=lambda o: o.bottom, default=None)
+    if key is None:
+        return []
+    return [key, *(o for o in others if o is not key and _same_band(key, o))]
+
+
+def _between_rows(block: Block, others: Sequence[Line]) -> bool:
+    """Whether ``block`` is a section label inside a table shown as text: alone on its band,
+    with table rows right above and right below it (a label, however long, then short cells
+    or figures side by side), and the two rows' cells past the labels lined up in a column."""
+    above = _row_band(block.lines[0], others, below=False)
+    below = _row_band(block.lines[-1], others, below=True)
+    if len(above) < 2 or len(below) < 2:
+        return False
+    first = min(min(o.x0 for o in above), min(o.x0 for o in below))
+    cells_above = [o for o in above if o.x0 > first + _ALIGN]
+    cells_below = [o for o in below if o.x0 > first + _ALIGN]
+    if not cells_above or not cells_below:
+        return False
+    if not all(_cell_like(line) for line in (*cells_above, *cells_below)):
+        return False
+    return any(_aligned(a, b) or _under(a, b) for a in cells_above for b in cells_below)
+
+
+def _unflag(block: Block) -> None:
+    block.heading_size = None
+    block.bold_heading = False
+    block.section_depth = 0
 
 
 _FIGURE_MARKS = ".,%()+-$\u2013\u2212\u20ac\u00a3"  # signs, separators, dashes, currencies
@@ -354,6 +501,12 @@ def _continues(block: Block, line: Line) -> bool:
     size = max(prev.size, line.size)
     if abs(line.size - prev.size) > 0.1 * size:
         return False
+    if (
+        len(block.lines) == 1
+        and prev.size >= line.size * _NUMBERED_HEADING_RATIO
+        and _HEADING_NUMBER.match(prev.text)
+    ):
+        return False  # a numbered line set larger than the text under it: a heading
     gap = line.baseline - prev.baseline
     marker = line_marker(line)
     limit = _MAX_LINE_GAP
@@ -369,6 +522,8 @@ def _continues(block: Block, line: Line) -> bool:
         return False
     if line.bold != prev.bold:
         return False
+    if len(block.lines) == 1 and prev.italic and not line.italic and prev.x1 < line.x1 - 2 * size:
+        return False  # a short italic line over roman text: a heading
     if block.kind == "list":
         first = block.lines[0]
         if marker is None:
@@ -381,6 +536,8 @@ def _continues(block: Block, line: Line) -> bool:
         return not same_indent or _is_ordered(marker) == _is_ordered(line_marker(first))
     if marker is not None:
         return False
+    if _RTL.search(line.text) and _RTL.search(prev.text):
+        return prev.x1 - line.x1 <= _INDENT * size  # right-to-left lines indent from the right
     return line.x0 - prev.x0 <= _INDENT * size
 
 

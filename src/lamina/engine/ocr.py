@@ -28,6 +28,7 @@ What this module adds on top of RapidOCR:
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import threading
 from collections.abc import Iterable, Sequence
@@ -89,6 +90,17 @@ _MIN_SAMPLE_CHARS = 3
 
 _ENGINE: Any = None
 _ENGINE_LOCK = threading.Lock()  # guards loading and every call (RapidOCR is stateful)
+
+
+def _forget_engine_in_child() -> None:
+    """A forked child loads its own recogniser: the parent's ONNX sessions keep thread pools
+    that did not survive the fork, and the lock may be held by a thread that is not here."""
+    global _ENGINE, _ENGINE_LOCK
+    _ENGINE = None
+    _ENGINE_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_engine_in_child)
 
 
 class OcrUnavailableError(EngineError):

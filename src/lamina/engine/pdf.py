@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,17 @@ if TYPE_CHECKING:
 # pdfium is not thread-safe: one document is processed at a time per process.
 _PDFIUM_LOCK = threading.Lock()
 
+
+def _new_lock_in_child() -> None:
+    """A forked child gets a free lock: the parent's may be held by a thread that does not exist
+    in the child (a job reading a PDF at the moment of the fork), which would block the child's
+    first PDF for ever. Holding the fork until the read ends instead could take minutes."""
+    global _PDFIUM_LOCK
+    _PDFIUM_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
+
 _FPDF_ERR_PASSWORD = 4
 _SOFT_HYPHENS = "\ufffe\x02"  # how pdfium marks a hyphen it found at the end of a line
 # A line of pdfium's text without its surrounding whitespace.
@@ -72,13 +84,19 @@ _MONO_NAMES = ("courier", "mono", "consol", "menlo", "code", "typewriter", "fixe
 # A word wider than this many font sizes per character holds glyphs set far apart.
 _WIDE_WORD = 1.5
 _WORD_GAP = 0.6  # glyphs of one such word further apart than this (times the size) split
+# An alef (plain, madda, hamza above or below) then lam: maybe a lam-alef ligature reversed.
+_LAM_ALEF = re.compile("[\u0622\u0623\u0625\u0627]\u0644")
 _BOLD_NAMES = ("bold", "black", "heavy", "demi")
 _FIXED_PITCH_FLAG = 1
 _FORCE_BOLD_FLAG = 0x40000
 # TeX's bold fonts say so only in their short names: CMBX10, CMB10, SFBX1000, ECBX1200.
 _TEX_BOLD = re.compile(r"(cm|sf|ec|tc)(bx|b\d)")
-# (font name, flags) → (bold, mono); fonts repeat across lines, pages and documents.
-_FONT_STYLES: dict[tuple[bytes, int], tuple[bool, bool]] = {}
+_ITALIC_FLAG = 0x40
+_ITALIC_NAMES = ("italic", "oblique")
+# TeX's italic and slanted fonts: CMTI10, CMSL10, SFTI1000, CMBXTI10.
+_TEX_ITALIC = re.compile(r"(cm|sf|ec|tc)[a-z]*(ti|sl)\d")
+# (font name, flags) → (bold, mono, italic); fonts repeat across lines, pages and documents.
+_FONT_STYLES: dict[tuple[bytes, int], tuple[bool, bool, bool]] = {}
 _WORD = re.compile(r"\S+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_PATH_SEGMENTS = 20_000  # per page: more is a drawing, not rules
@@ -199,6 +217,11 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
     marks = furniture.detect([(raw.height, raw.lines) for raw in raw_pages], body)
     plans: list[_PagePlan] = []
     for raw, mark in zip(raw_pages, marks, strict=True):
+        side = furniture.side_page_number(raw.width, raw.lines)
+        if side is not None and mark.kind(side) is None:
+            mark.footer.append(side)
+            if mark.printed_page_number is None:
+                mark.printed_page_number = raw.lines[side].text.strip()
         content = [ln for i, ln in enumerate(raw.lines) if mark.kind(i) is None]
         found = tables.find_tables(content, raw.segments) if options.tables else []
         if found:
@@ -207,7 +230,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
         ordered, in_columns = columns.order_lines(content)
         blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
         layout.mark_page_furniture(blocks, raw.height)
-        layout.mark_heading_candidates(blocks, body)
+        layout.mark_heading_candidates(blocks, body, layout.body_size(raw.lines))
         layout.demote_table_rows(blocks, in_columns)
         plans.append(
             _PagePlan(
@@ -629,10 +652,16 @@ class _TextPageReader:
             self._text = "".join(
                 chr(self._c.FPDFText_GetUnicode(self._raw, i)) for i in range(self._count)
             )
+        if _LAM_ALEF.search(self._text):
+            self._text = unreverse_lam_alef(self._text, self._charbox_raw)
         out: list[Line] = []
         for start, end in self._segments():
             out.extend(self._segment_lines(start, end))
         return [line for line in out if _visible(line.text)]
+
+    def _charbox_raw(self, index: int) -> tuple[float, ...]:
+        self._c.FPDFText_GetCharBox(self._raw, index, *self._refs)
+        return tuple(d.value for d in self._d)
 
     def confidence(self) -> float | None:
         """Share of visible characters that decoded to real text (None if there is none).
@@ -765,12 +794,12 @@ class _TextPageReader:
             lefts, bottoms, rights, tops = zip(*rects, strict=True)
             left, bottom, right, top = min(lefts), min(bottoms), max(rights), max(tops)
         x0, y0, x1, y1 = self._tf.box(left, bottom, right, top)
-        bold, mono = self._font(start)
+        bold, mono, italic = self._font(start)
         if len(rects) > 1:
             # pdfium starts a new rect where the text object (so maybe the font) changes:
             # check the style at the line's end too.
-            bold_last, mono_last = self._font(end - 1)
-            bold, mono = bold and bold_last, mono and mono_last
+            bold_last, mono_last, italic_last = self._font(end - 1)
+            bold, mono, italic = bold and bold_last, mono and mono_last, italic and italic_last
         line_text = text[start:end]
         baseline = y1
         if self._c.FPDFText_GetCharOrigin(self._raw, start, self._refs[0], self._refs[1]):
@@ -801,7 +830,9 @@ class _TextPageReader:
             line_text = _CONTROL.sub("", line_text.replace("\x02", "-"))
             if words:
                 words = [(t, a, b) for w, a, b in words if (t := _CONTROL.sub("", w))]
-        return Line(line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words)
+        return Line(
+            line_text, x0, y0, x1, y1, baseline, size, bold, mono, soft_hyphen, words, italic=italic
+        )
 
     def _words(self, start: int, line_text: str, size: float) -> list[tuple[str, float, float]]:
         """(text, x0, x1) of each space-separated word of the line, from its end glyphs.
@@ -855,8 +886,8 @@ class _TextPageReader:
             c.FPDFText_GetFontInfo(raw, index, self._name, n, self._flags_ref)
         return bool(_SYMBOL_FONT.search(self._name.value))
 
-    def _font(self, index: int) -> tuple[bool, bool]:
-        """(is bold, is monospace) for the font of the character at ``index``."""
+    def _font(self, index: int) -> tuple[bool, bool, bool]:
+        """(is bold, is monospace, is italic) for the font of the character at ``index``."""
         c, raw = self._c, self._raw
         n = c.FPDFText_GetFontInfo(raw, index, self._name, len(self._name), self._flags_ref)
         if n > len(self._name):
@@ -867,6 +898,22 @@ class _TextPageReader:
         if style is None:
             style = _FONT_STYLES[key] = _font_style(*key)
         return style
+
+
+def unreverse_lam_alef(text: str, box: Callable[[int], tuple[float, ...]]) -> str:
+    """Put lam before alef where one lam-alef ligature glyph came out as alef, lam.
+
+    pdfium writes right-to-left text in logical order but leaves the two letters a ligature
+    glyph maps to in the order of the glyph (alef, lam instead of lam, alef). Both letters
+    then share the glyph's box (``box(index)``) exactly; an alef and a lam drawn as two
+    glyphs never do.
+    """
+    chars = list(text)
+    for match in _LAM_ALEF.finditer(text):
+        i = match.start()
+        if box(i) == box(i + 1):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
 
 
 def _visible(text: str) -> bool:
@@ -890,8 +937,8 @@ def _is_single_band(rects: Sequence[tuple[float, ...]]) -> bool:
     return True
 
 
-def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool]:
-    """(is bold, is monospace) from a font's name and PDF font flags.
+def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool, bool]:
+    """(is bold, is monospace, is italic) from a font's name and PDF font flags.
 
     Names are the reliable signal in practice ("Arial-BoldMT", "ABCDEF+Courier"); pdfium's
     font weight is mostly unset for the standard fonts, so it is not asked for.
@@ -900,7 +947,9 @@ def _font_style(raw_name: bytes, flags: int) -> tuple[bool, bool]:
     bold = bool(flags & _FORCE_BOLD_FLAG) or any(key in name for key in _BOLD_NAMES)
     bold = bold or bool(_TEX_BOLD.match(name.rpartition("+")[2]))
     mono = bool(flags & _FIXED_PITCH_FLAG) or any(key in name for key in _MONO_NAMES)
-    return bold, mono
+    italic = bool(flags & _ITALIC_FLAG) or any(key in name for key in _ITALIC_NAMES)
+    italic = italic or bool(_TEX_ITALIC.match(name.rpartition("+")[2]))
+    return bold, mono, italic
 
 
 def _join_surrogates(text: str) -> str:

@@ -51,6 +51,7 @@ _MIN_ROWS = 3  # unruled tables need at least this many rows
 _MAX_MEAN_CELL_CHARS = 30  # longer cells are prose in columns, not a table
 _PROSE_CELL_CHARS = 20  # columns whose median cell is this long hold running text
 _MAX_ROW_GAP_EM = 2.6  # rows of one unruled table are at most this far apart
+_MAX_HEADER_ROWS = 3  # header rows whose words may bridge the body's column gaps
 # Right-to-left scripts: justified Arabic/Hebrew lines have wide gaps that are not cells.
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
@@ -492,10 +493,18 @@ def _aligned_table(
     """Rows of words cut into columns at the gaps they share; None without table evidence."""
     sizes = [lines[w.line].size for w in words]
     size = statistics.median(sizes) if sizes else 10.0
-    cuts = _column_bounds(words, max(_MIN_GAP, _GAP_EM * size))
+    gap = max(_MIN_GAP, _GAP_EM * size)
+    groups = _row_groups(words)
+    cuts = _column_bounds(words, gap)
+    # Header words wider than their column's body (a long label over a column of codes) can
+    # bridge a gap every body row keeps: cut where the rows under the first one to three
+    # (at least twice as many rows) leave a gap; the header words go by their centres.
+    for head in range(1, min(_MAX_HEADER_ROWS, (len(groups) - 1) // 3) + 1):
+        body_cuts = _column_bounds([w for g in groups[head:] for w in g], gap)
+        if len(body_cuts) > len(cuts):
+            cuts = body_cuts
     if not cuts:
         return None
-    groups = _row_groups(words)
     if len(groups) < min_rows:
         return None
     rows: list[list[str]] = []
@@ -655,7 +664,9 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
     if run:
         runs.append(run)
     out: list[FoundTable] = []
-    for run in runs:
+    for run in map(lambda r: _without_notes(r, lines), runs):
+        if not run:
+            continue
         chunks = [c for i in run for c in _chunks(lines[i])]
         if statistics.fmean(len(c[0]) for c in chunks) > _MAX_MEAN_CELL_CHARS:
             continue
@@ -681,6 +692,24 @@ def _unruled_tables(lines: Sequence[Line], used: set[int]) -> list[FoundTable]:
         table.lines = set(run)
         out.append(table)
     return out
+
+
+_DOT_LEADER = re.compile(r"(\s*\.){2,}\s*$")
+_SENTENCE = re.compile(r"[^\W\d_]{2,}[.!?](\s|$)")
+
+
+def _without_notes(run: list[int], lines: Sequence[Line]) -> list[int]:
+    """The run without its last rows while they hold a sentence: notes under a table ("X Not
+    applicable. Except forcible rape.") set in pieces side by side, which would bridge every
+    column gap. Dot leaders ("Arson . . . .") are no sentence."""
+    while run:
+        last = max(lines[i].top for i in run)
+        band = [i for i in run if lines[i].top > last - 0.5 * lines[i].size]
+        texts = [_DOT_LEADER.sub("", c[0]) for i in band for c in _chunks(lines[i])]
+        if not any(len(t.split()) >= 3 and _SENTENCE.search(t) for t in texts):
+            break
+        run = [i for i in run if i not in band]
+    return run
 
 
 # --- section rows: one table cut by its own label rows -----------------------------------
@@ -749,8 +778,24 @@ def _with_header_band(
         return None
     if min(hx1, bx1) - max(hx0, bx0) < 0.8 * narrower or not 0 <= btop - hbottom <= 2 * pitch:
         return None
+    rows, boxes = _recut(head.lines, spans, lines)
+    all_rows = rows + body.rows
+    return FoundTable(
+        rows=all_rows,
+        bbox=(min(hx0, bx0), htop, max(hx1, bx1), bbottom),
+        lines=head.lines | body.lines,
+        concerns=_concerns(all_rows),
+        cells=boxes + body.cells,
+    )
+
+
+def _recut(
+    line_ids: Iterable[int], spans: list[tuple[float, float]], lines: Sequence[Line]
+) -> tuple[list[list[str]], list[list[Box | None]]]:
+    """Rows of the given lines (one per visual band), each word in the column it stands
+    over."""
     bands: list[list[int]] = []
-    for i in sorted(head.lines, key=lambda i: lines[i].top):
+    for i in sorted(line_ids, key=lambda i: lines[i].top):
         if bands and lines[i].top < max(lines[k].bottom for k in bands[-1]) - 0.3 * lines[i].size:
             bands[-1].append(i)
         else:
@@ -767,14 +812,19 @@ def _with_header_band(
             cell_boxes[col] = _join(cell_boxes[col], (wx0, ln.top, wx1, ln.bottom))
         rows.append([" ".join(t) for t in texts])
         boxes.append(cell_boxes)
-    all_rows = rows + body.rows
-    return FoundTable(
-        rows=all_rows,
-        bbox=(min(hx0, bx0), htop, max(hx1, bx1), bbottom),
-        lines=head.lines | body.lines,
-        concerns=_concerns(all_rows),
-        cells=boxes + body.cells,
-    )
+    return rows, boxes
+
+
+def _coarser(cols_a: list[tuple[float, float]], cols_b: list[tuple[float, float]]) -> bool:
+    """Whether every gap between ``cols_a``'s columns falls in a gap between ``cols_b``'s:
+    the same columns, some of them run together (two figures set close, so too narrow a gap
+    for the part that holds them)."""
+    gaps_b = [(p[1], q[0]) for p, q in itertools.pairwise(cols_b)]
+    for p, q in itertools.pairwise(cols_a):
+        mid = (p[1] + q[0]) / 2
+        if not any(g0 - _SNAP <= mid <= g1 + _SNAP for g0, g1 in gaps_b):
+            return False
+    return True
 
 
 def _short_row_line(line: Line) -> bool:
@@ -882,8 +932,10 @@ def _row_pitch(table: FoundTable) -> float | None:
 def _joined(
     a: FoundTable, b: FoundTable, lines: Sequence[Line], used: set[int]
 ) -> FoundTable | None:
-    if a.ruled or b.ruled or not a.rows or not b.rows or len(a.rows[0]) != len(b.rows[0]):
+    if a.ruled or b.ruled or not a.rows or not b.rows or len(a.rows[0]) > len(b.rows[0]):
         return None
+    # The part above with fewer columns: the same columns with some run together.
+    recut = len(a.rows[0]) < len(b.rows[0])
     ax0, atop, ax1, abottom = a.bbox
     bx0, btop, bx1, bbottom = b.bbox
     if btop <= abottom:
@@ -894,6 +946,8 @@ def _joined(
     cols_a, cols_b = _columns(a), _columns(b)
     pitch = max(_row_pitch(a) or 0.0, _row_pitch(b) or 0.0)
     if cols_a is None or cols_b is None or pitch <= 0:
+        return None
+    if recut and not _coarser(cols_a, cols_b):
         return None
     x0, x1 = min(ax0, bx0), max(ax1, bx1)
     tol = pitch
@@ -919,20 +973,25 @@ def _joined(
     edges.append(btop)
     if any(edges[k + 1] - edges[k] > _SECTION_PITCHES * pitch for k in range(0, len(edges), 2)):
         return None
-    spans = [(min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(cols_a, cols_b, strict=True)]
+    if recut:
+        spans = cols_b
+        a_rows, a_cells = _recut(a.lines, spans, lines)
+    else:
+        spans = [(min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(cols_a, cols_b, strict=True)]
+        a_rows, a_cells = a.rows, a.cells
     rows: list[list[str]] = []
     boxes: list[list[Box | None]] = []
     for band in bands:
         row, row_boxes = _band_row(band, spans, lines)
         rows.append(row)
         boxes.append(row_boxes)
-    all_rows = a.rows + rows + b.rows
+    all_rows = a_rows + rows + b.rows
     return FoundTable(
         rows=all_rows,
         bbox=(x0, atop, x1, bbottom),
         lines=a.lines | b.lines | set(between),
         concerns=_concerns(all_rows),
-        cells=a.cells + boxes + b.cells,
+        cells=a_cells + boxes + b.cells,
     )
 
 

@@ -25,6 +25,7 @@ from lamina.server import (
 from lamina.server.errors import install_error_handlers
 from lamina.server.gate import PUBLIC_PATHS, RequestGate
 from lamina.server.limits import MULTIPART_SLACK, BodySizeLimit
+from lamina.server.links import DOWNLOADS
 from lamina.server.openapi import document_gate
 from lamina.services.container import Services
 from lamina.services.settings import ServerSettings
@@ -43,7 +44,7 @@ def create_app(
     owned = services is None
     if services is None:
         settings = settings or ServerSettings.from_env()
-        services = Services.open(settings)
+        services = Services.open(settings, downloads=DOWNLOADS)
     settings = services.settings
     opened = services
 

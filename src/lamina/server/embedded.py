@@ -146,9 +146,13 @@ class EmbeddedServer:
             return services
         with self._lock:
             if self._services is None:
+                from lamina.engine import preload
+                from lamina.server.links import DOWNLOADS
                 from lamina.services.container import Services
 
-                opened = Services.open(self.settings, batch=False)
+                preload()  # before the job thread starts: see preload() on forks
+
+                opened = Services.open(self.settings, downloads=DOWNLOADS, batch=False)
                 opened.runner.add_listener(self.changes.bump)
                 opened.runner.start()
                 self._fast = FastLane(opened)

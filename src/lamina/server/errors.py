@@ -21,6 +21,7 @@ from lamina.services.errors import (
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
+    Origin,
     PayloadTooLargeError,
     ServiceError,
     TooManyRequestsError,
@@ -61,6 +62,21 @@ def clean_detail(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
+_PLACES: dict[Origin, tuple[str, ...]] = {
+    "request": ("body",),
+    "parameter": ("query",),
+    "option": (),
+}
+
+
+def located(exc: ValidationFailed) -> list[dict[str, Any]]:
+    """A service's validation errors with HTTP locations: a path inside the request goes
+    under ``body`` (JSON or form fields alike), a parameter's name under ``query``, and a
+    parse option's name stays bare."""
+    where = _PLACES[exc.origin]
+    return [{**err, "loc": [*where, *err.get("loc", ())]} for err in exc.detail]
+
+
 async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": clean_detail(exc.errors())}, status_code=422)
@@ -69,7 +85,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     if isinstance(exc, ValidationFailed):
-        return JSONResponse({"detail": clean_detail(exc.detail)}, status_code=422)
+        return JSONResponse({"detail": clean_detail(located(exc))}, status_code=422)
     status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
     headers = None
     if isinstance(exc, TooManyRequestsError):

@@ -10,11 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from lamina.server.deps import get_project, get_services
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
-from lamina.services.api.directories import (
-    DirectoryService,
-    directory_file_to_wire,
-    directory_to_wire,
-)
+from lamina.services.api.directories import DirectoryService
 from lamina.services.api.parse import split_csv
 from lamina.services.batch.system import BatchSystem
 from lamina.services.store.db import MAX_TOKEN_LENGTH
@@ -32,6 +28,9 @@ router = APIRouter(
     prefix="/api/v1/beta/directories", tags=["directories"], responses=errors(401, 422)
 )
 _DELETED = {204: {"description": "Deleted"}, **errors(404)}
+# The response model is the return annotation; only the fields the service set are written
+# (a DirectoryFile has no download_url here), so the JSON is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 def get_batch(request: Request) -> BatchSystem:
@@ -45,13 +44,13 @@ def _directories(batch: BatchSystem = Depends(get_batch)) -> DirectoryService:
     return batch.directories
 
 
-@router.post("", response_model=None, responses=ok(Directory, 400))
+@router.post("", responses=ok(Directory, 400), **_TYPED)
 def create_directory(
     body: DirectoryCreateRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    row = directories.create(
+) -> Directory:
+    return directories.create(
         project_id,
         name=body.name,
         description=body.description,
@@ -59,10 +58,9 @@ def create_directory(
         connector_subscription_id=body.connector_subscription_id,
         system_metadata=body.system_metadata,
     )
-    return directory_to_wire(row)
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[Directory]))
+@router.get("", responses=ok(PaginatedList[Directory]), **_TYPED)
 def list_directories(
     name: str | None = Query(None),
     type: str | None = Query(None),
@@ -72,9 +70,9 @@ def list_directories(
     page_token: str | None = Query(None, max_length=MAX_TOKEN_LENGTH),
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
+) -> PaginatedList[Directory]:
     wanted = split_csv(types) + ([type] if type else [])
-    page = directories.list(
+    return directories.list(
         project_id,
         name=name,
         types=wanted or None,
@@ -82,27 +80,27 @@ def list_directories(
         page_size=page_size,
         page_token=page_token,
     )
-    return page.to_wire(directory_to_wire)
 
 
-@router.get("/{directory_id}", response_model=None, responses=ok(Directory, 404))
+@router.get("/{directory_id}", responses=ok(Directory, 404), **_TYPED)
 def get_directory(
     directory_id: str,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    return directory_to_wire(directories.get(project_id, directory_id))
+) -> Directory:
+    return directories.get(project_id, directory_id)
 
 
-@router.patch("/{directory_id}", response_model=None, responses=ok(Directory, 400, 404))
+@router.patch("/{directory_id}", responses=ok(Directory, 400, 404), **_TYPED)
 def update_directory(
     directory_id: str,
     body: DirectoryUpdateRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    row = directories.update(project_id, directory_id, name=body.name, description=body.description)
-    return directory_to_wire(row)
+) -> Directory:
+    return directories.update(
+        project_id, directory_id, name=body.name, description=body.description
+    )
 
 
 @router.delete("/{directory_id}", status_code=204, responses=_DELETED)
@@ -115,14 +113,14 @@ def delete_directory(
     return Response(status_code=204)
 
 
-@router.post("/{directory_id}/files", response_model=None, responses=ok(DirectoryFile, 400, 404))
+@router.post("/{directory_id}/files", responses=ok(DirectoryFile, 400, 404), **_TYPED)
 def add_directory_file(
     directory_id: str,
     body: DirectoryFileAddRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    row = directories.add_file(
+) -> DirectoryFile:
+    return directories.add_file(
         project_id,
         directory_id,
         file_id=body.file_id,
@@ -130,12 +128,9 @@ def add_directory_file(
         unique_id=body.unique_id,
         metadata=body.metadata,
     )
-    return directory_file_to_wire(row)
 
 
-@router.post(
-    "/{directory_id}/files/upload", response_model=None, responses=ok(DirectoryFile, 400, 404, 413)
-)
+@router.post("/{directory_id}/files/upload", responses=ok(DirectoryFile, 400, 404, 413), **_TYPED)
 async def upload_directory_file(
     directory_id: str,
     upload_file: UploadFile = File(...),
@@ -145,9 +140,9 @@ async def upload_directory_file(
     unique_id: str | None = Form(None),
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
+) -> DirectoryFile:
     """Multipart ``upload_file`` (as the SDK sends it), stored and added in one call."""
-    row = await run_in_threadpool(
+    return await run_in_threadpool(
         lambda: directories.upload_file(
             project_id,
             directory_id,
@@ -160,12 +155,9 @@ async def upload_directory_file(
             metadata=metadata,
         )
     )
-    return directory_file_to_wire(row)
 
 
-@router.get(
-    "/{directory_id}/files", response_model=None, responses=ok(PaginatedList[DirectoryFile], 404)
-)
+@router.get("/{directory_id}/files", responses=ok(PaginatedList[DirectoryFile], 404), **_TYPED)
 def list_directory_files(
     directory_id: str,
     display_name: str | None = Query(None),
@@ -177,8 +169,8 @@ def list_directory_files(
     page_token: str | None = Query(None, max_length=MAX_TOKEN_LENGTH),
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    page = directories.list_files(
+) -> PaginatedList[DirectoryFile]:
+    return directories.list_files(
         project_id,
         directory_id,
         display_name=display_name,
@@ -189,27 +181,20 @@ def list_directory_files(
         page_size=page_size,
         page_token=page_token,
     )
-    return page.to_wire(directory_file_to_wire)
 
 
-@router.get(
-    "/{directory_id}/files/{directory_file_id}",
-    response_model=None,
-    responses=ok(DirectoryFile, 404),
-)
+@router.get("/{directory_id}/files/{directory_file_id}", responses=ok(DirectoryFile, 404), **_TYPED)
 def get_directory_file(
     directory_id: str,
     directory_file_id: str,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    return directory_file_to_wire(directories.get_file(project_id, directory_id, directory_file_id))
+) -> DirectoryFile:
+    return directories.get_file(project_id, directory_id, directory_file_id)
 
 
 @router.patch(
-    "/{directory_id}/files/{directory_file_id}",
-    response_model=None,
-    responses=ok(DirectoryFile, 400, 404),
+    "/{directory_id}/files/{directory_file_id}", responses=ok(DirectoryFile, 400, 404), **_TYPED
 )
 def update_directory_file(
     directory_id: str,
@@ -217,8 +202,8 @@ def update_directory_file(
     body: DirectoryFileUpdateRequest,
     project_id: str = Depends(get_project),
     directories: DirectoryService = Depends(_directories),
-) -> dict[str, Any]:
-    row = directories.update_file(
+) -> DirectoryFile:
+    return directories.update_file(
         project_id,
         directory_id,
         directory_file_id,
@@ -227,7 +212,6 @@ def update_directory_file(
         metadata=body.metadata,
         target_directory_id=body.target_directory_id,
     )
-    return directory_file_to_wire(row)
 
 
 @router.delete("/{directory_id}/files/{directory_file_id}", status_code=204, responses=_DELETED)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 
 from lamina.server.deps import services_dep
+from lamina.server.links import FILE_DOWNLOAD, RESULT_DOWNLOAD
 from lamina.server.openapi import errors
 from lamina.services.container import Services
 
 router = APIRouter(tags=["downloads"], responses=errors(403, 404, 422))
 
 
-@router.get("/api/v1/beta/files/{file_id}/download")
+@router.get(FILE_DOWNLOAD)
 def download_file(
     file_id: str,
     expires: str | None = Query(None),
@@ -33,7 +34,7 @@ def download_file(
     )
 
 
-@router.get("/api/v2/parse/{job_id}/results/{name:path}")
+@router.get(RESULT_DOWNLOAD)
 def download_result(
     job_id: str,
     name: str,

@@ -94,7 +94,7 @@ def query_files(
     body = body or {}
     filters = body.get("filter") or {}
     if not isinstance(filters, dict):
-        raise ValidationFailed.single(["body", "filter"], "filter must be an object", input=filters)
+        raise ValidationFailed.single(["filter"], "filter must be an object", input=filters)
     if filters.get("data_source_id"):
         return {"items": [], "next_page_token": None, "total_size": 0}
     rows, token, total = services.files.list(

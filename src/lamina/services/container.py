@@ -12,6 +12,7 @@ from lamina.services.api.configurations import ConfigurationService
 from lamina.services.api.extract import ExtractService
 from lamina.services.api.files import FileService
 from lamina.services.api.keys import KeyStore
+from lamina.services.api.links import DownloadRoutes, NoDownloads
 from lamina.services.api.parse import ParseService
 from lamina.services.runtime.background import Signal
 from lamina.services.runtime.worker import JobRunner, make_runner
@@ -90,13 +91,20 @@ class Services:
     leadership: Leadership | None = field(default=None, init=False)
 
     @classmethod
-    def open(cls, settings: ServerSettings, *, batch: bool = True) -> Services:
+    def open(
+        cls,
+        settings: ServerSettings,
+        *,
+        downloads: DownloadRoutes | None = None,
+        batch: bool = True,
+    ) -> Services:
         """Create the data dir layout and every table (idempotent); the runner is not started.
 
         ``batch=False`` leaves the directories, the batch system and job webhook delivery
         closed (and their modules unloaded) until :meth:`open_batch`: the embedded engine opens
         them with the app. Saved configurations are always wired, so a ``configuration_id``
-        is honoured on every path.
+        is honoured on every path. ``downloads``: the server's presigned download routes
+        (``lamina.server.links``); without them, the services sign no download links.
         """
         storage = open_storage(
             settings.data_dir,
@@ -107,7 +115,9 @@ class Services:
         db = Database(settings.resolved_database_url)
         db.create_schema()
         signer = Signer(storage.signing_secret())
-        services = cls.build(settings, db, storage, signer, make_executor(settings, db))
+        services = cls.build(
+            settings, db, storage, signer, make_executor(settings, db), downloads=downloads
+        )
         if batch:
             services.open_batch()
         return services
@@ -120,6 +130,8 @@ class Services:
         storage: Storage,
         signer: Signer,
         runner: JobRunner,
+        *,
+        downloads: DownloadRoutes | None = None,
     ) -> Services:
         """The API services over an open database and storage, waking ``runner`` on each new
         job; nothing starts. Another runtime (runner, store) passes its own collaborators."""
@@ -127,12 +139,16 @@ class Services:
         job_signal = Signal()
         watch = watch_jobs(db, job_signal)
         configurations = ConfigurationService(db, policy=settings.outbound_policy)
-        files = FileService(db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl)
+        links = downloads or NoDownloads()
+        files = FileService(
+            db, storage, signer, max_bytes=settings.max_upload_bytes, ttl=ttl, downloads=links
+        )
         parse = ParseService(
             db,
             storage,
             signer,
             ttl=ttl,
+            downloads=links,
             model_url=settings.model_url,
             outbound=settings.outbound_policy,
             limits=settings.request_limits,

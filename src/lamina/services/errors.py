@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
+
+Origin = Literal["request", "parameter", "option"]
+"""What a validation error's location is a path in (:class:`ValidationFailed`)."""
 
 
 class ServiceError(Exception):
@@ -43,22 +46,37 @@ class ForbiddenError(ServiceError):
 
 
 class ValidationFailed(ServiceError):
-    """Invalid input (422), carrying the API's ``detail`` list."""
+    """Invalid input (422), carrying the API's ``detail`` list.
 
-    def __init__(self, detail: list[dict[str, Any]]) -> None:
+    Each entry's ``loc`` is a path that ``origin`` says the root of: ``"request"``, the request
+    the service was given (``["configuration", "tier"]``; ``[]`` for the whole request);
+    ``"parameter"``, a parameter of a read or a listing (``["page_size"]``); ``"option"``, a
+    parse option reported by name alone (``["tier"]``, as the API always has). The server says
+    where each travels in HTTP (``body``, ``query``: ``server/errors.py``).
+    """
+
+    def __init__(self, detail: list[dict[str, Any]], *, origin: Origin = "request") -> None:
         super().__init__("; ".join(str(d.get("msg", "")) for d in detail))
         self.detail = detail
+        self.origin: Origin = origin
 
     @classmethod
     def single(
-        cls, loc: list[str | int], msg: str, *, input: Any = None, type: str = "value_error"
+        cls,
+        loc: list[str | int],
+        msg: str,
+        *,
+        origin: Origin = "request",
+        input: Any = None,
+        type: str = "value_error",
     ) -> ValidationFailed:
         """One error entry, in the ``{"type", "loc", "msg", "input"}`` shape."""
-        return cls([{"type": type, "loc": loc, "msg": msg, "input": input}])
+        return cls([{"type": type, "loc": loc, "msg": msg, "input": input}], origin=origin)
 
 
 def validation_errors(exc: ValidationError, prefix: Sequence[str | int]) -> list[dict[str, Any]]:
-    """A pydantic error as the API's ``detail`` list, JSON-safe, locations under ``prefix``."""
+    """A pydantic error as the API's ``detail`` list, JSON-safe, locations under ``prefix``
+    (a path inside the request, as :class:`ValidationFailed` takes)."""
     detail = []
     for err in exc.errors(include_url=False, include_context=False):
         value = err.get("input")

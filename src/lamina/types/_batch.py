@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lamina.types._base import WireModel
-from lamina.types._common import PresignedURL
+from lamina.types._common import PresignedURL, WireTime
 
 BatchJobType = Literal["parse", "extract", "classify"]
 BatchJobStatus = Literal["pending", "running", "dispatched", "completed", "failed", "cancelled"]
@@ -43,13 +43,13 @@ class Directory(WireModel):
     name: str
     project_id: str
     connector_subscription_id: str | None = None
-    created_at: datetime | None = None
-    deleted_at: datetime | None = None
+    created_at: WireTime | None = None
+    deleted_at: WireTime | None = None
     description: str | None = None
-    expires_at: datetime | None = None
+    expires_at: WireTime | None = None
     system_metadata: dict[str, Any] | None = None
     type: Literal["ephemeral", "index", "user"] | None = None
-    updated_at: datetime | None = None
+    updated_at: WireTime | None = None
 
 
 class DirectoryFile(WireModel):
@@ -60,12 +60,12 @@ class DirectoryFile(WireModel):
     display_name: str
     project_id: str
     unique_id: str
-    created_at: datetime | None = None
-    deleted_at: datetime | None = None
+    created_at: WireTime | None = None
+    deleted_at: WireTime | None = None
     download_url: PresignedURL | None = None
     file_id: str | None = None
     metadata: dict[str, Any] | None = None
-    updated_at: datetime | None = None
+    updated_at: WireTime | None = None
 
 
 # --- batch processing (v1 beta) -------------------------------------------------------------------

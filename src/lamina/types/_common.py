@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from lamina.types._base import WireModel
 
 T = TypeVar("T")
+
+
+def _isoformat(value: datetime) -> str:
+    return value.isoformat()
+
+
+WireTime = Annotated[
+    datetime,
+    PlainSerializer(_isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A timestamp written as ``datetime.isoformat()`` (``+00:00``, not ``Z``): the form the server
+wrote before its responses were models, kept so the wire does not change."""
 
 
 class BBox(WireModel):

@@ -151,7 +151,7 @@ class ClassicParseService:
         try:
             request = ParseCreateRequest.model_validate(upload.body)
         except ValidationError as exc:
-            raise ValidationFailed(validation_errors(exc, ["body"])) from exc
+            raise ValidationFailed(validation_errors(exc, [])) from exc
         self.parse.validate_options(request)
         return request
 

@@ -76,7 +76,7 @@ def v2_configuration(
     if mode is not None:
         if mode not in _MODES:
             raise ValidationFailed.single(
-                ["body", "config", "extraction_mode"],
+                ["config", "extraction_mode"],
                 f"extraction_mode must be one of: {', '.join(_MODES)}",
                 input=mode,
             )
@@ -85,7 +85,7 @@ def v2_configuration(
     if target is not None:
         if target not in _TARGETS:
             raise ValidationFailed.single(
-                ["body", "config", "extraction_target"],
+                ["config", "extraction_target"],
                 f"extraction_target must be one of: {', '.join(_TARGETS)}",
                 input=target,
             )
@@ -145,7 +145,7 @@ class ClassicExtractService:
         self, project_id: str, name: Any, data_schema: Any, config: Any
     ) -> tuple[dict[str, Any], list[str]]:
         if not isinstance(name, str) or not name.strip():
-            raise ValidationFailed.single(["body", "name"], "name is required", input=name)
+            raise ValidationFailed.single(["name"], "name is required", input=name)
         config = dict(config or {})
         ignored = self._check(data_schema, config)
         now = utcnow()
@@ -162,7 +162,7 @@ class ClassicExtractService:
             self.agents.insert(row)
         except sa.exc.IntegrityError as exc:
             raise ValidationFailed.single(
-                ["body", "name"], f"An extraction agent named {name!r} already exists", input=name
+                ["name"], f"An extraction agent named {name!r} already exists", input=name
             ) from exc
         return self.agent_to_wire(row), ignored
 
@@ -216,7 +216,7 @@ class ClassicExtractService:
         file_id = body.get("file_id")
         if not isinstance(agent_id, str) or not isinstance(file_id, str):
             raise ValidationFailed.single(
-                ["body"], "extraction_agent_id and file_id are required", input=None, type="missing"
+                [], "extraction_agent_id and file_id are required", input=None, type="missing"
             )
         agent = self.agent_row(project_id, agent_id)
         schema = body.get("data_schema_override") or agent["data_schema"]
@@ -232,7 +232,7 @@ class ClassicExtractService:
         sources = [k for k in ("file_id", "text", "file") if body.get(k)]
         if len(sources) != 1:
             raise ValidationFailed.single(
-                ["body"], "Give exactly one of file_id, text or file", input=sources, type="missing"
+                [], "Give exactly one of file_id, text or file", input=sources, type="missing"
             )
         if sources[0] == "file_id":
             file_id = str(body["file_id"])
@@ -252,13 +252,13 @@ class ClassicExtractService:
         payload = body["file"]
         if not isinstance(payload, Mapping) or not isinstance(payload.get("data"), str):
             raise ValidationFailed.single(
-                ["body", "file"], "file must be {data: base64, mime_type}", input=None
+                ["file"], "file must be {data: base64, mime_type}", input=None
             )
         try:
             data = base64.b64decode(payload["data"], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValidationFailed.single(
-                ["body", "file", "data"], "data is not valid base64", input=None
+                ["file", "data"], "data is not valid base64", input=None
             ) from exc
         mime = str(payload.get("mime_type") or "application/octet-stream")
         extension = mimetypes.guess_extension(mime) or ""
@@ -365,8 +365,9 @@ class ClassicExtractService:
         self.agent_row(project_id, agent_id)
         if skip < 0 or not 1 <= limit <= 1000:
             raise ValidationFailed.single(
-                ["query"],
+                [],
                 "skip must be >= 0 and limit 1..1000",
+                origin="parameter",
                 input={"skip": skip, "limit": limit},
             )
         ids = sorted(jobs_of_configuration(self.db, project_id, "classic_extract", agent_id))

@@ -73,9 +73,7 @@ class ClassifyService:
     def create(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         transaction = body.get("transaction_id")
         if transaction is not None and not isinstance(transaction, str):
-            raise ValidationFailed.single(
-                ["body", "transaction_id"], "must be a string", input=transaction
-            )
+            raise ValidationFailed.single(["transaction_id"], "must be a string", input=transaction)
         if transaction:
             earlier = self._by_transaction(project_id, transaction)
             if earlier is not None:
@@ -84,19 +82,19 @@ class ClassifyService:
         inline = body.get("configuration")
         if inline is not None and not isinstance(inline, Mapping):
             raise ValidationFailed.single(
-                ["body", "configuration"], "configuration must be an object", input=inline
+                ["configuration"], "configuration must be an object", input=inline
             )
         config: dict[str, Any] = dict(inline or {})
         if config_id:
             from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
-                project_id, config_id, "classify_v2", ["body", "configuration_id"]
+                project_id, config_id, "classify_v2", ["configuration_id"]
             )
             config = merged(saved, config)
         if not config:
             raise ValidationFailed.single(
-                ["body", "configuration"],
+                ["configuration"],
                 "Give a configuration with rules, or a configuration_id of a saved classify_v2 "
                 "configuration",
                 input=None,
@@ -105,7 +103,7 @@ class ClassifyService:
         config = check_classify_configuration(config)
         if config.get("mode") == "MULTIMODAL" and not self.model_url:
             raise ValidationFailed.single(
-                ["body", "configuration", "mode"],
+                ["configuration", "mode"],
                 "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
                 "the server with LAMINA_MODEL_URL, or use mode FAST.",
                 input="MULTIMODAL",
@@ -173,7 +171,7 @@ class ClassifyService:
                 project_id,
                 body.get("webhook_configurations"),
                 body.get("webhook_configuration_ids"),
-                ["body"],
+                [],
             )
         )
 
@@ -187,7 +185,7 @@ class ClassifyService:
         }
         if not given:
             raise ValidationFailed.single(
-                ["body", "file_input"],
+                ["file_input"],
                 "file_input is required: a file id (dfl-…) or a completed parse job id (pjb-…)",
                 input=None,
                 type="missing",
@@ -236,7 +234,7 @@ class ClassifyService:
         unknown = [e for e in expand if e != "usage"]
         if unknown:
             raise ValidationFailed.single(
-                ["query", "expand"], "expand accepts: usage", input=unknown
+                ["expand"], "expand accepts: usage", origin="parameter", input=unknown
             )
         return self.to_wire(self.get_row(project_id, job_id), usage="usage" in expand)
 
@@ -287,7 +285,10 @@ class ClassifyService:
 
         if status is not None and status not in STATUSES:
             raise ValidationFailed.single(
-                ["query", "status"], f"status must be one of: {', '.join(STATUSES)}", input=status
+                ["status"],
+                f"status must be one of: {', '.join(STATUSES)}",
+                origin="parameter",
+                input=status,
             )
         c = jobs_table.c
         where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.kind == KIND]

@@ -12,7 +12,7 @@ MODES = ("FAST", "MULTIMODAL")
 
 
 def check_classify_configuration(
-    body: Any, loc: Sequence[str | int] = ("body", "configuration")
+    body: Any, loc: Sequence[str | int] = ("configuration",)
 ) -> dict[str, Any]:
     """A classify configuration checked: rules (at least one), mode, parsing configuration."""
     if not isinstance(body, Mapping):

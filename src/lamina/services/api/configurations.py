@@ -90,9 +90,7 @@ def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFail
     return ValidationFailed(validation_errors(exc, list(prefix)))
 
 
-def check_parameters(
-    params: Any, loc: Sequence[str | int] = ("body", "parameters")
-) -> dict[str, Any]:
+def check_parameters(params: Any, loc: Sequence[str | int] = ("parameters",)) -> dict[str, Any]:
     """Validate saved ``parameters`` for their product; returns them as stored."""
     if not isinstance(params, Mapping):
         raise ValidationFailed.single(list(loc), "parameters must be an object", input=params)
@@ -158,7 +156,7 @@ def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     if url is not None or not partial:
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             raise ValidationFailed.single(
-                ["body", "webhook_url"], "webhook_url must be an http(s) URL", input=url
+                ["webhook_url"], "webhook_url must be an http(s) URL", input=url
             )
         out["webhook_url"] = url
     if "webhook_events" in body:
@@ -167,7 +165,7 @@ def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
             not isinstance(events, list) or any(e not in WEBHOOK_EVENTS for e in events)
         ):
             raise ValidationFailed.single(
-                ["body", "webhook_events"],
+                ["webhook_events"],
                 "webhook_events must be a list of event names such as parse.success",
                 input=events,
             )
@@ -179,7 +177,7 @@ def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
         ):
             raise ValidationFailed.single(
-                ["body", "webhook_headers"],
+                ["webhook_headers"],
                 "webhook_headers must map strings to strings",
                 input=headers,
             )
@@ -188,7 +186,7 @@ def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         fmt = body["webhook_output_format"]
         if fmt is not None and fmt not in WEBHOOK_OUTPUT_FORMATS:
             raise ValidationFailed.single(
-                ["body", "webhook_output_format"],
+                ["webhook_output_format"],
                 "webhook_output_format must be json or string",
                 input=fmt,
             )
@@ -197,7 +195,7 @@ def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         secret = body["webhook_signing_secret"]
         if secret is not None and not isinstance(secret, str):
             raise ValidationFailed.single(
-                ["body", "webhook_signing_secret"],
+                ["webhook_signing_secret"],
                 "webhook_signing_secret must be a string",
                 input=None,
             )
@@ -219,7 +217,7 @@ class ConfigurationService:
 
     def create(self, project_id: str, name: Any, parameters: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name.strip():
-            raise ValidationFailed.single(["body", "name"], "name is required", input=name)
+            raise ValidationFailed.single(["name"], "name is required", input=name)
         params = check_parameters(parameters)
         now = utcnow()
         row = {
@@ -249,9 +247,7 @@ class ConfigurationService:
         values: dict[str, Any] = {"updated_at": utcnow(), "version": row["version"] + 1}
         if name is not None:
             if not isinstance(name, str) or not name.strip():
-                raise ValidationFailed.single(
-                    ["body", "name"], "name must not be empty", input=name
-                )
+                raise ValidationFailed.single(["name"], "name must not be empty", input=name)
             values["name"] = name
         if parameters is not None:
             params = check_parameters(parameters)
@@ -374,10 +370,10 @@ class ConfigurationService:
                 check_url_at_door(values["webhook_url"], self.policy, what="webhook_url")
             except ValueError as exc:
                 raise ValidationFailed.single(
-                    ["body", "webhook_url"], str(exc), input=values["webhook_url"]
+                    ["webhook_url"], str(exc), input=values["webhook_url"]
                 ) from exc
         if values.get("webhook_headers"):
-            check_headers(values["webhook_headers"], ["body", "webhook_headers"])
+            check_headers(values["webhook_headers"], ["webhook_headers"])
 
     def webhooks_for(
         self, project_id: str, ids: Sequence[str] | None, loc: Sequence[str | int]

@@ -9,8 +9,8 @@ current version per unique id. Deletes are soft (``deleted_at``), as the SDK sho
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, BinaryIO
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO, TypeVar
 
 import sqlalchemy as sa
 
@@ -19,15 +19,11 @@ from lamina.services.errors import InvalidRequestError, NotFoundError, Validatio
 from lamina.services.request_limits import RequestLimits, check_json_size, check_text
 from lamina.services.store.db import Database, Page, Row, aware, new_id, paginate, utcnow
 from lamina.services.store.tables import directories_table, directory_files_table
+from lamina.types import Directory, DirectoryFile, PaginatedList
 
 DIRECTORY_ID_PREFIX = "dir"
 DIRECTORY_FILE_ID_PREFIX = "dfl"
 DIRECTORY_TYPES = ("ephemeral", "index", "user")
-
-
-def _iso(value: Any) -> str | None:
-    stamp = aware(value)
-    return stamp.isoformat() if stamp else None
 
 
 class DirectoryService:
@@ -48,9 +44,9 @@ class DirectoryService:
     ) -> None:
         """422 for caller strings and metadata over the server's caps."""
         for name, value in (texts or {}).items():
-            check_text(value, self.limits.max_text_chars, ["body", name], name)
+            check_text(value, self.limits.max_text_chars, [name], name)
         for name, value in (metadata or {}).items():
-            check_json_size(value, self.limits.max_metadata_bytes, ["body", name], name)
+            check_json_size(value, self.limits.max_metadata_bytes, [name], name)
 
     # directories ----------------------------------------------------------------------------
 
@@ -63,7 +59,7 @@ class DirectoryService:
         type: str | None = None,
         connector_subscription_id: str | None = None,
         system_metadata: Mapping[str, Any] | None = None,
-    ) -> Row:
+    ) -> Directory:
         self._check_sizes(
             texts={
                 "name": name,
@@ -75,10 +71,10 @@ class DirectoryService:
         kind = type or "user"
         if kind not in ("ephemeral", "user"):
             raise ValidationFailed.single(
-                ["body", "type"], "type must be 'ephemeral' or 'user'", input=type
+                ["type"], "type must be 'ephemeral' or 'user'", input=type
             )
         if not name or not name.strip():
-            raise ValidationFailed.single(["body", "name"], "name must not be empty", input=name)
+            raise ValidationFailed.single(["name"], "name must not be empty", input=name)
         now = utcnow()
         row: Row = {
             "id": new_id(DIRECTORY_ID_PREFIX),
@@ -94,9 +90,12 @@ class DirectoryService:
         }
         with self.db.begin() as conn:
             conn.execute(directories_table.insert().values(**row))
-        return row
+        return to_directory(row)
 
-    def get(self, project_id: str, directory_id: str, *, include_deleted: bool = False) -> Row:
+    def get(self, project_id: str, directory_id: str) -> Directory:
+        return to_directory(self._row(project_id, directory_id))
+
+    def _row(self, project_id: str, directory_id: str, *, include_deleted: bool = False) -> Row:
         c = directories_table.c
         query = sa.select(directories_table).where(c.id == directory_id, c.project_id == project_id)
         if not include_deleted:
@@ -116,7 +115,7 @@ class DirectoryService:
         include_deleted: bool = False,
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> Page:
+    ) -> PaginatedList[Directory]:
         c = directories_table.c
         where: list[sa.ColumnElement[bool]] = [c.project_id == project_id]
         if name is not None:
@@ -126,7 +125,7 @@ class DirectoryService:
         if not include_deleted:
             where.append(c.deleted_at.is_(None))
         with self.db.begin() as conn:
-            return paginate(
+            page = paginate(
                 conn,
                 directories_table,
                 where,
@@ -135,6 +134,7 @@ class DirectoryService:
                 page_size=page_size or 50,
                 page_token=page_token,
             )
+        return _typed_page(page, to_directory)
 
     def update(
         self,
@@ -143,15 +143,13 @@ class DirectoryService:
         *,
         name: str | None = None,
         description: str | None = None,
-    ) -> Row:
+    ) -> Directory:
         self._check_sizes(texts={"name": name, "description": description})
-        self.get(project_id, directory_id)
+        self._row(project_id, directory_id)
         values: dict[str, Any] = {"updated_at": utcnow()}
         if name is not None:
             if not name.strip():
-                raise ValidationFailed.single(
-                    ["body", "name"], "name must not be empty", input=name
-                )
+                raise ValidationFailed.single(["name"], "name must not be empty", input=name)
             values["name"] = name
         if description is not None:
             values["description"] = description
@@ -164,7 +162,7 @@ class DirectoryService:
         return self.get(project_id, directory_id)
 
     def delete(self, project_id: str, directory_id: str) -> None:
-        self.get(project_id, directory_id)
+        self._row(project_id, directory_id)
         self._soft_delete(directories_table, directory_id)
 
     def _soft_delete(self, table: sa.Table, row_id: str) -> None:
@@ -186,13 +184,13 @@ class DirectoryService:
         display_name: str | None = None,
         unique_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-    ) -> Row:
+    ) -> DirectoryFile:
         """Put an uploaded file in the directory (replacing the entry with its unique id)."""
         self._check_sizes(
             texts={"display_name": display_name, "unique_id": unique_id},
             metadata={"metadata": metadata},
         )
-        self.get(project_id, directory_id)
+        self._row(project_id, directory_id)
         file_row = self.files.get(project_id, file_id)
         unique = unique_id or file_row["external_file_id"] or file_row["name"]
         now = utcnow()
@@ -241,7 +239,7 @@ class DirectoryService:
         external_file_id: str | None = None,
         unique_id: str | None = None,
         metadata: str | None = None,
-    ) -> Row:
+    ) -> DirectoryFile:
         """Store an upload (purpose ``user_data``) and add it to the directory."""
         self._check_sizes(
             texts={
@@ -250,19 +248,17 @@ class DirectoryService:
                 "external_file_id": external_file_id,
             }
         )
-        self.get(project_id, directory_id)
+        self._row(project_id, directory_id)
         parsed_metadata: dict[str, Any] | None = None
         if metadata:
             try:
                 parsed_metadata = json.loads(metadata)
             except json.JSONDecodeError as exc:
                 raise ValidationFailed.single(
-                    ["body", "metadata"], f"Invalid JSON: {exc.msg}", input=metadata
+                    ["metadata"], f"Invalid JSON: {exc.msg}", input=metadata
                 ) from exc
             if not isinstance(parsed_metadata, dict):
-                raise ValidationFailed.single(
-                    ["body", "metadata"], "Must be a JSON object", input=metadata
-                )
+                raise ValidationFailed.single(["metadata"], "Must be a JSON object", input=metadata)
             self._check_sizes(metadata={"metadata": parsed_metadata})
         file_row = self.files.create(
             project_id,
@@ -281,7 +277,10 @@ class DirectoryService:
             metadata=parsed_metadata,
         )
 
-    def get_file(self, project_id: str, directory_id: str, entry_id: str) -> Row:
+    def get_file(self, project_id: str, directory_id: str, entry_id: str) -> DirectoryFile:
+        return to_directory_file(self._file_row(project_id, directory_id, entry_id))
+
+    def _file_row(self, project_id: str, directory_id: str, entry_id: str) -> Row:
         c = directory_files_table.c
         with self.db.begin() as conn:
             found = conn.execute(
@@ -306,7 +305,7 @@ class DirectoryService:
         unique_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         target_directory_id: str | None = None,
-    ) -> Row:
+    ) -> DirectoryFile:
         """Rename, re-key, replace the metadata of, or move a directory file (PATCH).
 
         ``metadata`` replaces the entry's metadata; a ``unique_id`` another live entry of the
@@ -316,27 +315,27 @@ class DirectoryService:
             texts={"display_name": display_name, "unique_id": unique_id},
             metadata={"metadata": metadata},
         )
-        current = self.get_file(project_id, directory_id, entry_id)
+        current = self._file_row(project_id, directory_id, entry_id)
         target = target_directory_id or directory_id
         if target != directory_id:
-            self.get(project_id, target)
+            self._row(project_id, target)
         values: dict[str, Any] = {"updated_at": utcnow(), "directory_id": target}
         if display_name is not None:
             if not str(display_name).strip():
                 raise ValidationFailed.single(
-                    ["body", "display_name"], "display_name must not be empty", input=display_name
+                    ["display_name"], "display_name must not be empty", input=display_name
                 )
             values["display_name"] = str(display_name)
         if metadata is not None:
             if not isinstance(metadata, Mapping):
                 raise ValidationFailed.single(
-                    ["body", "metadata"], "metadata must be an object", input=metadata
+                    ["metadata"], "metadata must be an object", input=metadata
                 )
             values["metadata"] = dict(metadata) or None
         unique = current["unique_id"] if unique_id is None else str(unique_id)
         if not unique.strip():
             raise ValidationFailed.single(
-                ["body", "unique_id"], "unique_id must not be empty", input=unique_id
+                ["unique_id"], "unique_id must not be empty", input=unique_id
             )
         values["unique_id"] = unique
         c = directory_files_table.c
@@ -357,7 +356,7 @@ class DirectoryService:
         return self.get_file(project_id, target, entry_id)
 
     def delete_file(self, project_id: str, directory_id: str, entry_id: str) -> None:
-        self.get_file(project_id, directory_id, entry_id)
+        self._file_row(project_id, directory_id, entry_id)
         self._soft_delete(directory_files_table, entry_id)
 
     def list_files(
@@ -372,8 +371,8 @@ class DirectoryService:
         include_deleted: bool = False,
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> Page:
-        self.get(project_id, directory_id)
+    ) -> PaginatedList[DirectoryFile]:
+        self._row(project_id, directory_id)
         c = directory_files_table.c
         where: list[sa.ColumnElement[bool]] = [c.directory_id == directory_id]
         if display_name is not None:
@@ -387,7 +386,7 @@ class DirectoryService:
         if not include_deleted:
             where.append(c.deleted_at.is_(None))
         with self.db.begin() as conn:
-            return paginate(
+            page = paginate(
                 conn,
                 directory_files_table,
                 where,
@@ -396,36 +395,48 @@ class DirectoryService:
                 page_size=page_size or 100,
                 page_token=page_token,
             )
+        return _typed_page(page, to_directory_file)
 
 
-def directory_to_wire(row: Row) -> dict[str, Any]:
-    """The Directory JSON."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "project_id": row["project_id"],
-        "connector_subscription_id": row["connector_subscription_id"],
-        "created_at": _iso(row["created_at"]),
-        "deleted_at": _iso(row["deleted_at"]),
-        "description": row["description"],
-        "expires_at": None,
-        "system_metadata": row["system_metadata"],
-        "type": row["type"],
-        "updated_at": _iso(row["updated_at"]),
-    }
+M = TypeVar("M", Directory, DirectoryFile)
 
 
-def directory_file_to_wire(row: Row) -> dict[str, Any]:
-    """The DirectoryFile JSON."""
-    return {
-        "id": row["id"],
-        "directory_id": row["directory_id"],
-        "display_name": row["display_name"],
-        "project_id": row["project_id"],
-        "unique_id": row["unique_id"],
-        "created_at": _iso(row["created_at"]),
-        "deleted_at": _iso(row["deleted_at"]),
-        "file_id": row["file_id"],
-        "metadata": row["metadata"],
-        "updated_at": _iso(row["updated_at"]),
-    }
+def _typed_page(page: Page, convert: Callable[[Row], M]) -> PaginatedList[M]:
+    return PaginatedList[M](
+        items=[convert(row) for row in page.rows],
+        next_page_token=page.next_page_token,
+        total_size=page.total_size,
+    )
+
+
+def to_directory(row: Row) -> Directory:
+    """A directory record as the API's Directory (every field set, as the wire has them)."""
+    return Directory(
+        id=row["id"],
+        name=row["name"],
+        project_id=row["project_id"],
+        connector_subscription_id=row["connector_subscription_id"],
+        created_at=aware(row["created_at"]),
+        deleted_at=aware(row["deleted_at"]),
+        description=row["description"],
+        expires_at=None,
+        system_metadata=row["system_metadata"],
+        type=row["type"],
+        updated_at=aware(row["updated_at"]),
+    )
+
+
+def to_directory_file(row: Row) -> DirectoryFile:
+    """A directory file record as the API's DirectoryFile (no ``download_url``)."""
+    return DirectoryFile(
+        id=row["id"],
+        directory_id=row["directory_id"],
+        display_name=row["display_name"],
+        project_id=row["project_id"],
+        unique_id=row["unique_id"],
+        created_at=aware(row["created_at"]),
+        deleted_at=aware(row["deleted_at"]),
+        file_id=row["file_id"],
+        metadata=row["metadata"],
+        updated_at=aware(row["updated_at"]),
+    )

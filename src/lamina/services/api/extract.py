@@ -64,10 +64,6 @@ NO_MODEL_HINT = (
 )
 
 
-def _loc(*parts: str | int) -> list[str | int]:
-    return ["body", *parts]
-
-
 class ExtractService:
     """Extract jobs of each project."""
 
@@ -104,40 +100,40 @@ class ExtractService:
         except ValidationError as exc:
             from lamina.services.errors import validation_errors
 
-            raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
+            raise ValidationFailed(validation_errors(exc, ["configuration"])) from exc
         self.validate_configuration(parsed)
 
     def validate_configuration(self, config: ExtractConfiguration) -> None:
         """Checks beyond the model: schema, tier, target, version, pages, model endpoint."""
         base = ("configuration",)
         try:
-            check_schema(config.data_schema, _loc(*base, "data_schema"))
+            check_schema(config.data_schema, [*base, "data_schema"])
         except SchemaError as exc:
             raise ValidationFailed(exc.detail) from exc
         tier = config.tier or DEFAULT_TIER
         if tier not in EXTRACT_TIERS:
             raise ValidationFailed.single(
-                _loc(*base, "tier"),
+                [*base, "tier"],
                 f"Unsupported tier: {tier}. Must be one of: {', '.join(EXTRACT_TIERS)}",
                 input=tier,
             )
         if tier in MODEL_TIERS and not self.model_url:
             raise ValidationFailed.single(
-                _loc(*base, "tier"),
+                [*base, "tier"],
                 f"Tier {tier} needs an LLM endpoint and none is configured. {NO_MODEL_HINT}",
                 input=tier,
             )
         target = config.extraction_target or "per_doc"
         if target not in EXTRACTION_TARGETS:
             raise ValidationFailed.single(
-                _loc(*base, "extraction_target"),
+                [*base, "extraction_target"],
                 f"Unsupported extraction_target: {target}. "
                 f"Must be one of: {', '.join(EXTRACTION_TARGETS)}",
                 input=target,
             )
         if config.version is not None and not _VERSION_RE.match(config.version):
             raise ValidationFailed.single(
-                _loc(*base, "version"),
+                [*base, "version"],
                 f"Unsupported version: {config.version}. Use latest, a version such as 2.0, "
                 "or a date (YYYY-MM-DD).",
                 input=config.version,
@@ -145,13 +141,13 @@ class ExtractService:
         parse_tier = config.parse_tier or DEFAULT_PARSE_TIER
         if parse_tier not in TIERS:
             raise ValidationFailed.single(
-                _loc(*base, "parse_tier"),
+                [*base, "parse_tier"],
                 f"Unsupported parse_tier: {parse_tier}. Must be one of: {', '.join(TIERS)}",
                 input=parse_tier,
             )
         if parse_tier in PARSE_MODEL_TIERS and not self.model_url:
             raise ValidationFailed.single(
-                _loc(*base, "parse_tier"),
+                [*base, "parse_tier"],
                 f"Parse tier {parse_tier} needs a model endpoint. {NO_MODEL_HINT}",
                 input=parse_tier,
             )
@@ -163,7 +159,7 @@ class ExtractService:
                 parse_target_pages(config.target_pages, upto=0)
             except InvalidOptionError as exc:
                 raise ValidationFailed.single(
-                    _loc(*base, "target_pages"), str(exc), input=config.target_pages
+                    [*base, "target_pages"], str(exc), input=config.target_pages
                 ) from exc
 
     def create(self, project_id: str, request: ExtractCreateRequest, raw: dict[str, Any]) -> Row:
@@ -178,24 +174,24 @@ class ExtractService:
             from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
-                project_id, request.configuration_id, "extract_v2", _loc("configuration_id")
+                project_id, request.configuration_id, "extract_v2", ["configuration_id"]
             )
             try:
                 config = ExtractConfiguration.model_validate(merged(saved, inline or {}))
             except ValidationError as exc:
                 from lamina.services.errors import validation_errors
 
-                raise ValidationFailed(validation_errors(exc, _loc("configuration"))) from exc
+                raise ValidationFailed(validation_errors(exc, ["configuration"])) from exc
         elif request.configuration is not None:
             config = request.configuration
         else:
             raise ValidationFailed.single(
-                _loc("configuration"),
+                ["configuration"],
                 "One of configuration or configuration_id is required",
                 input=None,
                 type="missing",
             )
-        check_json_size(raw, self.limits.max_configuration_bytes, _loc(), "The job's configuration")
+        check_json_size(raw, self.limits.max_configuration_bytes, [], "The job's configuration")
         self.validate_configuration(config)
         check_queue(self.db.pending_count(project_id), self.limits.max_queued_jobs_per_project)
         resolved_parse = None
@@ -204,7 +200,7 @@ class ExtractService:
                 project_id,
                 config.parse_config_id,
                 "parse_v2",
-                _loc("configuration", "parse_config_id"),
+                ["configuration", "parse_config_id"],
             )
             self._check_parse_tier(str(resolved_parse.get("tier") or DEFAULT_PARSE_TIER))
         webhooks = self._webhooks(project_id, request, raw)
@@ -243,7 +239,7 @@ class ExtractService:
     def _check_parse_tier(self, tier: str) -> None:
         if tier in PARSE_MODEL_TIERS and not self.model_url:
             raise ValidationFailed.single(
-                _loc("configuration", "parse_config_id"),
+                ["configuration", "parse_config_id"],
                 f"The saved parse configuration asks for tier {tier}, which needs a model "
                 f"endpoint. {NO_MODEL_HINT}",
                 input=tier,
@@ -257,7 +253,7 @@ class ExtractService:
                 project_id,
                 raw.get("webhook_configurations"),
                 request.webhook_configuration_ids,
-                ["body"],
+                [],
             )
         )
 
@@ -279,7 +275,7 @@ class ExtractService:
                 raise NotFoundError(f"File not found: {file_input}")
             return found
         raise ValidationFailed.single(
-            _loc("file_input"),
+            ["file_input"],
             "file_input must be a file id (dfl-...) or a parse job id (pjb-...)",
             input=file_input,
         )
@@ -400,7 +396,7 @@ class ExtractService:
     def validate_schema(schema: Any) -> dict[str, Any]:
         """``POST /api/v2/extract/schema/validation``: the schema, or 422 with its problems."""
         try:
-            return {"data_schema": check_schema(schema, _loc("data_schema"))}
+            return {"data_schema": check_schema(schema, ["data_schema"])}
         except SchemaError as exc:
             raise ValidationFailed(exc.detail) from exc
 
@@ -427,7 +423,7 @@ class ExtractService:
             schema = self._ask_for_schema(prompt or "", data_schema)
         if schema is None:
             raise ValidationFailed.single(
-                _loc(), "Give a prompt, a file_id or a data_schema", input=None, type="missing"
+                [], "Give a prompt, a file_id or a data_schema", input=None, type="missing"
             )
         checked = self.validate_schema(schema)["data_schema"]
         return {
@@ -460,9 +456,10 @@ def _check_expand(expand: Sequence[str]) -> set[str]:
     unknown = [e for e in expand if e not in EXTRACT_EXPAND_VALUES]
     if unknown:
         raise ValidationFailed.single(
-            ["query", "expand"],
+            ["expand"],
             f"Unsupported expand value(s): {', '.join(unknown)}. "
             f"Must be among: {', '.join(EXTRACT_EXPAND_VALUES)}",
+            origin="parameter",
             input=unknown,
         )
     return set(expand)

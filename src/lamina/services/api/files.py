@@ -8,6 +8,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
+from lamina.services.api.links import DownloadRoutes
 from lamina.services.errors import NotFoundError, PayloadTooLargeError, ValidationFailed
 from lamina.services.store.db import Database, Row, aware, new_id, utcnow
 from lamina.services.store.signing import Signer
@@ -41,20 +42,24 @@ def safe_file_name(name: str) -> str:
     return name
 
 
-def file_download_path(file_id: str) -> str:
-    """Path of the signed download route for a file's content."""
-    return f"/api/v1/beta/files/{file_id}/download"
-
-
 class FileService:
     """Uploaded files of each project; content in :class:`Storage`, records in the database."""
 
     def __init__(
-        self, db: Database, storage: Storage, signer: Signer, *, max_bytes: int, ttl: int
+        self,
+        db: Database,
+        storage: Storage,
+        signer: Signer,
+        *,
+        max_bytes: int,
+        ttl: int,
+        downloads: DownloadRoutes,
     ) -> None:
+        """``downloads``: the path of the route that serves a file's content (signed here)."""
         self.db = db
         self.storage = storage
         self.signer = signer
+        self.downloads = downloads
         self.max_bytes = max_bytes
         self.ttl = ttl
 
@@ -72,7 +77,7 @@ class FileService:
         copy it from (streamed to disk in chunks, so an upload is never held in memory)."""
         if purpose is not None and purpose not in FILE_PURPOSES:
             raise ValidationFailed.single(
-                ["body", "purpose"],
+                ["purpose"],
                 f"Invalid purpose: {purpose}. Must be one of: {', '.join(FILE_PURPOSES)}",
                 input=purpose,
             )
@@ -127,8 +132,9 @@ class FileService:
         ordering = order_by or "created_at"
         if ordering not in FILE_ORDERINGS:
             raise ValidationFailed.single(
-                ["query", "order_by"],
+                ["order_by"],
                 f"Unsupported order_by: {ordering}. Must be one of: {', '.join(FILE_ORDERINGS)}",
+                origin="parameter",
                 input=order_by,
             )
         page = self.db.list_files(
@@ -149,7 +155,7 @@ class FileService:
 
     def presigned_url(self, row: Row, base_url: str) -> dict[str, Any]:
         """A PresignedURL object (``{url, expires_at}``) for the file's content."""
-        path = file_download_path(row["id"])
+        path = self.downloads.file(row["id"])
         query, expires_at = self.signer.sign(path, project=row["project_id"], ttl_seconds=self.ttl)
         return {
             "url": f"{base_url.rstrip('/')}{path}?{query.encode()}",
@@ -179,7 +185,7 @@ class FileService:
     ) -> tuple[Row, bytes]:
         """Verify a presigned download and return the record and content."""
         project_id = self.signer.verify(
-            file_download_path(file_id), expires=expires, project=project, signature=signature
+            self.downloads.file(file_id), expires=expires, project=project, signature=signature
         )
         row = self.get(project_id, file_id)
         try:

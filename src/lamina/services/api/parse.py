@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from lamina._version import ENGINE_VERSION
+from lamina.services.api.links import DownloadRoutes
 from lamina.services.errors import (
     InvalidRequestError,
     NotFoundError,
@@ -66,31 +67,26 @@ def split_csv(values: Iterable[str] | None) -> list[str]:
     return out
 
 
-def result_download_path(job_id: str, name: str) -> str:
-    """Path of the signed download route for one result file."""
-    return f"/api/v2/parse/{job_id}/results/{name}"
-
-
 def parse_upload_configuration(text: str | None) -> tuple[ParseCreateRequest, dict[str, Any]]:
     """The upload route's ``configuration`` form field → (request, raw parameters)."""
     if not text:
         raise ValidationFailed.single(
-            ["body", "configuration"], "Field required", input=None, type="missing"
+            ["configuration"], "Field required", input=None, type="missing"
         )
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed.single(
-            ["body", "configuration"], f"Invalid JSON: {exc.msg}", input=text, type="json_invalid"
+            ["configuration"], f"Invalid JSON: {exc.msg}", input=text, type="json_invalid"
         ) from exc
     if not isinstance(raw, dict):
         raise ValidationFailed.single(
-            ["body", "configuration"], "Must be a JSON object", input=raw, type="dict_type"
+            ["configuration"], "Must be a JSON object", input=raw, type="dict_type"
         )
     try:
         request = ParseCreateRequest.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed(validation_errors(exc, ["body", "configuration"])) from exc
+        raise ValidationFailed(validation_errors(exc, ["configuration"])) from exc
     return request, raw
 
 
@@ -104,6 +100,7 @@ class ParseService:
         signer: Signer,
         *,
         ttl: int,
+        downloads: DownloadRoutes,
         model_url: str | None,
         outbound: OutboundPolicy,
         limits: RequestLimits,
@@ -111,12 +108,14 @@ class ParseService:
         notify: Callable[[], None],
         watch: WatchJob,
     ) -> None:
-        """``configurations``: saved configurations and webhooks; ``notify``: called after a
+        """``downloads``: the path of the route that serves a result file (signed here);
+        ``configurations``: saved configurations and webhooks; ``notify``: called after a
         job is created (wakes the job runner); ``watch``: registers a new job's webhooks."""
         self.db = db
         self.storage = storage
         self.signer = signer
         self.ttl = ttl
+        self.downloads = downloads
         self.model_url = model_url
         self.outbound = outbound
         self.limits = limits
@@ -133,17 +132,16 @@ class ParseService:
         check_json_size(
             request.user_metadata,
             self.limits.max_metadata_bytes,
-            ["body", "user_metadata"],
+            ["user_metadata"],
             "user_metadata",
         )
         if raw is not None:
-            check_json_size(
-                raw, self.limits.max_configuration_bytes, ["body"], "The job's configuration"
-            )
+            check_json_size(raw, self.limits.max_configuration_bytes, [], "The job's configuration")
         if request.tier not in TIERS:
             raise ValidationFailed.single(
                 ["tier"],
                 f"Unsupported tier: {request.tier}. Must be one of: {', '.join(TIERS)}",
+                origin="option",
                 input={},
             )
         if request.tier in MODEL_TIERS and not self.model_url:
@@ -152,6 +150,7 @@ class ParseService:
                 f"Tier {request.tier} needs a vision/LLM model endpoint and none is configured. "
                 "Start the server with LAMINA_MODEL_URL set to an OpenAI-compatible base URL, "
                 "or use tier fast or cost_effective.",
+                origin="option",
                 input=request.tier,
             )
         ranges = request.page_ranges
@@ -163,7 +162,7 @@ class ParseService:
                 parse_target_pages(ranges.target_pages, upto=0)  # syntax only, no expansion
             except InvalidOptionError as exc:
                 raise ValidationFailed.single(
-                    ["body", "page_ranges", "target_pages"], str(exc), input=ranges.target_pages
+                    ["page_ranges", "target_pages"], str(exc), input=ranges.target_pages
                 ) from exc
         self._validate_extras(request)
         if request.version != "latest" and not _VERSION_RE.match(request.version):
@@ -171,6 +170,7 @@ class ParseService:
                 ["version"],
                 f"Unsupported version: {request.version}. Use latest or a dated version "
                 "(YYYY-MM-DD).",
+                origin="option",
                 input=request.version,
             )
 
@@ -184,12 +184,12 @@ class ParseService:
             allowed_failure_ratio(request)
         except ValueError as exc:
             option = str(exc).split(" ", 1)[0]
-            raise ValidationFailed.single(["body", option], str(exc), input=None) from exc
+            raise ValidationFailed.single([option], str(exc), input=None) from exc
         extras = request.model_extra or {}
         for flag in ("invalidate_cache", "do_not_cache"):
             if extras.get(flag) is not None and not isinstance(extras[flag], bool):
                 raise ValidationFailed.single(
-                    ["body", flag], f"{flag} must be a boolean", input=extras[flag]
+                    [flag], f"{flag} must be a boolean", input=extras[flag]
                 )
 
     def create(
@@ -210,12 +210,12 @@ class ParseService:
             from lamina.services.api.configurations import merged
 
             saved = self.configurations.parameters_for(
-                project_id, request.configuration_id, "parse_v2", ["body", "configuration_id"]
+                project_id, request.configuration_id, "parse_v2", ["configuration_id"]
             )
             try:
                 request = ParseCreateRequest.model_validate(merged(saved, raw_parameters))
             except ValidationError as exc:
-                raise ValidationFailed(validation_errors(exc, ["body"])) from exc
+                raise ValidationFailed(validation_errors(exc, [])) from exc
         self.validate_options(request, raw_parameters)
         check_queue(self.db.pending_count(project_id), self.limits.max_queued_jobs_per_project)
         webhooks = self._webhooks(project_id, request)
@@ -257,7 +257,7 @@ class ParseService:
         inline = [w.model_dump(exclude_none=True) for w in request.webhook_configurations or ()]
         return list(
             self.configurations.job_webhooks(
-                project_id, inline, request.webhook_configuration_ids, ["body"]
+                project_id, inline, request.webhook_configuration_ids, []
             )
         )
 
@@ -268,7 +268,7 @@ class ParseService:
             return uploaded, None
         if request.file_id and request.source_url:
             raise ValidationFailed.single(
-                ["body"], "Give either file_id or source_url, not both", input=None
+                [], "Give either file_id or source_url, not both", input=None
             )
         if request.file_id:
             file_row = self.db.get_file(request.file_id, project_id)
@@ -279,7 +279,7 @@ class ParseService:
             self._check_outbound(request)
             return None, request.source_url
         raise ValidationFailed.single(
-            ["body"], "One of file_id or source_url is required", input=None, type="missing"
+            [], "One of file_id or source_url is required", input=None, type="missing"
         )
 
     def _check_outbound(self, request: ParseCreateRequest) -> None:
@@ -290,12 +290,12 @@ class ParseService:
             check_url_at_door(request.source_url, self.outbound, what="source_url")
         except ValueError as exc:
             raise ValidationFailed.single(
-                ["body", "source_url"], str(exc), input=request.source_url
+                ["source_url"], str(exc), input=request.source_url
             ) from exc
         if request.http_proxy:
             if not self.outbound.allow_caller_proxy:
                 raise ValidationFailed.single(
-                    ["body", "http_proxy"],
+                    ["http_proxy"],
                     "http_proxy is not allowed on this server (the operator can allow it with "
                     "LAMINA_OUTBOUND_ALLOW_CALLER_PROXY=true)",
                     input=request.http_proxy,
@@ -304,7 +304,7 @@ class ParseService:
                 check_url_at_door(request.http_proxy, self.outbound, what="http_proxy")
             except ValueError as exc:
                 raise ValidationFailed.single(
-                    ["body", "http_proxy"], str(exc), input=request.http_proxy
+                    ["http_proxy"], str(exc), input=request.http_proxy
                 ) from exc
 
     # read -------------------------------------------------------------------------------------
@@ -351,9 +351,10 @@ class ParseService:
         unknown = [e for e in expand if e not in ALLOWED_EXPANDS]
         if unknown:
             raise ValidationFailed.single(
-                ["query", "expand"],
+                ["expand"],
                 f"Unsupported expand value(s): {', '.join(unknown)}. "
                 f"Must be among: {', '.join(EXPAND_VALUES)}",
+                origin="parameter",
                 input=unknown,
             )
         wanted = set(expand)
@@ -400,7 +401,7 @@ class ParseService:
         return {**stored, **{k: v for k, v in bookkeeping.items() if v is not None}}
 
     def _presign(self, row: Row, name: str, base_url: str) -> str:
-        path = result_download_path(row["id"], name)
+        path = self.downloads.result(row["id"], name)
         query, _ = self.signer.sign(path, project=row["project_id"], ttl_seconds=self.ttl)
         return f"{base_url.rstrip('/')}{path}?{query.encode()}"
 
@@ -461,7 +462,7 @@ class ParseService:
     ) -> tuple[str, str]:
         """Verify a presigned result download; returns (file path, download file name)."""
         project_id = self.signer.verify(
-            result_download_path(job_id, name),
+            self.downloads.result(job_id, name),
             expires=expires,
             project=project,
             signature=signature,

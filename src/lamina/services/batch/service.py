@@ -114,12 +114,12 @@ class BatchService:
         job_config = body.get("job_config")
         if not isinstance(job_config, Mapping):
             raise ValidationFailed.single(
-                ["body", "job_config"], "Field required", input=job_config, type="missing"
+                ["job_config"], "Field required", input=job_config, type="missing"
             )
         check_json_size(
             job_config,
             self.limits.requests.max_configuration_bytes,
-            ["body", "job_config"],
+            ["job_config"],
             "job_config",
         )
         parse_config: dict[str, Any] | None = None
@@ -133,21 +133,21 @@ class BatchService:
             params = job_config.get("parameters") or {}
             if not isinstance(params, Mapping):
                 raise ValidationFailed.single(
-                    ["body", "job_config", "parameters"], "Must be an object", input=params
+                    ["job_config", "parameters"], "Must be an object", input=params
                 )
             parse_config = parse_configuration_from_parameters(params)
-            self._check_tier(parse_config["tier"], ["body", "job_config", "parameters", "tier"])
+            self._check_tier(parse_config["tier"], ["job_config", "parameters", "tier"])
             spec = parse_config
         raw_params = job_config.get("parameters")
         params = raw_params if isinstance(raw_params, Mapping) else {}
         webhooks = resolve_webhooks(
-            (["body", "job_config", "webhook_url"], job_config.get("webhook_url")),
-            (["body", "job_config", "parameters", "webhook_url"], params.get("webhook_url")),
+            (["job_config", "webhook_url"], job_config.get("webhook_url")),
+            (["job_config", "parameters", "webhook_url"], params.get("webhook_url")),
             (
-                ["body", "job_config", "parameters", "webhook_configurations"],
+                ["job_config", "parameters", "webhook_configurations"],
                 params.get("webhook_configurations"),
             ),
-            (["body", "webhook_configurations"], body.get("webhook_configurations")),
+            (["webhook_configurations"], body.get("webhook_configurations")),
             policy=self.limits.outbound,
         )
         return self._store(
@@ -169,26 +169,24 @@ class BatchService:
         ``source_directory_id``. ``configuration_id`` is a built-in parse preset or a saved
         configuration of the job's type; ``webhook_configuration_ids`` name saved webhooks."""
         config = body.get("config")
-        check_json_size(
-            config, self.limits.requests.max_configuration_bytes, ["body", "config"], "config"
-        )
+        check_json_size(config, self.limits.requests.max_configuration_bytes, ["config"], "config")
         job = config.get("job") if isinstance(config, Mapping) else None
         if not isinstance(job, Mapping):
             raise ValidationFailed.single(
-                ["body", "config", "job"], "Field required", input=config, type="missing"
+                ["config", "job"], "Field required", input=config, type="missing"
             )
         job_kind = job.get("type")
         if job_kind not in ("parse_v2", "extract_v2"):
             raise ValidationFailed.single(
-                ["body", "config", "job", "type"],
+                ["config", "job", "type"],
                 "config.job.type must be parse_v2 or extract_v2",
                 input=job_kind,
             )
         if not body.get("source_directory_id"):
             raise ValidationFailed.single(
-                ["body", "source_directory_id"], "Field required", input=None, type="missing"
+                ["source_directory_id"], "Field required", input=None, type="missing"
             )
-        loc: list[str | int] = ["body", "config", "job", "configuration_id"]
+        loc: list[str | int] = ["config", "job", "configuration_id"]
         config_id = str(job.get("configuration_id") or "")
         saved = None
         if config_id and not is_preset(config_id):
@@ -203,9 +201,9 @@ class BatchService:
                 job_config = {**saved, "version": saved.get("version", "latest")}
             else:
                 job_config = v2_configuration(job)
-            self._check_tier(str(job_config.get("tier")), ["body", "config", "job"])
+            self._check_tier(str(job_config.get("tier")), ["config", "job"])
         inline, ids = body.get("webhook_configurations"), body.get("webhook_configuration_ids")
-        webhooks = self.configurations.job_webhooks(project_id, inline, ids, ["body"])
+        webhooks = self.configurations.job_webhooks(project_id, inline, ids, [])
         return self._store(
             project_id,
             api="v2",
@@ -230,7 +228,7 @@ class BatchService:
         config = merged(saved or {}, inline or {})
         if not isinstance(config.get("data_schema"), Mapping):
             raise ValidationFailed.single(
-                ["body", "config", "job", "configuration_id"],
+                ["config", "job", "configuration_id"],
                 "An extract_v2 batch needs a saved extract_v2 configuration (configuration_id) "
                 "or an inline configuration with a data_schema",
                 input=job.get("configuration_id"),
@@ -242,7 +240,7 @@ class BatchService:
                 project_id,
                 str(config["parse_config_id"]),
                 "parse_v2",
-                ["body", "config", "job", "configuration_id"],
+                ["config", "job", "configuration_id"],
             )
         return config
 
@@ -261,7 +259,7 @@ class BatchService:
 
     def _classify_spec(self, job_config: Mapping[str, Any]) -> dict[str, Any]:
         rules = job_config.get("rules")
-        loc: list[str | int] = ["body", "job_config", "rules"]
+        loc: list[str | int] = ["job_config", "rules"]
         if not isinstance(rules, list) or not rules:
             raise ValidationFailed.single(loc, "At least one rule is required", input=rules)
         clean = []
@@ -276,11 +274,11 @@ class BatchService:
         mode = job_config.get("mode") or "FAST"
         if mode not in CLASSIFY_MODES:
             raise ValidationFailed.single(
-                ["body", "job_config", "mode"], "mode must be FAST or MULTIMODAL", input=mode
+                ["job_config", "mode"], "mode must be FAST or MULTIMODAL", input=mode
             )
         if mode == "MULTIMODAL" and not self.limits.model_url:
             raise ValidationFailed.single(
-                ["body", "job_config", "mode"],
+                ["job_config", "mode"],
                 "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
                 "the server with LAMINA_MODEL_URL set to an OpenAI-compatible base URL, or use "
                 "mode FAST (local, no model).",
@@ -313,13 +311,13 @@ class BatchService:
     ) -> Row:
         if (directory_id is None) == (item_ids is None):
             raise ValidationFailed.single(
-                ["body"], "Give either directory_id or item_ids", input=None, type="missing"
+                [], "Give either directory_id or item_ids", input=None, type="missing"
             )
         concurrency = self.limits.max_concurrency
         if max_concurrency is not None:
             if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 10_000:
                 raise ValidationFailed.single(
-                    ["body", "max_concurrency"],
+                    ["max_concurrency"],
                     "max_concurrency must be an integer from 1 to 10000",
                     input=max_concurrency,
                 )
@@ -385,12 +383,12 @@ class BatchService:
             or not all(isinstance(i, str) for i in item_ids)
         ):
             raise ValidationFailed.single(
-                ["body", "item_ids"], "item_ids must be a non-empty list of ids", input=None
+                ["item_ids"], "item_ids must be a non-empty list of ids", input=None
             )
         cap = self.limits.requests.max_batch_item_ids
         if len(item_ids) > cap:
             raise ValidationFailed.single(
-                ["body", "item_ids"],
+                ["item_ids"],
                 f"item_ids has {len(item_ids)} ids; at most {cap} are allowed in one request "
                 "(put the files in a directory and give directory_id instead)",
                 input=None,
@@ -555,7 +553,7 @@ class BatchService:
         offset = offset or 0
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValidationFailed.single(
-                ["query", "limit"], "limit must be 1-1000 and offset >= 0", input=limit
+                ["limit"], "limit must be 1-1000 and offset >= 0", origin="parameter", input=limit
             )
         c = batch_jobs_table.c
         where: list[sa.ColumnElement[bool]] = [c.project_id == project_id, c.status != CREATING]
@@ -653,7 +651,7 @@ class BatchService:
         offset = offset or 0
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValidationFailed.single(
-                ["query", "limit"], "limit must be 1-1000 and offset >= 0", input=limit
+                ["limit"], "limit must be 1-1000 and offset >= 0", origin="parameter", input=limit
             )
         c = batch_items_table.c
         where: list[sa.ColumnElement[bool]] = [c.batch_id == batch_id]

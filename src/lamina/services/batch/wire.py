@@ -95,7 +95,7 @@ def one_based_pages(value: Any) -> str | None:
                 out.append(str(int(text) + 1))
         except ValueError as exc:
             raise ValidationFailed.single(
-                ["body", "job_config", "parameters", "target_pages"],
+                ["job_config", "parameters", "target_pages"],
                 f"Invalid target_pages: {value}",
                 input=value,
             ) from exc
@@ -172,7 +172,7 @@ def v2_configuration(job: Mapping[str, Any]) -> dict[str, Any]:
     tier = preset.lower().removeprefix("cfg-").removeprefix("parse_").removeprefix("parse-")
     if tier not in TIERS:
         raise ValidationFailed.single(
-            ["body", "config", "job", "configuration_id"],
+            ["config", "job", "configuration_id"],
             f"Unknown configuration_id: {preset}. Use a saved parse_v2 configuration or a "
             f"built-in preset: one of {', '.join(TIERS)} (or cfg-PARSE_<TIER>)",
             input=preset,

@@ -34,7 +34,12 @@ from lamina.services.outbound import (
     OutboundError,
     OutboundPolicy,
 )
-from lamina.services.store.cache import cache_policy, file_extension, result_cache_key
+from lamina.services.store.cache import (
+    CachePolicy,
+    cache_policy,
+    file_extension,
+    result_cache_key,
+)
 from lamina.services.store.db import Row
 from lamina.services.store.storage import (
     IMAGES_DIR,
@@ -98,6 +103,36 @@ class ExecutionLimits:
     max_image_pixels: int | None = None
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where ``source_url`` may be fetched from (public addresses only by default)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParseJobOptions:
+    """A parse job's stored configuration resolved once, when the job runs: every step of the
+    job (the engine, the result files, the failure check, the result cache) reads this, none
+    the stored mapping again."""
+
+    config: ParseConfiguration
+    """The validated configuration: what the engine reads."""
+    pages: PageOutputOptions
+    """The page options of ``markdown_full``."""
+    failure_ratio: tuple[float | None, str]
+    """The share of pages allowed to fail, and the option that set it."""
+    cache: CachePolicy
+    stored: dict[str, Any]
+    """The configuration as stored: what the result cache key is made of."""
+
+    @classmethod
+    def resolve(cls, stored: dict[str, Any]) -> ParseJobOptions:
+        """Raises ``ValidationError`` for a configuration the model refuses and
+        :class:`JobFailure` for page options the create route let through (older rows, other
+        writers)."""
+        config = ParseConfiguration.model_validate(stored)
+        try:
+            pages = PageOutputOptions.from_config(config)
+            failure_ratio = allowed_failure_ratio(config)
+        except ValueError as exc:
+            raise JobFailure(f"Invalid option: {exc}") from exc
+        return cls(config, pages, failure_ratio, cache_policy(stored), stored)
 
 
 def job_timeout(row: Row, ceiling: float) -> float:
@@ -168,27 +203,30 @@ def run_parse_job(
     except ImportError as exc:  # pragma: no cover - engine missing from the install
         return Outcome("FAILED", f"The parse engine is not available: {exc}")
     try:
-        config = ParseConfiguration.model_validate(row["configuration"])
-        _check_page_options(config)
+        options = ParseJobOptions.resolve(row["configuration"])
         data = load_input(row, storage, limits)
-        policy = cache_policy(row["configuration"])
+        policy = options.cache
         key = None
         if cache is not None and policy.enabled:
             key = result_cache_key(
                 hashlib.sha256(data).hexdigest(),
-                row["configuration"],
+                options.stored,
                 extension=file_extension(row["name"]),
             )
             if policy.read:
                 reused = _reuse_cached(row, key, cache, storage, started, limits.max_pages)
                 if reused is not None:
                     return replace(reused, cache_key=key if policy.write else None)
-        result = parse_document(data, filename=row["name"], config=config)
+        result = parse_document(data, filename=row["name"], config=options.config)
         with storage.staged_results(row["id"]) as staging:
             summary = write_results(
-                staging, result, time.monotonic() - started, config=config, cache_hit=False
+                staging,
+                result,
+                time.monotonic() - started,
+                page_options=options.pages,
+                cache_hit=False,
             )
-        outcome = _check_failure_ratio(config, summary, result)
+        outcome = _check_failure_ratio(options.failure_ratio, summary, result)
         if outcome.status == "COMPLETED" and policy.write:
             outcome = replace(outcome, cache_key=key)
         return outcome
@@ -201,15 +239,6 @@ def run_parse_job(
     except Exception as exc:
         log.exception("job %s failed with an unexpected error", row["id"])
         return Outcome("FAILED", f"Internal error while parsing: {type(exc).__name__}: {exc}")
-
-
-def _check_page_options(config: ParseConfiguration) -> None:
-    """Fail early on page options the create route let through (older rows, other writers)."""
-    try:
-        PageOutputOptions.from_config(config)
-        allowed_failure_ratio(config)
-    except ValueError as exc:
-        raise JobFailure(f"Invalid option: {exc}") from exc
 
 
 _SUMMARY_KEYS = (
@@ -263,10 +292,10 @@ def _reuse_cached(
 
 
 def _check_failure_ratio(
-    config: ParseConfiguration, summary: dict[str, Any], result: ParseResult
+    failure_ratio: tuple[float | None, str], summary: dict[str, Any], result: ParseResult
 ) -> Outcome:
     """FAILED when more pages failed than the job allows, else COMPLETED."""
-    allowed, option = allowed_failure_ratio(config)
+    allowed, option = failure_ratio
     parsed = summary["pages_parsed"] + len(summary["failed_pages"])
     if allowed is not None and parsed:
         failed = {p.page_number: p.error or "" for p in result.pages if p.error is not None}
@@ -311,14 +340,17 @@ def write_results(
     elapsed: float,
     *,
     config: ParseConfiguration | None = None,
+    page_options: PageOutputOptions | None = None,
     cache_hit: bool | None = None,
 ) -> dict[str, Any]:
     """Write every result file of ``result`` into ``folder``; returns the job's summary.
 
-    ``config`` supplies the page options of ``markdown_full`` (:mod:`.page_output`);
-    ``cache_hit`` is recorded in ``job_metadata`` when given.
+    ``page_options`` (resolved, :class:`ParseJobOptions`), or else ``config``, supplies the
+    page options of ``markdown_full`` (:mod:`.page_output`); ``cache_hit`` is recorded in
+    ``job_metadata`` when given.
     """
-    page_options = PageOutputOptions.from_config(config)
+    if page_options is None:
+        page_options = PageOutputOptions.from_config(config)
     markdown_pages: list[MarkdownPage | FailedPage] = []
     items_pages: list[ItemsPage | FailedPage] = []
     text_pages, meta_pages, failed = [], [], []

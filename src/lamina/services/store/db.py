@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,7 +150,7 @@ def _decode_token(token: str) -> tuple[Any, str]:
         return value, row_id
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValidationFailed.single(
-            ["query", "page_token"], "Invalid page_token", input=token[:200]
+            ["page_token"], "Invalid page_token", origin="parameter", input=token[:200]
         ) from exc
 
 
@@ -166,7 +169,10 @@ def paginate(
     ``columns`` (default all) are the ones read."""
     if not 1 <= page_size <= 1000:
         raise ValidationFailed.single(
-            ["query", "page_size"], "page_size must be between 1 and 1000", input=page_size
+            ["page_size"],
+            "page_size must be between 1 and 1000",
+            origin="parameter",
+            input=page_size,
         )
     sort_col, id_col = table.c[sort], table.c.id
     total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
@@ -190,6 +196,59 @@ def paginate(
 # --- the database ------------------------------------------------------------------------------
 
 
+logger = logging.getLogger(__name__)
+
+
+class _ForkGate:
+    """Keeps ``os.fork()`` out of database calls.
+
+    SQLite guards its files with process-wide mutexes. A fork that lands while another thread
+    of this process is inside SQLite (a job runner thread saving progress, say) copies those
+    mutexes locked into a child that lacks the thread to unlock them, and the child's first
+    database connection hangs for ever. Every transaction passes through the gate; a fork
+    waits until none is in progress (they are short), and blocks new ones until it is done.
+    """
+
+    WAIT = 10.0
+    """Seconds a fork waits for transactions to end (a fork from inside a transaction would
+    otherwise wait for itself); after that it goes ahead, as it did without the gate."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._inside = 0
+
+    @contextmanager
+    def passage(self) -> Iterator[None]:
+        with self._cond:
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._inside -= 1
+                if not self._inside:
+                    self._cond.notify_all()
+
+    def before_fork(self) -> None:
+        self._cond.acquire()
+        if not self._cond.wait_for(lambda: self._inside == 0, self.WAIT):
+            logger.warning("forking while a database transaction is still in progress")
+
+    def after_fork_in_parent(self) -> None:
+        self._cond.release()
+
+
+_FORK_GATE = _ForkGate()
+os.register_at_fork(
+    before=_FORK_GATE.before_fork,
+    after_in_parent=_FORK_GATE.after_fork_in_parent,
+    after_in_child=_FORK_GATE._reset,  # the child's threads were not copied: nobody is inside
+)
+
+
 class Database:
     """Records of files and parse jobs; every method is one short transaction."""
 
@@ -201,8 +260,9 @@ class Database:
         """Create the missing tables of :data:`~lamina.services.store.tables.ALL_TABLES` (every
         service's, batch ones included), and add columns newer versions need to an older jobs
         table. Idempotent; the container calls it once when the services open."""
-        metadata.create_all(self.engine, tables=ALL_TABLES)
-        existing = {c["name"] for c in sa.inspect(self.engine).get_columns(jobs_table.name)}
+        with _FORK_GATE.passage():
+            metadata.create_all(self.engine, tables=ALL_TABLES)
+            existing = {c["name"] for c in sa.inspect(self.engine).get_columns(jobs_table.name)}
         with self.begin() as conn:
             for name, ddl in _ADDED_JOB_COLUMNS:
                 if name not in existing:
@@ -211,11 +271,12 @@ class Database:
                 index.create(conn, checkfirst=True)
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        with _FORK_GATE.passage():
+            self.engine.dispose()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with _FORK_GATE.passage(), self.engine.begin() as conn:
             yield conn
 
     # files ------------------------------------------------------------------------------------

@@ -1,0 +1,212 @@
+"""Heading rules of the layout stage, on plain lines (no PDF needed).
+
+Each case is a page as a list of lines (text, top, size, bold); the body text is set at 10 pt
+unless the case says otherwise. The regressions come from real documents (issue #17): numbered
+headings set barely larger than the body, small bold figure labels, and a cover's or a
+drawing's stacked labels.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lamina.engine import layout
+from lamina.engine.layout import Line
+from lamina.engine.pdf import unreverse_lam_alef
+
+BODY = "This sentence is body text and runs the whole width of the column, as body text does."
+
+
+def _line(text: str, top: float, size: float = 10.0, bold: bool = False, x0: float = 72.0) -> Line:
+    width = 0.5 * size * len(text)
+    italic = text.startswith("_")
+    text = text.strip("_")
+    return Line(text, x0, top, x0 + width, top + size, top + 0.8 * size, size, bold, italic=italic)
+
+
+def _page(spec: list[tuple[str, float, float, bool]]) -> list[layout.Block]:
+    """Lines (text, top, size, bold) from the left margin; ``_text_`` is set in italic."""
+    lines = [_line(text, top, size, bold) for text, top, size, bold in spec]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    return blocks
+
+
+def _headings(blocks: list[layout.Block]) -> list[str]:
+    return [b.text for b in blocks if b.heading_size is not None or b.bold_heading]
+
+
+CASES = {
+    # A numbered heading at 10.8 pt over 10 pt body text: too small for the size rule alone,
+    # but its number and its one line make it a heading, and it does not swallow the text
+    # under it.
+    "numbered heading a little larger": (
+        [("(1) Scope of the rules", 100, 10.8, False)]
+        + [(BODY, 118 + 12 * i, 10.0, False) for i in range(4)],
+        ["(1) Scope of the rules"],
+    ),
+    # The same size without a number is not enough.
+    "unnumbered line a little larger": (
+        [("Scope of the rules", 100, 10.8, False)]
+        + [(BODY, 118 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
+    # A larger numbered line that ends like a sentence is text.
+    "numbered sentence": (
+        [("2. The rules apply to all members.", 100, 10.8, False)]
+        + [(BODY, 118 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
+    # A bold label in a figure, smaller than the body text: not a heading.
+    "small bold figure label": (
+        [(BODY, 100 + 12 * i, 10.0, False) for i in range(4)]
+        + [("Tightened nut", 200, 8.0, True)]
+        + [(BODY, 240 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
+    # A bold heading at body size stays one.
+    "bold heading at body size": (
+        [("Elastic Stop Nut", 100, 10.0, True)]
+        + [(BODY, 114 + 12 * i, 10.0, False) for i in range(4)],
+        ["Elastic Stop Nut"],
+    ),
+    # Three bold lines of one style stacked with nothing between (a cover's topics, a
+    # drawing's labels): labels. The heading of a different size above them stays.
+    "stacked same-style labels": (
+        [("Access control in practice", 60, 18.0, True)]
+        + [(t, 100 + 30 * i, 12.0, True) for i, t in enumerate(("Roles", "Row rules", "Masks"))]
+        + [(BODY, 200 + 12 * i, 10.0, False) for i in range(4)],
+        ["Access control in practice"],
+    ),
+    # Two same-style headings with text between them are both headings.
+    "headings with text between": (
+        [("First part", 100, 12.0, True)]
+        + [(BODY, 120 + 12 * i, 10.0, False) for i in range(3)]
+        + [("Second part", 180, 12.0, True)]
+        + [(BODY, 200 + 12 * i, 10.0, False) for i in range(3)]
+        + [("Third part", 260, 12.0, True)]
+        + [(BODY, 280 + 12 * i, 10.0, False) for i in range(3)],
+        ["First part", "Second part", "Third part"],
+    ),
+    # An italic line at body size standing over a paragraph: a heading (a handbook's).
+    "italic heading over a paragraph": (
+        [(BODY, 100 + 12 * i, 10.0, False) for i in range(3)]
+        + [("_Elastic Stop Nut_", 150, 10.0, False)]
+        + [(BODY, 164 + 12 * i, 10.0, False) for i in range(3)],
+        ["Elastic Stop Nut"],
+    ),
+    # An italic line with no paragraph right under it (a quote, a name): text.
+    "italic line alone": (
+        [(BODY, 100 + 12 * i, 10.0, False) for i in range(3)]
+        + [("_Ars longa, vita brevis_", 150, 10.0, False)]
+        + [(BODY, 200 + 12 * i, 10.0, False) for i in range(3)],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_heading_candidates(name: str) -> None:
+    spec, expected = CASES[name]
+    assert _headings(_page(spec)) == expected
+
+
+def test_numbered_heading_does_not_take_the_text_under_it() -> None:
+    blocks = _page(CASES["numbered heading a little larger"][0])
+    assert [len(b.lines) for b in blocks] == [1, 4]
+
+
+# pdfium's text of a lam-alef ligature glyph comes out alef-first; both letters share the
+# glyph's box. Indices whose boxes are equal stand for one glyph.
+ALEF, ALEF_HAMZA_BELOW, LAM, NOON = "\u0627", "\u0625", "\u0644", "\u0646"
+
+
+@pytest.mark.parametrize(
+    ("text", "one_glyph", "expected"),
+    [
+        # "al-intaj..." read as alef, (alef-hamza, lam) from one glyph → alef, lam, alef-hamza
+        (ALEF + ALEF_HAMZA_BELOW + LAM + NOON, {(1, 2)}, ALEF + LAM + ALEF_HAMZA_BELOW + NOON),
+        # the article "al" drawn as two glyphs stays as it is
+        (ALEF + LAM + NOON, set(), ALEF + LAM + NOON),
+        # text without the pair is untouched
+        ("plain text", set(), "plain text"),
+    ],
+)
+def test_unreverse_lam_alef(text: str, one_glyph: set[tuple[int, int]], expected: str) -> None:
+    glyph_of = {i: i for i in range(len(text))}
+    for a, b in one_glyph:
+        glyph_of[b] = a
+
+    def box(index: int) -> tuple[float, ...]:
+        g = glyph_of[index]
+        return (10.0 * g, 0.0, 10.0 * g + 8.0, 12.0)
+
+    assert unreverse_lam_alef(text, box) == expected
+
+
+def test_form_labels_far_apart_are_not_headings() -> None:
+    """A form: bold labels on the right, values in a column on the left, the rows further
+    apart than a table's (values of several lines between them). A real bold heading above
+    the form stays one. Right-to-left text, as in the Persian form this comes from."""
+    alef, beh, seen = "\u0627", "\u0628", "\u0633"
+    label_a, label_b = f"{alef}{seen} {beh}{alef}", f"{beh}{seen} {alef}{beh}{seen}"
+    value = f"{seen}{alef} {beh}"
+
+    def rtl(text: str, top: float, x1: float, bold: bool, size: float = 12.0) -> Line:
+        x0 = x1 - 0.5 * size * len(text)
+        return Line(text, x0, top, x1, top + size, top + 0.8 * size, size, bold)
+
+    lines = [
+        rtl(f"{beh}{alef}{seen}", 60, 520, True, 16.0),  # a heading over the form
+        rtl(label_a, 100, 520, True),
+        rtl(value, 100, 260, False),
+        *[rtl(BODY[:40], 118 + 18 * i, 260, False) for i in range(3)],
+        rtl(label_b, 180, 520, True),
+        rtl(value, 180, 255, False),
+        rtl(f"{alef}{beh}", 210, 520, True),  # the wrapped end of the second label
+        *[rtl(BODY, 240 + 18 * i, 520, False) for i in range(4)],
+    ]
+    lines.sort(key=lambda ln: ln.top)
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_table_rows(blocks)
+    assert _headings(blocks) == [f"{beh}{alef}{seen}"]
+
+
+def test_right_to_left_paragraph_lines_indent_from_the_right() -> None:
+    """Right-aligned right-to-left lines of one paragraph (ragged on the left) are one block."""
+    arabic = "\u0627\u0644\u0633\u0644\u0627\u0645 \u0639\u0644\u064a\u0643\u0645 "
+    widths = (300, 180, 260)
+    lines = [
+        Line(arabic * 3, 520 - w, 100 + 16 * i, 520, 112 + 16 * i, 110 + 16 * i, 12.0)
+        for i, w in enumerate(widths)
+    ]
+    assert [len(b.lines) for b in layout.group_lines(lines)] == [3]
+
+
+def test_section_label_inside_a_table_shown_as_text_is_no_heading() -> None:
+    """The ``fast`` tier shows tables as text: a bold section label on a row of its own
+    ("Wealth index") between rows of labels and figures was a heading. A bold heading over a
+    paragraph on the same page stays one."""
+
+    def row(label: str, figures: tuple[str, ...], top: float) -> list[Line]:
+        cells = [_line(label, top)]
+        cells += [_line(f, top, x0=250.0 + 60 * k) for k, f in enumerate(figures)]
+        return cells
+
+    lines = [
+        _line("Results by group", 40, bold=True),
+        *[_line(BODY, 56 + 12 * i) for i in range(3)],
+        *row("Scheduled caste", ("74.8", "55.8", "42.9"), 110),
+        *row("Other", ("71.1", "48.8", "28.2"), 122),
+        _line("Wealth index", 134, bold=True),
+        *row("Lowest", ("64.5", "48.6", "34.3"), 146),
+        *row("Second", ("68.5", "50.4", "36.2"), 158),
+    ]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_table_rows(blocks)
+    assert _headings(blocks) == ["Results by group"]
