@@ -13,7 +13,8 @@ Throughput: N uncached parse jobs (``cost_effective``, a generated PDF of P page
 replica; jobs/s and pages/s from the first create to the last completion; efficiency is
 jobs/s per worker relative to one worker, and per CPU used (the machine has ``os.cpu_count()``
 cores: past that, more workers cannot help). Overhead: sequential one-page text jobs,
-create→COMPLETED latency, on ``lamina serve --workers 1`` and on 1 replica + 1 worker.
+create→COMPLETED latency, on ``lamina serve --workers 1`` and on 1 replica + 1 worker (and
+with ``--storage s3://`` against moto's S3 server on loopback, when moto is installed).
 Fairness: project A starts a batch over a directory of many 15-page PDFs; project B then creates
 single jobs, one every 0.3 s; B's time-to-start (``started_at - created_at`` in the database),
 p50/p95, with the scheduler (``LAMINA_MAX_INFLIGHT_PER_PROJECT=2``) and without (0: everything
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fixtures.cluster import BROKERS, Cluster
 from tests.fixtures.documents import make_multipage_pdf
+from tests.fixtures.s3 import ObjectStore, s3_available
 from tests.fixtures.server import serve
 
 KEYS = "key-a:proj-a,key-b:proj-b"
@@ -142,15 +144,37 @@ def overhead(root: Path, broker: str, jobs: int) -> None:
         cluster.add_worker()
         _sequential_latency(replica.base_url, 2)
         dist_times = _sequential_latency(replica.base_url, jobs)
+    rows = [
+        ("lamina serve --workers 1 (SQLite)", local_times),
+        ("1 replica + 1 worker (PostgreSQL + broker)", dist_times),
+    ]
+    if s3_available():  # the same, files and results in an object store (moto on loopback)
+        store = ObjectStore(root)
+        try:
+            url = f"s3://{store.new_bucket()}/bench"
+            with Cluster(
+                root / "s3", broker, storage_url=url, LAMINA_API_KEYS=KEYS, **store.env
+            ) as cluster:
+                replica = cluster.add_replica()
+                cluster.add_worker()
+                _sequential_latency(replica.base_url, 2)
+                rows.append(
+                    (
+                        "same, --storage s3:// (moto server)",
+                        _sequential_latency(replica.base_url, jobs),
+                    )
+                )
+        finally:
+            store.close()
     lm, dm = statistics.median(local_times), statistics.median(dist_times)
     print("| path | median s | p90 s |")
     print("|---|---|---|")
-    for name, t in (
-        ("lamina serve --workers 1 (SQLite)", local_times),
-        ("1 replica + 1 worker (PostgreSQL + broker)", dist_times),
-    ):
+    for name, t in rows:
         print(f"| {name} | {statistics.median(t):.3f} | {sorted(t)[int(0.9 * len(t))]:.3f} |")
     print(f"\noverhead of the distributed path: {dm - lm:+.3f} s per job (median)")
+    if len(rows) == 3:
+        sm = statistics.median(rows[2][1])
+        print(f"overhead of object storage on top: {sm - dm:+.3f} s per job (median)")
 
 
 def _fairness_run(root: Path, broker: str, limit: int, files: int, singles: int) -> list[float]:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.fixtures.cluster import broker_available
 from tests.fixtures.pg import postgres_available, schema_url, throwaway_database
+from tests.fixtures.s3 import ObjectStore, s3_available
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +45,15 @@ def need_broker(url: str) -> None:
         pytest.skip(f"broker {url.split('@')[-1]} is not reachable")
     if not postgres_available():
         pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    """moto's S3 server on a loopback port, standing in for S3 (see tests/fixtures/s3.py)."""
+    if not s3_available():
+        pytest.skip("boto3 and moto[server] are not installed (the s3 and dev extras)")
+    store = ObjectStore(tmp_path_factory.mktemp("s3"))
+    try:
+        yield store
+    finally:
+        store.close()

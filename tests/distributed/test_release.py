@@ -202,3 +202,19 @@ def test_one_leader_at_a_time(db: Database) -> None:
     assert second.check()
     assert not first.check()
     second.release()
+
+
+def test_after_a_broker_outage_released_unclaimed_jobs_are_published_again(
+    db: Database,
+) -> None:
+    jobs = add_jobs(db, "p", 5)
+    sent: list[str] = []
+    r = releaser(db, sent, per_project=3)
+    assert r.release() == 3 and sent == jobs[:3]
+    finish(db, [jobs[0]])  # ran before the outage: no second message
+    with db.begin() as conn:  # claimed and running: its worker holds it
+        conn.execute(jobs_table.update().where(jobs_table.c.id == jobs[1]).values(status="RUNNING"))
+    sent.clear()
+    assert r.release_again() == 1 and sent == [jobs[2]]  # the one the broker may have lost
+    assert r.release_again() == 1  # each outage publishes it again, once
+    assert r.release() == 1 and sent[-1] == jobs[3]  # the in-flight limit still holds

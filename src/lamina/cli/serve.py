@@ -40,7 +40,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--storage", help="Shared storage directory of the replicas and workers (= --data-dir)."
+        "--storage",
+        help=(
+            "Storage shared by the replicas and workers: a directory (= --data-dir) or "
+            "s3://bucket/prefix (needs lamina[s3]; LAMINA_S3_* settings, docs/deploy.md)."
+        ),
     )
     parser.add_argument(
         "--api-key",
@@ -56,11 +60,21 @@ def register(subparsers: Any) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="Log level (default info).",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text, or json: one JSON object per line with job and project ids "
+        "(default LAMINA_LOG_FORMAT, else text).",
+    )
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    import logging
+    from lamina.services.logs import configure as configure_logging
+
+    # First, so that even warnings raised while the server loads go out in the chosen format.
+    log_format = configure_logging(args.log_level, args.log_format)
+    say = _announcer(log_format)
 
     import uvicorn
 
@@ -68,8 +82,12 @@ def _run(args: argparse.Namespace) -> int:
     from lamina.services.settings import parse_api_keys
 
     overrides: dict[str, Any] = {}
-    if args.data_dir or args.storage:
-        overrides["data_dir"] = args.storage or args.data_dir
+    if args.storage and args.storage.startswith("s3://"):
+        overrides["storage_url"] = args.storage
+    elif args.storage:
+        overrides["data_dir"] = args.storage
+    if args.data_dir and "data_dir" not in overrides:
+        overrides["data_dir"] = args.data_dir
     if args.broker_url:
         overrides["broker_url"] = args.broker_url
     if args.workers is not None:
@@ -81,9 +99,6 @@ def _run(args: argparse.Namespace) -> int:
     keys = parse_api_keys(os.environ.get("LAMINA_API_KEYS", ""))
     keys.update(parse_api_keys(args.api_key))
     overrides["api_keys"] = keys
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     os.environ.setdefault("LAMINA_LOG_LEVEL", args.log_level)
     settings = ServerSettings.from_env(**overrides)
     if args.host not in _EVERY_INTERFACE and args.host not in settings.trusted_hosts:
@@ -91,20 +106,31 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.with_changes(trusted_hosts=(*settings.trusted_hosts, args.host))
     app = create_app(settings)
     auth_on = app.state.services.keys is not None and app.state.services.keys.any_keys()
-    print(
+    say(
         f"lamina: serving on http://{args.host}:{args.port} (data dir {settings.data_dir}, "
-        f"{_executor(settings)}, auth {'on' if auth_on else 'off'})",
-        flush=True,
+        f"{'storage ' + settings.storage_url + ', ' if settings.storage_url else ''}"
+        f"{_executor(settings)}, auth {'on' if auth_on else 'off'})"
     )
     if args.host in _EVERY_INTERFACE and not settings.public_base_url:
-        print(
+        say(
             "lamina: presigned URLs need LAMINA_PUBLIC_BASE_URL (or LAMINA_TRUSTED_HOSTS) when "
-            "serving on every interface; see docs/security.md",
-            flush=True,
+            "serving on every interface; see docs/security.md"
         )
     _raise_file_limit(settings.max_connections)
-    uvicorn.run(app, **uvicorn_options(settings, args.host, args.port, args.log_level))
+    options = uvicorn_options(settings, args.host, args.port, args.log_level)
+    if log_format == "json":
+        options["log_config"] = None  # uvicorn's records go to the JSON handler too
+    uvicorn.run(app, **options)
     return 0
+
+
+def _announcer(log_format: str) -> Any:
+    """Start-up lines: printed as text, or logged (one JSON line each) in JSON mode."""
+    if log_format == "json":
+        import logging
+
+        return logging.getLogger("lamina.cli").info
+    return lambda message: print(message, flush=True)
 
 
 def _executor(settings: Any) -> str:

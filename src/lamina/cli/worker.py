@@ -26,7 +26,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--database-url", help="SQLAlchemy URL of the shared (PostgreSQL) database."
     )
-    parser.add_argument("--storage", help="The shared storage directory (the API's data dir).")
+    parser.add_argument(
+        "--storage",
+        help="The shared storage: the API's data dir, or s3://bucket/prefix (lamina[s3]).",
+    )
+    parser.add_argument(
+        "--data-dir", help="Local staging dir with s3:// storage (default LAMINA_HOME)."
+    )
     parser.add_argument(
         "--concurrency", type=int, default=1, help="Job processes in this worker (default 1)."
     )
@@ -40,13 +46,26 @@ def register(subparsers: Any) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="Log level (default info).",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text, or json: one JSON object per line with job and project ids "
+        "(default LAMINA_LOG_FORMAT, else text).",
+    )
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     import json
-    import logging
     from dataclasses import asdict
+
+    from lamina.services.logs import configure as configure_logging
+
+    log_format = configure_logging(
+        args.log_level,
+        args.log_format,
+        text_format="%(asctime)s %(levelname)s [%(processName)s %(process)d] %(name)s: %(message)s",
+    )
 
     try:
         import celery  # noqa: F401
@@ -56,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from lamina.cli.serve import _announcer
     from lamina.services.runtime.distributed.celery_app import make_celery
     from lamina.services.runtime.distributed.heartbeat import Heartbeat, forget, serve_health
     from lamina.services.runtime.worker import CONFIG_ENV, WorkerConfig
@@ -63,8 +83,12 @@ def _run(args: argparse.Namespace) -> int:
     from lamina.services.store.db import Database
 
     overrides: dict[str, Any] = {}
-    if args.storage:
+    if args.storage and args.storage.startswith("s3://"):
+        overrides["storage_url"] = args.storage
+    elif args.storage:
         overrides["data_dir"] = args.storage
+    if args.data_dir and "data_dir" not in overrides:
+        overrides["data_dir"] = args.data_dir
     if args.database_url:
         overrides["database_url"] = args.database_url
     if args.broker_url:
@@ -73,10 +97,6 @@ def _run(args: argparse.Namespace) -> int:
     if not settings.broker_url:
         print("lamina worker: --broker-url (or LAMINA_BROKER_URL) is required", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s [%(processName)s %(process)d] %(name)s: %(message)s",
-    )
     db = Database(settings.resolved_database_url)
     db.create_schema()  # idempotent; a worker may start before any API replica
     os.environ[CONFIG_ENV] = json.dumps(asdict(WorkerConfig.from_settings(settings)))
@@ -91,6 +111,9 @@ def _run(args: argparse.Namespace) -> int:
     heartbeat = Heartbeat(db, worker_id, host, os.getpid(), args.concurrency)
     heartbeat.start()
     if args.health_port:
+        storage = (
+            WorkerConfig.from_settings(settings).open_storage() if settings.storage_url else None
+        )
 
         def ready() -> dict[str, bool]:
             checks = {"database": True, "broker": True}
@@ -104,6 +127,12 @@ def _run(args: argparse.Namespace) -> int:
                     conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
             except Exception:
                 checks["broker"] = False
+            if storage is not None:  # the object store
+                try:
+                    storage.check()
+                    checks["storage"] = True
+                except Exception:
+                    checks["storage"] = False
             return checks
 
         serve_health(args.health_port, ready, args.health_host)
@@ -111,14 +140,14 @@ def _run(args: argparse.Namespace) -> int:
     from celery.signals import worker_process_init
 
     worker_process_init.connect(lambda **_kw: db.engine.dispose(close=False), weak=False)
-    print(
+    _announcer(log_format)(
         f"lamina: worker {worker_id} on {_redact(settings.broker_url)} "
-        f"(storage {settings.data_dir}, {args.concurrency} process(es))",
-        flush=True,
+        f"(storage {settings.storage_url or settings.data_dir}, {args.concurrency} process(es))"
     )
     try:
         app.worker_main(
             [
+                *(["--quiet"] if log_format == "json" else []),  # no banner: JSON lines only
                 "worker",
                 "--queues",
                 settings.broker_queue,

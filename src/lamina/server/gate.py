@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lamina.server.deps import authenticate
 from lamina.services.container import Services
+from lamina.services.logs import set_project as set_log_project
 from lamina.services.ratelimit import RateLimiter
 
 PUBLIC_PATHS = re.compile(
@@ -61,6 +62,7 @@ class RequestGate:
             await _answer(send, exc.status_code, str(exc.detail), dict(exc.headers or {}))
             return
         scope.setdefault("state", {})["lamina_project"] = project
+        set_log_project(project)  # this request's log records name its project
         if self.limited:
             wait = self._wait(scope, key)
             if wait > 0:

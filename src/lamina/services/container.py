@@ -17,8 +17,9 @@ from lamina.services.api.parse import ParseService
 from lamina.services.runtime.background import Signal
 from lamina.services.runtime.worker import JobRunner, make_runner
 from lamina.services.settings import ServerSettings
+from lamina.services.store.backends import open_storage
 from lamina.services.store.db import Database, Row
-from lamina.services.store.signing import Signer, load_or_create_secret
+from lamina.services.store.signing import Signer
 from lamina.services.store.storage import Storage
 
 if TYPE_CHECKING:
@@ -105,10 +106,15 @@ class Services:
         is honoured on every path. ``downloads``: the server's presigned download routes
         (``lamina.server.links``); without them, the services sign no download links.
         """
-        storage = Storage(settings.data_dir, durable=settings.durable_writes)
+        storage = open_storage(
+            settings.data_dir,
+            settings.storage_url,
+            durable=settings.durable_writes,
+            options=settings.storage_options,
+        )
         db = Database(settings.resolved_database_url)
         db.create_schema()
-        signer = Signer(load_or_create_secret(settings.data_dir))
+        signer = Signer(storage.signing_secret())
         services = cls.build(
             settings, db, storage, signer, make_executor(settings, db), downloads=downloads
         )
@@ -256,6 +262,12 @@ class Services:
                 conn.exec_driver_sql("SELECT 1")
         except Exception:
             checks["database"] = False
+        if self.settings.storage_url:
+            try:
+                self.storage.check()
+                checks["storage"] = True
+            except Exception:
+                checks["storage"] = False
         broker_ok = getattr(self.runner, "broker_ok", None)
         if broker_ok is not None:
             checks["broker"] = bool(broker_ok)

@@ -147,6 +147,15 @@ class ServerSettings:
     metrics: bool = False
     """Serve Prometheus metrics at ``/metrics`` without authentication (the ``distributed``
     extra; expose the port to the monitoring network only)."""
+    storage_url: str | None = None
+    """``s3://bucket/prefix``: uploads and results in S3-compatible object storage (the ``s3``
+    extra), shared by every replica and worker; ``data_dir`` is then only local staging."""
+    s3_endpoint_url: str | None = None
+    """The object store's endpoint (MinIO, Ceph, R2, ...); None: AWS S3."""
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    """None: boto3's own chain (``AWS_ACCESS_KEY_ID``, profiles, instance roles)."""
+    s3_secret_access_key: str | None = field(default=None, repr=False)
     durable_writes: bool = True
     """False skips the disk sync after each upload and result file (the embedded server,
     whose data dir is a local cache; renames still keep every file whole)."""
@@ -169,6 +178,17 @@ class ServerSettings:
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``lamina.db`` (SQLite) in the data dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'lamina.db'}"
+
+    @property
+    def storage_options(self) -> dict[str, str | None]:
+        """The object store's settings, as :func:`~lamina.services.store.storage.open_storage`
+        takes them."""
+        return {
+            "endpoint_url": self.s3_endpoint_url,
+            "region": self.s3_region,
+            "access_key_id": self.s3_access_key_id,
+            "secret_access_key": self.s3_secret_access_key,
+        }
 
     @property
     def request_limits(self) -> RequestLimits:
@@ -206,6 +226,8 @@ class ServerSettings:
         ``LAMINA_MODEL_API_KEY``, ``LAMINA_MODEL_TIMEOUT_SECONDS``,
         ``LAMINA_MAX_PAGES_PER_JOB``, ``LAMINA_MAX_IMAGE_PIXELS``, ``LAMINA_BROKER_URL``,
         ``LAMINA_BROKER_QUEUE``, ``LAMINA_MAX_INFLIGHT_PER_PROJECT``, ``LAMINA_METRICS``,
+        ``LAMINA_STORAGE_URL``, ``LAMINA_S3_ENDPOINT_URL``, ``LAMINA_S3_REGION``,
+        ``LAMINA_S3_ACCESS_KEY_ID``, ``LAMINA_S3_SECRET_ACCESS_KEY``,
         and the security settings of docs/security.md: ``LAMINA_SOURCE_FETCH_TIMEOUT_SECONDS``,
         ``LAMINA_OUTBOUND_ALLOW`` and ``LAMINA_TRUSTED_HOSTS`` (comma lists),
         ``LAMINA_OUTBOUND_ALLOW_CALLER_PROXY``, ``LAMINA_MAX_*`` (body, metadata,
@@ -225,6 +247,11 @@ class ServerSettings:
             "LAMINA_MODEL_API_KEY": "model_api_key",
             "LAMINA_BROKER_URL": "broker_url",
             "LAMINA_BROKER_QUEUE": "broker_queue",
+            "LAMINA_STORAGE_URL": "storage_url",
+            "LAMINA_S3_ENDPOINT_URL": "s3_endpoint_url",
+            "LAMINA_S3_REGION": "s3_region",
+            "LAMINA_S3_ACCESS_KEY_ID": "s3_access_key_id",
+            "LAMINA_S3_SECRET_ACCESS_KEY": "s3_secret_access_key",
         }
         for var, name in strings.items():
             if env.get(var):

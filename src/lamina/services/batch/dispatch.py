@@ -178,17 +178,17 @@ class BatchDispatcher(BackgroundThread):
             folder_id = result_id
             with self.storage.staged_results(folder_id) as staging:
                 write_atomic(staging / CLASSIFICATION_FILE, dump_json(classification))
-            output_path = (self.storage.result_dir(folder_id) / CLASSIFICATION_FILE).as_uri()
+            output_path = self.storage.result_uri(folder_id, CLASSIFICATION_FILE)
             output_metadata = {
                 "type": classification.get("type"),
                 "confidence": classification.get("confidence"),
                 "parse_job_id": item["job_id"],
             }
         elif batch["job_type"] == "extract":
-            output_path = self.storage.result_dir(item["job_id"]).as_uri()
+            output_path = self.storage.result_uri(item["job_id"])
             output_metadata = {"extract_job_id": item["job_id"]}
         else:
-            output_path = self.storage.result_dir(item["job_id"]).as_uri()
+            output_path = self.storage.result_uri(item["job_id"])
             output_metadata = {"parse_job_id": item["job_id"]}
         result = {
             "id": result_id,

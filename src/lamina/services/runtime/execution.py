@@ -38,7 +38,6 @@ from lamina.services.store.cache import (
     CachePolicy,
     cache_policy,
     file_extension,
-    link_tree,
     result_cache_key,
 )
 from lamina.services.store.db import Row
@@ -267,16 +266,15 @@ def _reuse_cached(
     for source_id in cache.cached_results(row["project_id"], key):
         if source_id == row["id"]:
             continue
-        source = storage.result_dir(source_id)
         stored = storage.read_result_json(source_id, JOB_METADATA_FILE)
-        if not isinstance(stored, dict) or not source.is_dir():
+        if not isinstance(stored, dict):
             continue  # deleted meanwhile: try the next one
         selected = int(stored.get("pages_parsed") or 0) + len(stored.get("failed_pages") or [])
         if max_pages is not None and selected > max_pages:
             return None
         try:
             with storage.staged_results(row["id"]) as staging:
-                link_tree(source, staging, skip=frozenset({JOB_METADATA_FILE}))
+                storage.copy_results(source_id, staging, skip=frozenset({JOB_METADATA_FILE}))
                 metadata = {
                     **stored,
                     "duration_seconds": round(time.monotonic() - started, 3),

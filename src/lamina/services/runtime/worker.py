@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -43,6 +43,7 @@ from lamina.services.outbound import OutboundPolicy
 from lamina.services.runtime.execution import ExecutionLimits, ModelEndpoint, job_timeout
 from lamina.services.runtime.jobs import execute
 from lamina.services.settings import ServerSettings
+from lamina.services.store.backends import open_storage
 from lamina.services.store.db import Database, Row
 from lamina.services.store.storage import Storage, progress_text, set_durable_writes
 
@@ -77,6 +78,8 @@ class WorkerConfig:
     outbound_allow: tuple[str, ...] = ()
     outbound_allow_caller_proxy: bool = False
     max_running_per_project: int = 0
+    storage_url: str | None = None
+    storage_options: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:
@@ -99,6 +102,17 @@ class WorkerConfig:
             outbound_allow=tuple(settings.outbound_allow),
             outbound_allow_caller_proxy=settings.outbound_allow_caller_proxy,
             max_running_per_project=settings.max_running_jobs_per_project,
+            storage_url=settings.storage_url,
+            storage_options=settings.storage_options,
+        )
+
+    def open_storage(self) -> Storage:
+        """The deployment's storage (the data dir, or the object store)."""
+        return open_storage(
+            Path(self.data_dir),
+            self.storage_url,
+            durable=self.durable_writes,
+            options=self.storage_options,
         )
 
     @property
@@ -234,7 +248,7 @@ class WorkerLoop:
         self.config = config
         self.owner = owner
         self.db = Database(config.database_url)
-        self.storage = Storage(Path(config.data_dir), durable=config.durable_writes)
+        self.storage = config.open_storage()
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._on_event = on_event
@@ -272,6 +286,12 @@ class WorkerLoop:
         return True
 
     def _run_claimed(self, row: Row) -> None:
+        from lamina.services.logs import log_context
+
+        with log_context(job_id=row["id"], project_id=row["project_id"]):
+            self._run_in_context(row)
+
+    def _run_in_context(self, row: Row) -> None:
         job_id = row["id"]
         log.info("job %s: started (attempt %d)", job_id, row["attempts"])
         from lamina.engine.progress import reporting
@@ -431,6 +451,12 @@ class Supervisor(_Listeners):
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
+        self._opened_storage: Storage | None = None
+
+    def _storage(self) -> Storage:
+        if self._opened_storage is None:
+            self._opened_storage = self._config.open_storage()
+        return self._opened_storage
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -571,7 +597,7 @@ class Supervisor(_Listeners):
         handle.proc.wait()
         if job_id and owner:
             message = f"{what} job timed out after {limit:g} s"
-            progress = Storage(self.settings.data_dir).read_progress(job_id)
+            progress = self._storage().read_progress(job_id)
             if progress is not None:
                 message += f" ({progress_text(progress)})"
             self.db.finish_job(job_id, owner, status="FAILED", error_message=message)
@@ -611,10 +637,11 @@ def main() -> int:
         os.nice(WORKER_NICENESS)
     # Quiet by default (embedded use in a notebook or the CLI); `lamina serve --log-level`
     # sets LAMINA_LOG_LEVEL for its workers.
-    logging.basicConfig(
-        level=os.environ.get("LAMINA_LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s",
-        stream=sys.stderr,
+    from lamina.services.logs import configure as configure_logging
+
+    configure_logging(
+        os.environ.get("LAMINA_LOG_LEVEL", "WARNING"),
+        text_format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s",
     )
     config = WorkerConfig(**json.loads(os.environ[CONFIG_ENV]))
     # Keep the protocol channel for us; anything else printed to stdout goes to stderr.

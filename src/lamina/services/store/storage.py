@@ -10,6 +10,11 @@ Layout::
 Every write goes to a temporary path first and is renamed into place, so a reader never sees
 half a file and a worker killed mid-write leaves nothing behind but a temp file. A job's result
 directory is built under ``tmp/`` and renamed as a whole.
+
+A shared directory (a volume every replica and worker mounts) is one way to scale out; the other
+is S3-compatible object storage (:mod:`lamina.services.store.object_storage`, the same interface
+with the data dir as a local staging area), chosen by
+:func:`lamina.services.store.backends.open_storage`.
 """
 
 from __future__ import annotations
@@ -220,6 +225,37 @@ class Storage:
 
     def delete_results(self, job_id: str) -> None:
         shutil.rmtree(self.result_dir(job_id), ignore_errors=True)
+
+    def copy_results(
+        self, source_id: str, target: Path, *, skip: frozenset[str] = frozenset()
+    ) -> None:
+        """Put every result file of ``source_id`` (but ``skip``) under ``target`` (a staging
+        dir), hard-linked where possible; FileNotFoundError when it has no results."""
+        from lamina.services.store.cache import link_tree
+
+        source = self.result_dir(source_id)
+        if not source.is_dir():
+            raise FileNotFoundError(source)
+        link_tree(source, target, skip=skip)
+
+    def result_uri(self, job_id: str, name: str | None = None) -> str:
+        """Where a job's results (or one result file) live, as a URI (``file://...``)."""
+        folder = self.result_dir(job_id)
+        return (folder / name).as_uri() if name else folder.as_uri()
+
+    def signing_secret(self) -> bytes:
+        """The secret presigned URLs are signed with, shared by every process of this storage."""
+        from lamina.services.store.signing import load_or_create_secret
+
+        return load_or_create_secret(self.root)
+
+    def check(self) -> None:
+        """Raise when the storage cannot be used (readiness; a directory always can)."""
+
+    @property
+    def location(self) -> str:
+        """Where this storage is, for start-up messages."""
+        return str(self.root)
 
     # progress of running jobs -----------------------------------------------------------------
 

@@ -107,6 +107,12 @@ class JobWorker:
         self.db: Database = self.loop.db
 
     def run(self, job_id: str) -> str:
+        from lamina.services.logs import log_context
+
+        with log_context(job_id=job_id):
+            return self._run(job_id)
+
+    def _run(self, job_id: str) -> str:
         cfg = self.config
         row = self.db.claim_job(job_id, self.owner, cfg.lease_seconds, cfg.max_attempts)
         if row is None:

@@ -121,11 +121,15 @@ class CeleryExecutor:
         while not self._stop.is_set():
             released = 0
             try:
-                due = not self._broker_ok or time.monotonic() - self._last_probe > 5
+                was_down = not self._broker_ok
+                due = was_down or time.monotonic() - self._last_probe > 5
                 if due and not self.probe_broker():
                     self._wake.wait(1.0)
                     self._wake.clear()
                     continue
+                if was_down:  # the broker may have come back empty
+                    log.warning("broker reachable again")
+                    self.releaser.release_again()
                 released = self.releaser.release()
                 if time.monotonic() - last_recover > self.recover_seconds:
                     last_recover = time.monotonic()

@@ -146,8 +146,42 @@ class Releaser:
                 chosen = [job_id for job_id in chosen if job_id in still]
             for job_id in chosen:
                 self.publish(job_id)
+                log.info(
+                    "job %s: released to the workers",
+                    job_id,
+                    extra={"job_id": job_id, "project_id": owners[job_id]},
+                )
             _mark_served(conn, {owners[job_id] for job_id in chosen}, now)
         return len(chosen)
+
+    def release_again(self) -> int:
+        """Publish again every job released and not yet claimed: after a broker outage, whose
+        restart may have emptied the queue (a broker without persistence loses it, and Redis
+        loses unacknowledged deliveries). A second message for a job is harmless."""
+        c = jobs_table.c
+        mark = utcnow()
+        total = 0
+        while True:
+            with self.db.begin() as conn:
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        sa.select(c.id)
+                        .where(c.status == "PENDING", c.released_at < mark)
+                        .order_by(c.created_at)
+                        .limit(self.max_per_pass)
+                    )
+                ]
+                if not ids:
+                    break
+                now = max(utcnow(), mark)
+                conn.execute(jobs_table.update().where(c.id.in_(ids)).values(released_at=now))
+                for job_id in ids:
+                    self.publish(job_id)
+            total += len(ids)
+        if total:
+            log.warning("broker back: published %d queued job(s) again", total)
+        return total
 
     def recover(self) -> int:
         """Fail jobs out of attempts; publish again lost and long-unclaimed jobs."""
