@@ -29,7 +29,7 @@ def test_classify_with_a_saved_configuration(
         P, "kinds", {"product_type": "classify_v2", "rules": RULES}
     )
     file_id = _upload(services, INVOICE, "invoice.txt")
-    job = services.classify.create(P, {"file_input": file_id, "configuration_id": saved["id"]})
+    job = services.classify.create(P, {"file_input": file_id, "configuration_id": saved.id})
     assert (job["status"], job["document_input_type"]) == ("PENDING", "file_id")
 
     services.runner.start()

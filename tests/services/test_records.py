@@ -8,6 +8,7 @@ import pytest
 from lamina.services.api.classic_extract import ClassicExtractService
 from lamina.services.container import Services
 from lamina.services.errors import NotFoundError, ValidationFailed
+from lamina.types import WebhookConfigRequest
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}}
 
@@ -47,34 +48,38 @@ def test_saved_configurations_lifecycle(services: Services) -> None:
     listed = saved.list(
         "p1", name=None, product_types=["parse_v2"], page_size=None, page_token=None
     )
-    assert [c["id"] for c in listed["items"]] == [parse["id"]]
+    assert [c.id for c in listed.items] == [parse.id]
     both = saved.list("p1", name=None, product_types=None, page_size=1, page_token=None)
-    assert len(both["items"]) == 1 and both["next_page_token"]
+    assert len(both.items) == 1 and both.next_page_token
     rest = saved.list(
-        "p1", name=None, product_types=None, page_size=1, page_token=both["next_page_token"]
+        "p1", name=None, product_types=None, page_size=1, page_token=both.next_page_token
     )
-    assert {both["items"][0]["id"], rest["items"][0]["id"]} == {parse["id"], extract["id"]}
+    assert {both.items[0].id, rest.items[0].id} == {parse.id, extract.id}
 
-    renamed = saved.update("p1", parse["id"], "faster", None)
-    assert (renamed["name"], renamed["version"]) == ("faster", "2")
-    assert saved.get("p1", parse["id"])["name"] == "faster"
+    renamed = saved.update("p1", parse.id, "faster", None)
+    assert (renamed.name, renamed.version) == ("faster", "2")
+    assert saved.get("p1", parse.id).name == "faster"
     with pytest.raises(NotFoundError):
-        saved.get("p2", parse["id"])
+        saved.get("p2", parse.id)
     with pytest.raises(NotFoundError):
-        saved.delete("p2", parse["id"])
-    saved.delete("p1", parse["id"])
+        saved.delete("p2", parse.id)
+    saved.delete("p1", parse.id)
     with pytest.raises(NotFoundError):
-        saved.get("p1", parse["id"])
+        saved.get("p1", parse.id)
 
 
 def test_webhook_configurations_lifecycle(services: Services) -> None:
     saved = services.configurations
-    hook = saved.create_webhook("p1", {"webhook_url": "https://hooks.example.com/in"})
-    assert saved.get_webhook("p1", hook["id"])["webhook_url"] == "https://hooks.example.com/in"
-    changed = saved.update_webhook("p1", hook["id"], {"webhook_events": ["parse.success"]})
-    assert changed["webhook_events"] == ["parse.success"]
-    assert [w["id"] for w in saved.list_webhooks("p1")["items"]] == [hook["id"]]
-    assert saved.list_webhooks("p2")["items"] == []
-    saved.delete_webhook("p1", hook["id"])
+    hook = saved.create_webhook(
+        "p1", WebhookConfigRequest(webhook_url="https://hooks.example.com/in")
+    )
+    assert saved.get_webhook("p1", hook.id).webhook_url == "https://hooks.example.com/in"
+    events = WebhookConfigRequest(webhook_events=["parse.success"])
+    changed = saved.update_webhook("p1", hook.id, events)
+    assert changed.webhook_events == ["parse.success"]
+    assert changed.webhook_url == "https://hooks.example.com/in"  # a partial update
+    assert [w.id for w in saved.list_webhooks("p1").items] == [hook.id]
+    assert saved.list_webhooks("p2").items == []
+    saved.delete_webhook("p1", hook.id)
     with pytest.raises(NotFoundError):
-        saved.get_webhook("p1", hook["id"])
+        saved.get_webhook("p1", hook.id)

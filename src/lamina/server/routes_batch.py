@@ -13,7 +13,7 @@ from lamina.server.routes_directories import get_batch
 from lamina.services.api.parse import split_csv
 from lamina.services.batch.service import BatchService
 from lamina.services.batch.system import BatchSystem
-from lamina.services.batch.wire import batch_to_wire, batch_v2_to_wire, processed_count
+from lamina.services.batch.wire import processed_count, to_batch_job, to_batch_v2
 from lamina.services.store.db import MAX_OFFSET, MAX_TOKEN_LENGTH
 from lamina.types import (
     BatchCancelRequest,
@@ -36,6 +36,9 @@ router = APIRouter(
     prefix="/api/v1/beta/batch-processing", tags=["batch"], responses=errors(401, 422)
 )
 router_v2 = APIRouter(prefix="/api/v2/batches", tags=["batch"], responses=errors(401, 422))
+# The response model is the return annotation; only the fields the service set are written
+# (a v2 batch has ``results`` only when expanded), so the JSON is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 def _batches(batch: BatchSystem = Depends(get_batch)) -> BatchService:
@@ -45,18 +48,17 @@ def _batches(batch: BatchSystem = Depends(get_batch)) -> BatchService:
 # --- v1 beta (seed) ------------------------------------------------------------------------------
 
 
-@router.post("", response_model=None, responses=ok(BatchJob, 400, 404))
+@router.post("", responses=ok(BatchJob, 400, 404), **_TYPED)
 def create_batch_job(
     body: BatchCreateRequest,
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchJob:
     """Body: ``job_config`` (parse or classify), and ``directory_id`` or ``item_ids``."""
-    raw = body.model_dump(mode="json", exclude_unset=True)
-    return batch_to_wire(batches.create(project_id, raw), {})
+    return to_batch_job(batches.create(project_id, body), {})
 
 
-@router.get("", response_model=None, responses=ok(BatchJobList))
+@router.get("", responses=ok(BatchJobList), **_TYPED)
 def list_batch_jobs(
     directory_id: str | None = Query(None),
     job_type: BatchJobType | None = Query(None),
@@ -65,7 +67,7 @@ def list_batch_jobs(
     offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchJobList:
     return batches.list(
         project_id,
         directory_id=directory_id,
@@ -78,47 +80,47 @@ def list_batch_jobs(
 
 @router.get(
     "/items/{item_id}/processing-results",
-    response_model=None,
     responses=ok(ItemProcessingResults, 404),
+    **_TYPED,
 )
 def get_item_processing_results(
     item_id: str,
     job_type: BatchJobType | None = Query(None),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> ItemProcessingResults:
     return batches.processing_results(project_id, item_id, job_type=job_type)
 
 
-@router.get("/{job_id}", response_model=None, responses=ok(BatchJobStatusResponse, 404))
+@router.get("/{job_id}", responses=ok(BatchJobStatusResponse, 404), **_TYPED)
 def get_batch_job_status(
     job_id: str,
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchJobStatusResponse:
     return batches.status(project_id, job_id)
 
 
-@router.post("/{job_id}/cancel", response_model=None, responses=ok(BatchCancelResponse, 400, 404))
+@router.post("/{job_id}/cancel", responses=ok(BatchCancelResponse, 400, 404), **_TYPED)
 def cancel_batch_job(
     job_id: str,
     body: BatchCancelRequest | None = Body(None),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchCancelResponse:
     reason = body.reason if body is not None else None
     row = batches.cancel(project_id, job_id, str(reason) if reason else None)
     counts = batches.counts(job_id)
     message = f"Batch job {job_id} cancelled" + (f": {reason}" if reason else "")
-    return {
-        "job_id": job_id,
-        "message": message,
-        "processed_items": processed_count(counts),
-        "status": row["status"],
-    }
+    return BatchCancelResponse(
+        job_id=job_id,
+        message=message,
+        processed_items=processed_count(counts),
+        status=row["status"],
+    )
 
 
-@router.get("/{job_id}/items", response_model=None, responses=ok(BatchItemList, 404))
+@router.get("/{job_id}/items", responses=ok(BatchItemList, 404), **_TYPED)
 def list_batch_job_items(
     job_id: str,
     status: BatchItemStatus | None = Query(None),
@@ -126,24 +128,23 @@ def list_batch_job_items(
     offset: int | None = Query(None, ge=0, le=MAX_OFFSET),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchItemList:
     return batches.items(project_id, job_id, status=status, limit=limit, offset=offset)
 
 
 # --- v2 (SDK) ---------------------------------------------------------------------------------
 
 
-@router_v2.post("", response_model=None, responses=ok(BatchV2, 400, 404))
+@router_v2.post("", responses=ok(BatchV2, 400, 404), **_TYPED)
 def create_batch_v2(
     body: BatchV2CreateRequest,
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
-    raw = body.model_dump(mode="json", exclude_unset=True)
-    return batch_v2_to_wire(batches.create_v2(project_id, raw))
+) -> BatchV2:
+    return to_batch_v2(batches.create_v2(project_id, body))
 
 
-@router_v2.get("", response_model=None, responses=ok(PaginatedList[BatchV2]))
+@router_v2.get("", responses=ok(PaginatedList[BatchV2]), **_TYPED)
 def list_batches_v2(
     source_directory_id: str | None = Query(None),
     status: str | None = Query(None),
@@ -151,34 +152,33 @@ def list_batches_v2(
     page_token: str | None = Query(None, max_length=MAX_TOKEN_LENGTH),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
-    page = batches.list_v2(
+) -> PaginatedList[BatchV2]:
+    return batches.list_v2(
         project_id,
         source_directory_id=source_directory_id,
         status=status,
         page_size=page_size,
         page_token=page_token,
     )
-    return page.to_wire(batch_v2_to_wire)
 
 
-@router_v2.get("/{batch_id}", response_model=None, responses=ok(BatchV2, 404))
+@router_v2.get("/{batch_id}", responses=ok(BatchV2, 404), **_TYPED)
 def get_batch_v2(
     batch_id: str,
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchV2:
     row = batches.get_row(project_id, batch_id, api="v2")
     results = batches.v2_results(batch_id) if "results" in split_csv(expand) else None
-    return batch_v2_to_wire(row, results)
+    return to_batch_v2(row, results)
 
 
-@router_v2.post("/{batch_id}/cancel", response_model=None, responses=ok(BatchV2, 400, 404))
+@router_v2.post("/{batch_id}/cancel", responses=ok(BatchV2, 400, 404), **_TYPED)
 def cancel_batch_v2(
     batch_id: str,
     project_id: str = Depends(get_project),
     batches: BatchService = Depends(_batches),
-) -> dict[str, Any]:
+) -> BatchV2:
     batches.get_row(project_id, batch_id, api="v2")
-    return batch_v2_to_wire(batches.cancel(project_id, batch_id))
+    return to_batch_v2(batches.cancel(project_id, batch_id))

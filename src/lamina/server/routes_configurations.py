@@ -21,21 +21,24 @@ from lamina.types import (
 )
 
 router = APIRouter(tags=["configurations"], responses=errors(400, 401, 422))
+# The response model is the return annotation; every field is set by the service, so the JSON
+# is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 _CONFIGS = "/api/v1/beta/configurations"
 _WEBHOOKS = "/api/v1/beta/webhook-configs"
 
 
-@router.post(_CONFIGS, response_model=None, responses=ok(SavedConfiguration))
+@router.post(_CONFIGS, responses=ok(SavedConfiguration), **_TYPED)
 def create_configuration(
     body: ConfigurationRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> SavedConfiguration:
     return services.configurations.create(project_id, body.name, body.parameters)
 
 
-@router.get(_CONFIGS, response_model=None, responses=ok(PaginatedList[SavedConfiguration]))
+@router.get(_CONFIGS, responses=ok(PaginatedList[SavedConfiguration]), **_TYPED)
 def list_configurations(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -44,7 +47,7 @@ def list_configurations(
     latest_only: bool | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> PaginatedList[SavedConfiguration]:
     """``latest_only`` is accepted: only the latest version of a configuration is kept."""
     return services.configurations.list(
         project_id,
@@ -55,22 +58,22 @@ def list_configurations(
     )
 
 
-@router.get(_CONFIGS + "/{config_id}", response_model=None, responses=ok(SavedConfiguration, 404))
+@router.get(_CONFIGS + "/{config_id}", responses=ok(SavedConfiguration, 404), **_TYPED)
 def get_configuration(
     config_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> SavedConfiguration:
     return services.configurations.get(project_id, config_id)
 
 
-@router.put(_CONFIGS + "/{config_id}", response_model=None, responses=ok(SavedConfiguration, 404))
+@router.put(_CONFIGS + "/{config_id}", responses=ok(SavedConfiguration, 404), **_TYPED)
 def update_configuration(
     config_id: str,
     body: ConfigurationRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> SavedConfiguration:
     return services.configurations.update(project_id, config_id, body.name, body.parameters)
 
 
@@ -84,59 +87,54 @@ def delete_configuration(
     return Response(status_code=204)
 
 
-@router.post(_WEBHOOKS, response_model=None, responses=ok(WebhookConfig))
+@router.post(_WEBHOOKS, responses=ok(WebhookConfig), **_TYPED)
 def create_webhook_config(
     body: WebhookConfigRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
-    return services.configurations.create_webhook(project_id, body.model_dump(exclude_unset=True))
+) -> WebhookConfig:
+    return services.configurations.create_webhook(project_id, body)
 
 
-@router.get(_WEBHOOKS, response_model=None, responses=ok(list[WebhookConfig]))
+@router.get(_WEBHOOKS, responses=ok(list[WebhookConfig]), **_TYPED)
 def list_webhook_configs(
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> list[dict[str, Any]]:
+) -> list[WebhookConfig]:
     """Every webhook configuration of the project, as a plain list (the v1 shape)."""
-    items: list[dict[str, Any]] = services.configurations.list_webhooks(project_id)["items"]
-    return items
+    return services.configurations.list_webhooks(project_id).items
 
 
-@router.get(
-    "/api/v2/webhook-configs", response_model=None, responses=ok(PaginatedList[WebhookConfig])
-)
+@router.get("/api/v2/webhook-configs", responses=ok(PaginatedList[WebhookConfig]), **_TYPED)
 def list_webhook_configs_paginated(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
     include_total: bool | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> PaginatedList[WebhookConfig]:
     return services.configurations.list_webhooks(
         project_id, page_size=page_size or 50, page_token=page_token
     )
 
 
-@router.get(_WEBHOOKS + "/{config_id}", response_model=None, responses=ok(WebhookConfig, 404))
+@router.get(_WEBHOOKS + "/{config_id}", responses=ok(WebhookConfig, 404), **_TYPED)
 def get_webhook_config(
     config_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> WebhookConfig:
     return services.configurations.get_webhook(project_id, config_id)
 
 
-@router.put(_WEBHOOKS + "/{config_id}", response_model=None, responses=ok(WebhookConfig, 404))
+@router.put(_WEBHOOKS + "/{config_id}", responses=ok(WebhookConfig, 404), **_TYPED)
 def update_webhook_config(
     config_id: str,
     body: WebhookConfigRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
-    return services.configurations.update_webhook(
-        project_id, config_id, body.model_dump(exclude_unset=True)
-    )
+) -> WebhookConfig:
+    return services.configurations.update_webhook(project_id, config_id, body)
 
 
 @router.delete(_WEBHOOKS + "/{config_id}", status_code=204, responses=errors(404))

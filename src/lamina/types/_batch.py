@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -100,17 +99,17 @@ class BatchJob(WireModel):
     project_id: str
     status: BatchJobStatus
     total_items: int
-    completed_at: datetime | None = None
-    created_at: datetime | None = None
+    completed_at: WireTime | None = None
+    created_at: WireTime | None = None
     directory_id: str | None = None
-    effective_at: datetime | None = None
+    effective_at: WireTime | None = None
     error_message: str | None = None
     failed_items: int | None = None
     job_record_id: str | None = None
     processed_items: int | None = None
     skipped_items: int | None = None
-    started_at: datetime | None = None
-    updated_at: datetime | None = None
+    started_at: WireTime | None = None
+    updated_at: WireTime | None = None
     workflow_id: str | None = None
 
     @property
@@ -139,13 +138,13 @@ class BatchItem(WireModel):
     item_id: str
     item_name: str
     status: BatchItemStatus
-    completed_at: datetime | None = None
-    effective_at: datetime | None = None
+    completed_at: WireTime | None = None
+    effective_at: WireTime | None = None
     error_message: str | None = None
     job_id: str | None = None
     job_record_id: str | None = None
     skip_reason: str | None = None
-    started_at: datetime | None = None
+    started_at: WireTime | None = None
 
 
 class BatchItemList(WireModel):
@@ -168,7 +167,7 @@ class ProcessingResult(WireModel):
     job_type: BatchJobType
     output_s3_path: str
     parameters_hash: str
-    processed_at: datetime
+    processed_at: WireTime
     result_id: str
     output_metadata: Any = None
 
@@ -184,7 +183,7 @@ class ItemProcessingResults(WireModel):
 
 class BatchV2JobConfig(WireModel):
     type: Literal["parse_v2", "extract_v2"]
-    configuration_id: str
+    configuration_id: str | None = None
 
 
 class BatchV2Config(WireModel):
@@ -210,6 +209,6 @@ class BatchV2(WireModel):
     project_id: str
     source_directory_id: str
     status: Literal["CANCELLED", "COMPLETED", "FAILED", "PENDING", "RUNNING", "THROTTLED"]
-    created_at: datetime | None = None
+    created_at: WireTime | None = None
+    updated_at: WireTime | None = None
     results: list[BatchV2Result] | None = None
-    updated_at: datetime | None = None

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lamina.types._base import WireModel
+from lamina.types._common import WireTime
 
 ClassifyJobStatus = Literal["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]
 ProductType = Literal[
@@ -101,8 +102,8 @@ class SavedConfiguration(WireModel):
     parameters: dict[str, Any]
     product_type: ProductType
     version: str
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: WireTime | None = None
+    updated_at: WireTime | None = None
 
 
 class WebhookConfigRequest(WireModel):
@@ -126,8 +127,8 @@ class WebhookConfig(WireModel):
     webhook_events: list[str] | None = None
     webhook_headers: dict[str, str] | None = None
     webhook_output_format: Literal["json", "string"] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: WireTime | None = None
+    updated_at: WireTime | None = None
 
 
 class ClassicParsingJob(WireModel):

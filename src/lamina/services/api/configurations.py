@@ -18,21 +18,22 @@ product → 422 naming the field.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from lamina.services.errors import NotFoundError, ValidationFailed
 from lamina.services.outbound import OutboundPolicy
-from lamina.services.store.db import Database, Row, aware, new_id, utcnow
+from lamina.services.store.db import Database, Page, Row, aware, new_id, utcnow
 from lamina.services.store.records import ProjectRecords
 from lamina.services.store.tables import (
     configurations_table,
     job_links_table,
     webhook_configs_table,
 )
+from lamina.types import PaginatedList, SavedConfiguration, WebhookConfig, WebhookConfigRequest
 
 CONFIG_ID_PREFIX = "cfg"
 WEBHOOK_ID_PREFIX = "whc"
@@ -79,11 +80,6 @@ def jobs_of_configuration(
         return {r[0] for r in rows}
 
 
-def _iso(value: Any) -> str | None:
-    stamp = aware(value)
-    return stamp.isoformat() if stamp else None
-
-
 def _errors(exc: ValidationError, prefix: Sequence[str | int]) -> ValidationFailed:
     from lamina.services.errors import validation_errors
 
@@ -122,31 +118,44 @@ def check_parameters(params: Any, loc: Sequence[str | int] = ("parameters",)) ->
     return {"product_type": product, **body}
 
 
-def config_to_wire(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "parameters": row["parameters"],
-        "product_type": row["product_type"],
-        "version": str(row["version"]),
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
-    }
+def to_saved_configuration(row: Row) -> SavedConfiguration:
+    """A saved configuration record as the API's SavedConfiguration (every field set)."""
+    return SavedConfiguration(
+        id=row["id"],
+        name=row["name"],
+        parameters=row["parameters"],
+        product_type=row["product_type"],
+        version=str(row["version"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+    )
 
 
-def webhook_to_wire(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "has_secret": bool(row["webhook_signing_secret"]),
-        "tenant_id": row["project_id"],
-        "tenant_type": "project",
-        "webhook_url": row["webhook_url"],
-        "webhook_events": row["webhook_events"],
-        "webhook_headers": row["webhook_headers"],
-        "webhook_output_format": row["webhook_output_format"],
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
-    }
+def to_webhook_config(row: Row) -> WebhookConfig:
+    """A webhook configuration record as the API's WebhookConfig (never its secret)."""
+    return WebhookConfig(
+        id=row["id"],
+        has_secret=bool(row["webhook_signing_secret"]),
+        tenant_id=row["project_id"],
+        tenant_type="project",
+        webhook_url=row["webhook_url"],
+        webhook_events=row["webhook_events"],
+        webhook_headers=row["webhook_headers"],
+        webhook_output_format=row["webhook_output_format"],
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+    )
+
+
+M = TypeVar("M", SavedConfiguration, WebhookConfig)
+
+
+def _typed_page(page: Page, convert: Callable[[Row], M]) -> PaginatedList[M]:
+    return PaginatedList[M](
+        items=[convert(row) for row in page.rows],
+        next_page_token=page.next_page_token,
+        total_size=page.total_size,
+    )
 
 
 def check_webhook(body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -215,7 +224,7 @@ class ConfigurationService:
 
     # saved configurations -------------------------------------------------------------------
 
-    def create(self, project_id: str, name: Any, parameters: Any) -> dict[str, Any]:
+    def create(self, project_id: str, name: Any, parameters: Any) -> SavedConfiguration:
         if not isinstance(name, str) or not name.strip():
             raise ValidationFailed.single(["name"], "name is required", input=name)
         params = check_parameters(parameters)
@@ -231,7 +240,7 @@ class ConfigurationService:
             "updated_at": now,
         }
         self.saved_records.insert(row)
-        return config_to_wire(row)
+        return to_saved_configuration(row)
 
     def _row(self, project_id: str, config_id: str) -> Row:
         found = self.saved_records.get(project_id, config_id)
@@ -239,10 +248,12 @@ class ConfigurationService:
             raise NotFoundError(f"Configuration not found: {config_id}")
         return found
 
-    def get(self, project_id: str, config_id: str) -> dict[str, Any]:
-        return config_to_wire(self._row(project_id, config_id))
+    def get(self, project_id: str, config_id: str) -> SavedConfiguration:
+        return to_saved_configuration(self._row(project_id, config_id))
 
-    def update(self, project_id: str, config_id: str, name: Any, parameters: Any) -> dict[str, Any]:
+    def update(
+        self, project_id: str, config_id: str, name: Any, parameters: Any
+    ) -> SavedConfiguration:
         row = self._row(project_id, config_id)
         values: dict[str, Any] = {"updated_at": utcnow(), "version": row["version"] + 1}
         if name is not None:
@@ -254,7 +265,7 @@ class ConfigurationService:
             values["parameters"] = params
             values["product_type"] = params["product_type"]
         self.saved_records.update(project_id, config_id, values)
-        return config_to_wire({**row, **values})
+        return to_saved_configuration({**row, **values})
 
     def delete(self, project_id: str, config_id: str) -> None:
         if not self.saved_records.delete(project_id, config_id):
@@ -268,7 +279,7 @@ class ConfigurationService:
         product_types: Sequence[str] | None,
         page_size: int | None,
         page_token: str | None,
-    ) -> dict[str, Any]:
+    ) -> PaginatedList[SavedConfiguration]:
         c = configurations_table.c
         where: list[sa.ColumnElement[bool]] = []
         if name:
@@ -281,7 +292,7 @@ class ConfigurationService:
             page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
-        return page.to_wire(config_to_wire)
+        return _typed_page(page, to_saved_configuration)
 
     def parameters_for(
         self, project_id: str, config_id: str, product: str, loc: Sequence[str | int]
@@ -299,8 +310,8 @@ class ConfigurationService:
 
     # webhook configurations ------------------------------------------------------------------
 
-    def create_webhook(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        values = check_webhook(body, partial=False)
+    def create_webhook(self, project_id: str, body: WebhookConfigRequest) -> WebhookConfig:
+        values = check_webhook(body.model_dump(exclude_unset=True), partial=False)
         self._check_outbound(values)
         now = utcnow()
         row = {
@@ -315,7 +326,7 @@ class ConfigurationService:
             "updated_at": now,
         }
         self.webhook_records.insert(row)
-        return webhook_to_wire(row)
+        return to_webhook_config(row)
 
     def _webhook_row(self, project_id: str, config_id: str) -> Row:
         found = self.webhook_records.get(project_id, config_id)
@@ -323,17 +334,18 @@ class ConfigurationService:
             raise NotFoundError(f"Webhook configuration not found: {config_id}")
         return found
 
-    def get_webhook(self, project_id: str, config_id: str) -> dict[str, Any]:
-        return webhook_to_wire(self._webhook_row(project_id, config_id))
+    def get_webhook(self, project_id: str, config_id: str) -> WebhookConfig:
+        return to_webhook_config(self._webhook_row(project_id, config_id))
 
     def update_webhook(
-        self, project_id: str, config_id: str, body: Mapping[str, Any]
-    ) -> dict[str, Any]:
+        self, project_id: str, config_id: str, body: WebhookConfigRequest
+    ) -> WebhookConfig:
         row = self._webhook_row(project_id, config_id)
-        values = {**check_webhook(body, partial=True), "updated_at": utcnow()}
+        given = body.model_dump(exclude_unset=True)
+        values = {**check_webhook(given, partial=True), "updated_at": utcnow()}
         self._check_outbound(values)
         self.webhook_records.update(project_id, config_id, values)
-        return webhook_to_wire({**row, **values})
+        return to_webhook_config({**row, **values})
 
     def delete_webhook(self, project_id: str, config_id: str) -> None:
         if not self.webhook_records.delete(project_id, config_id):
@@ -341,11 +353,11 @@ class ConfigurationService:
 
     def list_webhooks(
         self, project_id: str, *, page_size: int | None = None, page_token: str | None = None
-    ) -> dict[str, Any]:
+    ) -> PaginatedList[WebhookConfig]:
         page = self.webhook_records.page(
             project_id, page_size=1000 if page_size is None else page_size, page_token=page_token
         )
-        return page.to_wire(webhook_to_wire)
+        return _typed_page(page, to_webhook_config)
 
     def job_webhooks(
         self, project_id: str, inline: Any, ids: Sequence[str] | None, prefix: Sequence[str]

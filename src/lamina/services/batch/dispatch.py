@@ -16,7 +16,7 @@ from lamina.services.batch.wire import (
     CLASSIFICATION_FILE,
     SYNC_WINDOW,
     BatchLimits,
-    batch_to_wire,
+    batch_event_data,
     counts_of,
     event_name,
 )
@@ -317,7 +317,7 @@ class BatchDispatcher(BackgroundThread):
             if not quiet:
                 counts = counts_of(conn, [batch["id"]])[batch["id"]]
                 event = event_name(batch, to_status, counts)
-                data = batch_to_wire(batch, counts)
+                data = batch_event_data(batch, counts)
                 if enqueue(conn, batch["id"], batch["webhooks"], event, data):
                     self.wake_webhooks()
         if to_status in ("completed", "failed"):

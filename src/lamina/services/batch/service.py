@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,21 +44,23 @@ from lamina.services.batch.wire import (
     INSERT_CHUNK,
     V2_STATUS_IN,
     BatchLimits,
-    batch_to_wire,
+    batch_event_data,
     counts_of,
     event_name,
     is_preset,
-    item_to_wire,
     one_based_pages,
     parameters_hash,
     parse_configuration_from_parameters,
     progress_of,
-    result_to_wire,
+    to_batch_item,
+    to_batch_job,
+    to_batch_v2,
+    to_processing_result,
     v2_configuration,
 )
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.request_limits import check_json_size
-from lamina.services.store.db import Database, Page, Row, new_id, paginate, utcnow
+from lamina.services.store.db import Database, Row, new_id, paginate, utcnow
 from lamina.services.store.storage import Storage
 from lamina.services.store.tables import (
     batch_items_table,
@@ -69,7 +71,21 @@ from lamina.services.store.tables import (
     jobs_table,
     processing_results_table,
 )
-from lamina.types import TIERS
+from lamina.types import (
+    TIERS,
+    BatchCreateRequest,
+    BatchItemList,
+    BatchJobList,
+    BatchJobStatusResponse,
+    BatchV2,
+    BatchV2CreateRequest,
+    BatchV2JobReference,
+    BatchV2Result,
+    ClassifyJobConfig,
+    ItemProcessingResults,
+    PaginatedList,
+    WireModel,
+)
 
 if TYPE_CHECKING:
     from lamina.services.api.configurations import ConfigurationService
@@ -79,6 +95,13 @@ log = logging.getLogger("lamina.batch")
 CREATING = "creating"
 """Internal status of a batch whose items are still being written (never shown)."""
 _LOOKUP_CHUNK = 500
+
+
+def _dumped(models: Sequence[WireModel] | None) -> builtins.list[dict[str, Any]] | None:
+    """Request models back to the JSON they came as (the fields given), or None."""
+    if models is None:
+        return None
+    return [m.model_dump(mode="json", exclude_unset=True) for m in models]
 
 
 # --- the API side --------------------------------------------------------------------------------
@@ -109,13 +132,10 @@ class BatchService:
 
     # create -------------------------------------------------------------------------------------
 
-    def create(self, project_id: str, body: Mapping[str, Any]) -> Row:
+    def create(self, project_id: str, body: BatchCreateRequest) -> Row:
         """``POST /api/v1/beta/batch-processing``: validate, snapshot the items, store."""
-        job_config = body.get("job_config")
-        if not isinstance(job_config, Mapping):
-            raise ValidationFailed.single(
-                ["job_config"], "Field required", input=job_config, type="missing"
-            )
+        # Stored as sent (the fields given), the form the processing results report.
+        job_config = body.job_config.model_dump(mode="json", exclude_unset=True)
         check_json_size(
             job_config,
             self.limits.requests.max_configuration_bytes,
@@ -124,22 +144,17 @@ class BatchService:
         )
         parse_config: dict[str, Any] | None = None
         classify: dict[str, Any] | None = None
-        if "rules" in job_config:
+        params: dict[str, Any] = {}
+        if isinstance(body.job_config, ClassifyJobConfig):
             job_type = "classify"
-            classify = self._classify_spec(job_config)
+            classify = self._classify_spec(body.job_config)
             spec: dict[str, Any] = classify
         else:
             job_type = "parse"
             params = job_config.get("parameters") or {}
-            if not isinstance(params, Mapping):
-                raise ValidationFailed.single(
-                    ["job_config", "parameters"], "Must be an object", input=params
-                )
             parse_config = parse_configuration_from_parameters(params)
             self._check_tier(parse_config["tier"], ["job_config", "parameters", "tier"])
             spec = parse_config
-        raw_params = job_config.get("parameters")
-        params = raw_params if isinstance(raw_params, Mapping) else {}
         webhooks = resolve_webhooks(
             (["job_config", "webhook_url"], job_config.get("webhook_url")),
             (["job_config", "parameters", "webhook_url"], params.get("webhook_url")),
@@ -147,51 +162,46 @@ class BatchService:
                 ["job_config", "parameters", "webhook_configurations"],
                 params.get("webhook_configurations"),
             ),
-            (["webhook_configurations"], body.get("webhook_configurations")),
+            (["webhook_configurations"], _dumped(body.webhook_configurations)),
             policy=self.limits.outbound,
         )
         return self._store(
             project_id,
             api="v1",
             job_type=job_type,
-            job_config=dict(job_config),
+            job_config=job_config,
             parse_config=parse_config,
             classify=classify,
             spec=spec,
             webhooks=webhooks,
-            directory_id=body.get("directory_id"),
-            item_ids=body.get("item_ids"),
-            max_concurrency=body.get("max_concurrency"),
+            directory_id=body.directory_id,
+            item_ids=body.item_ids,
+            max_concurrency=body.max_concurrency,
         )
 
-    def create_v2(self, project_id: str, body: Mapping[str, Any]) -> Row:
+    def create_v2(self, project_id: str, body: BatchV2CreateRequest) -> Row:
         """``POST /api/v2/batches``: a parse_v2 or extract_v2 job per file of
         ``source_directory_id``. ``configuration_id`` is a built-in parse preset or a saved
         configuration of the job's type; ``webhook_configuration_ids`` name saved webhooks."""
-        config = body.get("config")
+        config = body.config.model_dump(mode="json", exclude_unset=True)
         check_json_size(config, self.limits.requests.max_configuration_bytes, ["config"], "config")
-        job = config.get("job") if isinstance(config, Mapping) else None
-        if not isinstance(job, Mapping):
-            raise ValidationFailed.single(
-                ["config", "job"], "Field required", input=config, type="missing"
-            )
-        job_kind = job.get("type")
+        job: dict[str, Any] = config["job"]
+        job_kind = body.config.job.type
         if job_kind not in ("parse_v2", "extract_v2"):
             raise ValidationFailed.single(
                 ["config", "job", "type"],
                 "config.job.type must be parse_v2 or extract_v2",
                 input=job_kind,
             )
-        if not body.get("source_directory_id"):
+        if not body.source_directory_id:
             raise ValidationFailed.single(
                 ["source_directory_id"], "Field required", input=None, type="missing"
             )
         loc: list[str | int] = ["config", "job", "configuration_id"]
-        config_id = str(job.get("configuration_id") or "")
+        config_id = body.config.job.configuration_id or ""
         saved = None
         if config_id and not is_preset(config_id):
-            product = str(job_kind)
-            saved = self.configurations.parameters_for(project_id, config_id, product, loc)
+            saved = self.configurations.parameters_for(project_id, config_id, job_kind, loc)
         if job_kind == "extract_v2":
             job_type = "extract"
             job_config = self._extract_config(project_id, job, saved)
@@ -202,20 +212,24 @@ class BatchService:
             else:
                 job_config = v2_configuration(job)
             self._check_tier(str(job_config.get("tier")), ["config", "job"])
-        inline, ids = body.get("webhook_configurations"), body.get("webhook_configuration_ids")
-        webhooks = self.configurations.job_webhooks(project_id, inline, ids, [])
+        webhooks = self.configurations.job_webhooks(
+            project_id,
+            _dumped(body.webhook_configurations),
+            body.webhook_configuration_ids,
+            [],
+        )
         return self._store(
             project_id,
             api="v2",
             job_type=job_type,
-            job_config={"config": {"job": dict(job)}},
+            job_config={"config": {"job": job}},
             parse_config=job_config,
             classify=None,
             spec=job_config,
             webhooks=webhooks,
-            directory_id=str(body["source_directory_id"]),
+            directory_id=body.source_directory_id,
             item_ids=None,
-            max_concurrency=body.get("max_concurrency"),
+            max_concurrency=body.max_concurrency,
         )
 
     def _extract_config(
@@ -257,21 +271,20 @@ class BatchService:
                 input=tier,
             )
 
-    def _classify_spec(self, job_config: Mapping[str, Any]) -> dict[str, Any]:
-        rules = job_config.get("rules")
+    def _classify_spec(self, job_config: ClassifyJobConfig) -> dict[str, Any]:
         loc: list[str | int] = ["job_config", "rules"]
-        if not isinstance(rules, list) or not rules:
-            raise ValidationFailed.single(loc, "At least one rule is required", input=rules)
+        if not job_config.rules:
+            raise ValidationFailed.single(loc, "At least one rule is required", input=[])
         clean = []
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, Mapping) or not all(
-                isinstance(rule.get(k), str) and rule.get(k) for k in ("type", "description")
-            ):
+        for i, rule in enumerate(job_config.rules):
+            if not (rule.type and rule.description):
                 raise ValidationFailed.single(
-                    [*loc, i], "A rule needs a non-empty type and description", input=rule
+                    [*loc, i],
+                    "A rule needs a non-empty type and description",
+                    input=rule.model_dump(mode="json", exclude_unset=True),
                 )
-            clean.append({"type": rule["type"], "description": rule["description"]})
-        mode = job_config.get("mode") or "FAST"
+            clean.append({"type": rule.type, "description": rule.description})
+        mode = job_config.mode or "FAST"
         if mode not in CLASSIFY_MODES:
             raise ValidationFailed.single(
                 ["job_config", "mode"], "mode must be FAST or MULTIMODAL", input=mode
@@ -284,9 +297,9 @@ class BatchService:
                 "mode FAST (local, no model).",
                 input=mode,
             )
-        parsing = job_config.get("parsing_configuration") or {}
-        max_pages = parsing.get("max_pages") if isinstance(parsing, Mapping) else None
-        target = parsing.get("target_pages") if isinstance(parsing, Mapping) else None
+        parsing = job_config.parsing_configuration
+        max_pages = parsing.max_pages if parsing is not None else None
+        target = parsing.target_pages if parsing is not None else None
         parse: dict[str, Any] = {"tier": "fast", "version": "latest"}
         ranges: dict[str, Any] = {"max_pages": int(max_pages or CLASSIFY_DEFAULT_MAX_PAGES)}
         if target:
@@ -305,23 +318,16 @@ class BatchService:
         classify: dict[str, Any] | None,
         spec: dict[str, Any],
         webhooks: list[dict[str, Any]],
-        directory_id: Any,
-        item_ids: Any,
-        max_concurrency: Any,
+        directory_id: str | None,
+        item_ids: builtins.list[str] | None,
+        max_concurrency: int | None,
     ) -> Row:
         if (directory_id is None) == (item_ids is None):
             raise ValidationFailed.single(
                 [], "Give either directory_id or item_ids", input=None, type="missing"
             )
-        concurrency = self.limits.max_concurrency
-        if max_concurrency is not None:
-            if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 10_000:
-                raise ValidationFailed.single(
-                    ["max_concurrency"],
-                    "max_concurrency must be an integer from 1 to 10000",
-                    input=max_concurrency,
-                )
-            concurrency = max_concurrency
+        # The request models bound max_concurrency (1-10000).
+        concurrency = self.limits.max_concurrency if max_concurrency is None else max_concurrency
         resolved: list[tuple[str, str, str, str, int]] | None = None
         if item_ids is not None:
             resolved = self._resolve_items(project_id, self._checked_item_ids(item_ids))
@@ -368,7 +374,7 @@ class BatchService:
                     .values(status="pending", total_items=total, updated_at=row["updated_at"])
                 )
                 enqueue(
-                    conn, batch_id, webhooks, event_name(row, "pending"), batch_to_wire(row, {})
+                    conn, batch_id, webhooks, event_name(row, "pending"), batch_event_data(row, {})
                 )
         except BaseException:
             self._discard(batch_id)
@@ -376,12 +382,8 @@ class BatchService:
         self.notify()
         return row
 
-    def _checked_item_ids(self, item_ids: Any) -> list[str]:
-        if (
-            not isinstance(item_ids, list)
-            or not item_ids
-            or not all(isinstance(i, str) for i in item_ids)
-        ):
+    def _checked_item_ids(self, item_ids: builtins.list[str]) -> builtins.list[str]:
+        if not item_ids:
             raise ValidationFailed.single(
                 ["item_ids"], "item_ids must be a non-empty list of ids", input=None
             )
@@ -529,14 +531,13 @@ class BatchService:
         with self.db.begin() as conn:
             return counts_of(conn, [batch_id])[batch_id]
 
-    def wire(self, row: Row) -> dict[str, Any]:
-        return batch_to_wire(row, self.counts(row["id"]))
-
-    def status(self, project_id: str, batch_id: str) -> dict[str, Any]:
+    def status(self, project_id: str, batch_id: str) -> BatchJobStatusResponse:
         """``GET /api/v1/beta/batch-processing/{job_id}``."""
         row = self.get_row(project_id, batch_id)
         counts = self.counts(batch_id)
-        return {"job": batch_to_wire(row, counts), "progress_percentage": progress_of(row, counts)}
+        return BatchJobStatusResponse(
+            job=to_batch_job(row, counts), progress_percentage=progress_of(row, counts)
+        )
 
     def list(
         self,
@@ -547,7 +548,7 @@ class BatchService:
         status: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> BatchJobList:
         """``GET /api/v1/beta/batch-processing``: newest first, ``limit``/``offset`` paging."""
         limit = 50 if limit is None else limit
         offset = offset or 0
@@ -579,11 +580,11 @@ class BatchService:
             ]
             counts = counts_of(conn, [r["id"] for r in rows])
         more = offset + len(rows) < total
-        return {
-            "items": [batch_to_wire(r, counts[r["id"]]) for r in rows],
-            "next_page_token": str(offset + len(rows)) if more else None,
-            "total_size": int(total),
-        }
+        return BatchJobList(
+            items=[to_batch_job(r, counts[r["id"]]) for r in rows],
+            next_page_token=str(offset + len(rows)) if more else None,
+            total_size=int(total),
+        )
 
     def list_v2(
         self,
@@ -593,7 +594,7 @@ class BatchService:
         status: str | None,
         page_size: int | None,
         page_token: str | None,
-    ) -> Page:
+    ) -> PaginatedList[BatchV2]:
         c = batch_jobs_table.c
         where: list[sa.ColumnElement[bool]] = [
             c.project_id == project_id,
@@ -605,7 +606,7 @@ class BatchService:
         if status is not None:
             where.append(c.status.in_(V2_STATUS_IN.get(status.upper(), [status.lower()])))
         with self.db.begin() as conn:
-            return paginate(
+            page = paginate(
                 conn,
                 batch_jobs_table,
                 where,
@@ -614,8 +615,13 @@ class BatchService:
                 page_size=page_size or 50,
                 page_token=page_token,
             )
+        return PaginatedList[BatchV2](
+            items=[to_batch_v2(row) for row in page.rows],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
 
-    def v2_results(self, batch_id: str) -> builtins.list[dict[str, Any]]:
+    def v2_results(self, batch_id: str) -> builtins.list[BatchV2Result]:
         c = batch_items_table.c
         with self.db.begin() as conn:
             rows = conn.execute(
@@ -625,14 +631,14 @@ class BatchService:
             )
             out = []
             for item_id, job_id, status, skip_reason, error in rows:
-                result: dict[str, Any] = {"source_directory_file_id": item_id}
+                result = BatchV2Result(source_directory_file_id=item_id)
                 if job_id:
                     kind = "extract_v2" if job_id.startswith("exj-") else "parse_v2"
-                    result["job_reference"] = {"id": job_id, "type": kind}
+                    result.job_reference = BatchV2JobReference(id=job_id, type=kind)
                 if status == "skipped" and not job_id:
-                    result["error_message"] = f"Skipped: {skip_reason}"
+                    result.error_message = f"Skipped: {skip_reason}"
                 elif status == "failed" and not job_id:
-                    result["error_message"] = error
+                    result.error_message = error
                 out.append(result)
         return out
 
@@ -644,7 +650,7 @@ class BatchService:
         status: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> BatchItemList:
         """``GET /api/v1/beta/batch-processing/{job_id}/items`` in dispatch order."""
         self.get_row(project_id, batch_id)
         limit = 100 if limit is None else limit
@@ -672,15 +678,15 @@ class BatchService:
                 )
             ]
         more = offset + len(rows) < total
-        return {
-            "items": [item_to_wire(r) for r in rows],
-            "next_page_token": str(offset + len(rows)) if more else None,
-            "total_size": int(total),
-        }
+        return BatchItemList(
+            items=[to_batch_item(r) for r in rows],
+            next_page_token=str(offset + len(rows)) if more else None,
+            total_size=int(total),
+        )
 
     def processing_results(
         self, project_id: str, item_id: str, *, job_type: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ItemProcessingResults:
         """``GET /api/v1/beta/batch-processing/items/{item_id}/processing-results``."""
         c, bi = processing_results_table.c, batch_items_table.c
         with self.db.begin() as conn:
@@ -706,11 +712,11 @@ class BatchService:
                     sa.select(processing_results_table).where(*where).order_by(c.processed_at)
                 )
             ]
-        return {
-            "item_id": item_id,
-            "item_name": name_row[0],
-            "processing_results": [result_to_wire(r) for r in rows],
-        }
+        return ItemProcessingResults(
+            item_id=item_id,
+            item_name=name_row[0],
+            processing_results=[to_processing_result(r) for r in rows],
+        )
 
     # cancel -------------------------------------------------------------------------------------
 
@@ -772,7 +778,7 @@ class BatchService:
                 batch_id,
                 current["webhooks"],
                 event_name(current, "cancelled"),
-                batch_to_wire(current, counts),
+                batch_event_data(current, counts),
             )
         self.notify()
         return current

@@ -1,5 +1,5 @@
 """Batch processing: constants, parameter helpers and the wire shapes of batches, items and
-results (rows → JSON). See :mod:`lamina.services.batch.service` for how batches run."""
+results (rows → wire models). See :mod:`lamina.services.batch.service` for how batches run."""
 
 from __future__ import annotations
 
@@ -22,7 +22,16 @@ from lamina.services.store.db import (
     aware,
 )
 from lamina.services.store.tables import batch_items_table
-from lamina.types import TIERS
+from lamina.types import (
+    TIERS,
+    BatchItem,
+    BatchJob,
+    BatchV2,
+    BatchV2Config,
+    BatchV2JobConfig,
+    BatchV2Result,
+    ProcessingResult,
+)
 
 log = logging.getLogger("lamina.batch")
 
@@ -60,11 +69,6 @@ V2_STATUS_IN = {
     "CANCELLED": ["cancelled"],
     "THROTTLED": [],
 }
-
-
-def _iso(value: Any) -> str | None:
-    stamp = aware(value)
-    return stamp.isoformat() if stamp else None
 
 
 def parameters_hash(job_type: str, spec: Mapping[str, Any]) -> str:
@@ -217,27 +221,33 @@ def processed_count(counts: Mapping[str, int]) -> int:
     return sum(counts.get(s, 0) for s in ("completed", "failed", "skipped"))
 
 
-def batch_to_wire(row: Row, counts: Mapping[str, int]) -> dict[str, Any]:
-    """The batch job JSON (``BatchCreateResponse`` / list item / ``job`` of the status)."""
-    return {
-        "id": row["id"],
-        "job_type": row["job_type"],
-        "project_id": row["project_id"],
-        "status": row["status"],
-        "total_items": row["total_items"],
-        "completed_at": _iso(row["completed_at"]),
-        "created_at": _iso(row["created_at"]),
-        "directory_id": row["directory_id"],
-        "effective_at": _iso(row["updated_at"]),
-        "error_message": row["error_message"],
-        "failed_items": counts.get("failed", 0),
-        "job_record_id": None,
-        "processed_items": processed_count(counts),
-        "skipped_items": counts.get("skipped", 0),
-        "started_at": _iso(row["started_at"]),
-        "updated_at": _iso(row["updated_at"]),
-        "workflow_id": row["id"],
-    }
+def to_batch_job(row: Row, counts: Mapping[str, int]) -> BatchJob:
+    """A batch record as the API's BatchJob (``BatchCreateResponse``, a list item, the ``job``
+    of the status): every field set, as the wire has them."""
+    return BatchJob(
+        id=row["id"],
+        job_type=row["job_type"],
+        project_id=row["project_id"],
+        status=row["status"],
+        total_items=row["total_items"],
+        completed_at=aware(row["completed_at"]),
+        created_at=aware(row["created_at"]),
+        directory_id=row["directory_id"],
+        effective_at=aware(row["updated_at"]),
+        error_message=row["error_message"],
+        failed_items=counts.get("failed", 0),
+        job_record_id=None,
+        processed_items=processed_count(counts),
+        skipped_items=counts.get("skipped", 0),
+        started_at=aware(row["started_at"]),
+        updated_at=aware(row["updated_at"]),
+        workflow_id=row["id"],
+    )
+
+
+def batch_event_data(row: Row, counts: Mapping[str, int]) -> dict[str, Any]:
+    """The ``data`` of a batch webhook event: the batch job's JSON."""
+    return to_batch_job(row, counts).model_dump(mode="json")
 
 
 def progress_of(row: Row, counts: Mapping[str, int]) -> float:
@@ -249,55 +259,56 @@ def progress_of(row: Row, counts: Mapping[str, int]) -> float:
     return round(100.0 * done / total, 2)
 
 
-def item_to_wire(row: Row) -> dict[str, Any]:
-    return {
-        "item_id": row["item_id"],
-        "item_name": row["item_name"],
-        "status": row["status"],
-        "completed_at": _iso(row["completed_at"]),
-        "effective_at": _iso(row["updated_at"]),
-        "error_message": row["error_message"],
-        "job_id": row["job_id"],
-        "job_record_id": None,
-        "skip_reason": row["skip_reason"],
-        "started_at": _iso(row["started_at"]),
-    }
+def to_batch_item(row: Row) -> BatchItem:
+    return BatchItem(
+        item_id=row["item_id"],
+        item_name=row["item_name"],
+        status=row["status"],
+        completed_at=aware(row["completed_at"]),
+        effective_at=aware(row["updated_at"]),
+        error_message=row["error_message"],
+        job_id=row["job_id"],
+        job_record_id=None,
+        skip_reason=row["skip_reason"],
+        started_at=aware(row["started_at"]),
+    )
 
 
-def result_to_wire(row: Row) -> dict[str, Any]:
-    return {
-        "item_id": row["item_id"],
-        "job_config": row["job_config"],
-        "job_type": row["job_type"],
-        "output_s3_path": row["output_path"],
-        "parameters_hash": row["parameters_hash"],
-        "processed_at": _iso(row["processed_at"]),
-        "result_id": row["id"],
-        "output_metadata": row["output_metadata"],
-    }
+def to_processing_result(row: Row) -> ProcessingResult:
+    return ProcessingResult(
+        item_id=row["item_id"],
+        job_config=row["job_config"],
+        job_type=row["job_type"],
+        output_s3_path=row["output_path"],
+        parameters_hash=row["parameters_hash"],
+        processed_at=aware(row["processed_at"]),
+        result_id=row["id"],
+        output_metadata=row["output_metadata"],
+    )
 
 
-def batch_v2_to_wire(row: Row, results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def to_batch_v2(row: Row, results: list[BatchV2Result] | None = None) -> BatchV2:
+    """A batch record as the SDK's batch; ``results`` only when asked for (unset otherwise)."""
     config = row["job_config"].get("config") or {}
     job = config.get("job") or {}
-    body: dict[str, Any] = {
-        "id": row["id"],
-        "config": {
-            "job": {
-                "type": job.get("type", "parse_v2"),
-                "configuration_id": job.get("configuration_id")
+    batch = BatchV2(
+        id=row["id"],
+        config=BatchV2Config(
+            job=BatchV2JobConfig(
+                type=job.get("type", "parse_v2"),
+                configuration_id=job.get("configuration_id")
                 or (row["parse_configuration"] or {}).get("tier"),
-            }
-        },
-        "project_id": row["project_id"],
-        "source_directory_id": row["directory_id"],
-        "status": V2_STATUS[row["status"]],
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
-    }
+            )
+        ),
+        project_id=row["project_id"],
+        source_directory_id=row["directory_id"],
+        status=V2_STATUS[row["status"]],
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+    )
     if results is not None:
-        body["results"] = results
-    return body
+        batch.results = results
+    return batch
 
 
 def event_name(row: Row, status: str, counts: Mapping[str, int] | None = None) -> str:
