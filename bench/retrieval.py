@@ -5,7 +5,8 @@ essay, a long Wikipedia HTML page) are parsed once by ``LaminaReader`` (page Doc
 items). Every method then chunks the *same* page text:
 
 - ``lamina-<N>``: ``LaminaNodeParser(chunk_size=N)`` with the embedding model's own tokenizer
-  (and ``lamina-<N>+section``: with ``section_in_text=True``);
+  (and ``lamina-<N>+section``: with ``section_in_text=True``; ``lamina-<N>-overlap<M>``: with
+  ``chunk_overlap=M``);
 - ``lamina-items``: ``LaminaNodeParser()``, one node per item (headings leading);
 - ``sentence-<N>``: LlamaIndex ``SentenceSplitter(chunk_size=N)``, same tokenizer, with its
   default overlap of 200 tokens (N/4 below 200), and ``sentence-<N>-overlap0`` without overlap;
@@ -310,7 +311,7 @@ def methods(tokenizer: Callable[[str], Sequence[Any]], sizes: Sequence[int]) -> 
         out[f"lamina-{size}+section"] = LaminaNodeParser(
             chunk_size=size, tokenizer=tokenizer, section_in_text=True
         )
-        for overlap in (size // 8, size // 4):
+        for overlap in (size // 4, size // 2, size * 3 // 4):
             out[f"lamina-{size}-overlap{overlap}"] = LaminaNodeParser(
                 chunk_size=size, chunk_overlap=overlap, tokenizer=tokenizer
             )
