@@ -210,3 +210,51 @@ def test_section_label_inside_a_table_shown_as_text_is_no_heading() -> None:
     layout.mark_heading_candidates(blocks, body, body)
     layout.demote_table_rows(blocks)
     assert _headings(blocks) == ["Results by group"]
+
+
+def _edge_page(lines: list[Line], height: float = 792.0) -> list[str]:
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_page_edge_and_figure_text(blocks, height, body)
+    return _headings(blocks)
+
+
+def test_cover_kicker_and_imprint_are_no_headings() -> None:
+    """A cover: a bold kicker in the top margin above the (larger) title, and a large
+    wordmark at the foot of the page with nothing under it. Only the title is a heading."""
+    lines = [
+        _line("Front cover", 30, 24.0, bold=True, x0=290.0),
+        _line("Access Control in Practice", 90, 40.0, bold=True),
+        *[_line(BODY, 200 + 12 * i) for i in range(4)],
+        _line("Redpaper", 712, 60.0, bold=True, x0=300.0),
+    ]
+    assert _edge_page(lines) == ["Access Control in Practice"]
+
+
+def test_heading_at_the_top_of_a_page_over_text_stays() -> None:
+    """A section heading in the top margin is a heading when nothing larger is on the page,
+    and one near the foot of the page stays when text follows it."""
+    lines = [
+        _line("Methods", 40, 14.0, bold=True),
+        *[_line(BODY, 60 + 12 * i) for i in range(50)],
+        _line("Results", 690, 14.0, bold=True),
+        *[_line(BODY, 710 + 12 * i) for i in range(4)],
+    ]
+    assert _edge_page(lines) == ["Methods", "Results"]
+
+
+def test_labels_of_a_drawing_are_no_headings() -> None:
+    """A syntax diagram: clauses at 11.5 pt, each with a 9 pt note close beside it on an
+    offset baseline. A heading hung in the margin, with body text beside it, stays."""
+    lines = [
+        _line("Permissions", 60, 16.0, bold=True, x0=40.0),
+        _line(BODY, 80, x0=140.0),
+        *[_line(BODY, 92 + 12 * i) for i in range(3)],
+    ]
+    for k, clause in enumerate(("CREATE PERMISSION <name>", "ON <table name>", "FOR ROWS")):
+        top = 160 + 40 * k
+        lines.append(_line(clause, top, 11.5, bold=k == 2, x0=150.0))
+        lines.append(_line("Names what the clause does", top - 16, 9.0, x0=lines[-1].x1 + 8))
+    lines += [_line(BODY, 300 + 12 * i) for i in range(4)]
+    assert _edge_page(lines) == ["Permissions"]

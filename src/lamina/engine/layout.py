@@ -44,6 +44,11 @@ _PAGE_NUMBER = re.compile(
 )
 
 # Right-to-left scripts (Hebrew, Arabic and their presentation forms).
+# A web address or e-mail address alone on its line: a link, never a heading.
+_ADDRESS = re.compile(
+    r"^(?:(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[\w-]+(?:\.[\w-]+)+/\S*)$",
+    re.IGNORECASE,
+)
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
@@ -213,6 +218,8 @@ def mark_heading_candidates(
         text = block.text.strip()
         if not any(ch.isalpha() for ch in text) or len(text) > _MAX_HEADING_CHARS:
             continue
+        if _ADDRESS.match(text):
+            continue
         if block.kind == "list" and len(block.lines) > 1:
             continue
         size = max(line.size for line in block.lines)
@@ -342,6 +349,64 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
             for label in demoted
         ):
             _unflag(block)
+
+
+def demote_page_edge_and_figure_text(
+    blocks: Sequence[Block], page_height: float, body: float, columns: bool = False
+) -> None:
+    """Take the heading flag off candidates that are not headings for where they stand.
+
+    - In the top margin (``_FURNITURE_MARGIN`` of the page height), above a larger candidate
+      on the same page: a running label or a cover's kicker ("Front cover"), not the title.
+    - Reaching into the bottom margin with no text below it: a heading introduces the text
+      under it, so this is a logo or a cover's imprint.
+    - Text of a drawing: on a one-column page, a candidate with text set smaller than the body
+      close beside it on an offset baseline (:func:`_staggered`): labels scattered in two
+      dimensions, as in a diagram. A heading stands alone on its band, or has body text
+      beside it (a heading hung in the margin); a table row shares its band
+      (:func:`demote_table_rows`).
+    """
+    candidates = [b for b in blocks if b.heading_size is not None or b.bold_heading]
+    if not candidates:
+        return
+    lines = [line for b in blocks if not b.furniture for line in b.lines]
+    top_edge = page_height * _FURNITURE_MARGIN
+    bottom_edge = page_height * (1 - _FURNITURE_MARGIN)
+    largest = max(_style(b)[0] for b in candidates)
+    for block in candidates:
+        last = block.lines[-1]
+        if page_height > 0 and last.bottom <= top_edge and _style(block)[0] < largest:
+            _unflag(block)
+            continue
+        if (
+            page_height > 0
+            and last.bottom >= bottom_edge
+            and not any(o.top >= last.bottom - 1 for o in lines if o not in block.lines)
+        ):
+            _unflag(block)
+            continue
+        small = [o for o in lines if o.size < _SMALL_BOLD * body]
+        if not columns and any(_staggered(line, small) for line in block.lines):
+            _unflag(block)
+
+
+def _staggered(line: Line, lines: Sequence[Line]) -> bool:
+    """Whether a smaller line on a baseline offset from ``line``'s by more than half a line
+    stands close beside it (within a line's height of its band), or starts far into its
+    width right above or below it: the labels of a drawing, scattered in two dimensions."""
+    for other in lines:
+        if other is line or other.size >= line.size:
+            continue
+        if abs(other.baseline - line.baseline) <= 0.5 * line.size:
+            continue
+        apart = max(line.top - other.bottom, other.top - line.bottom)  # < 0: overlapping
+        gap = max(other.x0 - line.x1, line.x0 - other.x1)
+        inside = other.x0 > line.x0 + max(0.5 * (line.x1 - line.x0), 3 * line.size)
+        if 0 <= gap <= 2 * line.size and apart <= line.size:
+            return True
+        if gap < 0 and inside and other.x0 < line.x1 and apart <= 1.5 * line.size:
+            return True
+    return False
 
 
 def _row_band(line: Line, others: Sequence[Line], below: bool) -> list[Line]:
