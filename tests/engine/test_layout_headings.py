@@ -258,3 +258,46 @@ def test_labels_of_a_drawing_are_no_headings() -> None:
         lines.append(_line("Names what the clause does", top - 16, 9.0, x0=lines[-1].x1 + 8))
     lines += [_line(BODY, 300 + 12 * i) for i in range(4)]
     assert _edge_page(lines) == ["Permissions"]
+
+
+def _table_page(lines: list[Line]) -> list[str]:
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_table_rows(blocks)
+    return _headings(blocks)
+
+
+def test_row_label_with_cells_on_its_baseline_is_no_heading() -> None:
+    """The ``fast`` tier: a bold "Totals" row of a table whose rows are far apart (no row
+    within reach to line up with) still shares its baseline with several figure cells."""
+    lines = [
+        _line("Election results", 40, 14.0, bold=True),
+        *[_line(BODY, 60 + 12 * i) for i in range(3)],
+        _line("Totals", 140, bold=True),
+        *[_line(f, 140, x0=200.0 + 70 * k) for k, f in enumerate(("371 373", "317 1102", "835"))],
+    ]
+    assert _table_page(lines) == ["Election results"]
+
+
+def test_heading_with_one_note_on_its_line_stays() -> None:
+    """A heading with a single short text on its baseline (a date, a page number) is not a
+    row of cells."""
+    lines = [
+        _line("Election results", 40, bold=True),
+        _line("2018", 40, x0=400.0),
+        *[_line(BODY, 56 + 12 * i) for i in range(3)],
+    ]
+    assert _table_page(lines) == ["Election results"]
+
+
+def test_vertical_column_header_is_no_heading() -> None:
+    """A column header set on its side: a box far taller than its font and than it is wide."""
+    turned = Line("Poll Book Totals", 121.0, 165.0, 129.0, 250.0, 129.0, 11.0, True)
+    lines = [
+        _line("Election results", 40, 14.0, bold=True),
+        *[_line(BODY, 60 + 12 * i) for i in range(3)],
+        turned,
+        *[_line(BODY, 260 + 12 * i) for i in range(3)],
+    ]
+    assert _table_page(lines) == ["Election results"]

@@ -316,8 +316,13 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
     for block in candidates:
         own = {id(line) for line in block.lines}
         others = [ln for ln in lines if id(ln) not in own]
-        if any(_row_partner(line, others, columns) for line in block.lines) or _between_rows(
-            block, others
+        if (
+            any(
+                _row_partner(line, others, columns) or _one_of_cells(line, others)
+                for line in block.lines
+            )
+            or _between_rows(block, others)
+            or any(_vertical(line) for line in block.lines)
         ):
             _unflag(block)
             continue
@@ -407,6 +412,25 @@ def _staggered(line: Line, lines: Sequence[Line]) -> bool:
         if gap < 0 and inside and other.x0 < line.x1 and apart <= 1.5 * line.size:
             return True
     return False
+
+
+def _one_of_cells(line: Line, others: Sequence[Line]) -> bool:
+    """Whether ``line`` is one of several cells on one baseline: at least two short cell-like
+    lines (a few words, or figures) share its baseline, apart from it and from each other.
+    The row of a table, however far its rows are apart; the ``fast`` tier sees it too."""
+    row = [
+        o
+        for o in others
+        if _same_band(line, o) and abs(o.baseline - line.baseline) <= 0.25 * line.size
+    ]
+    return len(row) >= 2 and all(_cell_like(o) for o in row)
+
+
+def _vertical(line: Line) -> bool:
+    """Whether ``line`` is set vertically (a column header turned on its side): its box is
+    much taller than wide and than its font."""
+    height, width = line.bottom - line.top, line.x1 - line.x0
+    return len(line.text.strip()) > 1 and height > 3 * line.size and height > 2 * width
 
 
 def _row_band(line: Line, others: Sequence[Line], below: bool) -> list[Line]:
