@@ -301,3 +301,17 @@ def test_vertical_column_header_is_no_heading() -> None:
         *[_line(BODY, 260 + 12 * i) for i in range(3)],
     ]
     assert _table_page(lines) == ["Election results"]
+
+
+def test_section_label_between_rows_read_as_one_line_is_no_heading() -> None:
+    """pdfium may read a whole table row as one line ("Other 71.1 48.8 28.2"): a bold label
+    alone between two such rows is still a section label of the table."""
+    lines = [
+        _line("Results by group", 40, bold=True),
+        *[_line(BODY, 56 + 12 * i) for i in range(3)],
+        _line("Other 71.1 48.8 28.2 0.8 13.3", 110),
+        _line("Wealth index", 122, bold=True),
+        _line("Lowest", 134),
+        _line("64.5 48.6 34.3 0.5 10.5", 134, x0=200.0),
+    ]
+    assert _table_page(lines) == ["Results by group"]

@@ -454,6 +454,8 @@ def _between_rows(block: Block, others: Sequence[Line]) -> bool:
     or figures side by side), and the two rows' cells past the labels lined up in a column."""
     above = _row_band(block.lines[0], others, below=False)
     below = _row_band(block.lines[-1], others, below=True)
+    if _figure_row(above) and _figure_row(below):
+        return True  # rows pdfium read as one line each: "Other 71.1 48.8 28.2 ..."
     if len(above) < 2 or len(below) < 2:
         return False
     first = min(min(o.x0 for o in above), min(o.x0 for o in below))
@@ -466,6 +468,21 @@ def _between_rows(block: Block, others: Sequence[Line]) -> bool:
     return any(_aligned(a, b) or _under(a, b) for a in cells_above for b in cells_below)
 
 
+def _figure_row(band: Sequence[Line]) -> bool:
+    """Whether a band reads as a table row of figures: a label, then at least
+    ``_ROW_FIGURES`` figures and nothing but figures."""
+    tokens = " ".join(line.text for line in sorted(band, key=lambda ln: ln.x0)).split()
+    figures = [t for t in tokens if any(ch.isdigit() for ch in t) and _cell_like_figure(t)]
+    if len(figures) < _ROW_FIGURES:
+        return False
+    first = next(i for i, t in enumerate(tokens) if t in figures)
+    return all(t in figures for t in tokens[first:])
+
+
+def _cell_like_figure(token: str) -> bool:
+    return all(ch.isdigit() or ch in _FIGURE_MARKS for ch in token)
+
+
 def _unflag(block: Block) -> None:
     block.heading_size = None
     block.bold_heading = False
@@ -476,6 +493,7 @@ _FIGURE_MARKS = ".,%()+-$\u2013\u2212\u20ac\u00a3"  # signs, separators, dashes,
 _CELL_WORDS = 4  # a cell-like line has at most this many words (or is mostly figures)
 _ALIGN = 2.0  # points: column edges this close line up
 _ROW_REACH = 3.0  # font sizes: how far above or below the row another row of the table is
+_ROW_FIGURES = 3  # figures on a line that make it a table row read as one line
 
 
 def _cell_like(line: Line) -> bool:
