@@ -103,6 +103,18 @@ CASES = {
         + [(BODY, 200 + 12 * i, 10.0, False) for i in range(3)],
         [],
     ),
+    # A line ending with a colon leads in to what follows: not a heading, however set.
+    "lead-in with a colon": (
+        [("For more information:", 100, 12.0, True), ("Note:", 130, 10.0, True)]
+        + [(BODY, 160 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
+    # A web address set large on a cover or a back page is a link, not a heading.
+    "web address": (
+        [("ibm.com/redbooks", 100, 15.0, False), ("www.example.org", 130, 15.0, True)]
+        + [(BODY, 160 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
 }
 
 

@@ -218,8 +218,8 @@ def mark_heading_candidates(
         text = block.text.strip()
         if not any(ch.isalpha() for ch in text) or len(text) > _MAX_HEADING_CHARS:
             continue
-        if _ADDRESS.match(text):
-            continue
+        if _ADDRESS.match(text) or text.endswith(":"):
+            continue  # a link, or a lead-in to what follows ("For more information:")
         if block.kind == "list" and len(block.lines) > 1:
             continue
         size = max(line.size for line in block.lines)
