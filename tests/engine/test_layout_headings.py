@@ -257,8 +257,9 @@ def test_heading_at_the_top_of_a_page_over_text_stays() -> None:
 
 
 def test_labels_of_a_drawing_are_no_headings() -> None:
-    """A syntax diagram: clauses at 11.5 pt, each with a 9 pt note close beside it on an
-    offset baseline. A heading hung in the margin, with body text beside it, stays."""
+    """A syntax diagram: clauses at 11.5 pt, each with a 9 pt note beside it on an offset
+    baseline, close by or (once the page has such labels) far off. A heading hung in the
+    margin, with body text beside it, stays."""
     lines = [
         _line("Permissions", 60, 16.0, bold=True, x0=40.0),
         _line(BODY, 80, x0=140.0),
@@ -268,7 +269,12 @@ def test_labels_of_a_drawing_are_no_headings() -> None:
         top = 160 + 40 * k
         lines.append(_line(clause, top, 11.5, bold=k == 2, x0=150.0))
         lines.append(_line("Names what the clause does", top - 16, 9.0, x0=lines[-1].x1 + 8))
-    lines += [_line(BODY, 300 + 12 * i) for i in range(4)]
+    # Two more clauses whose notes stand far to the right (joined to them by drawn lines).
+    for k, clause in enumerate(("ENABLE", "DISABLE;")):
+        top = 280 + 30 * k
+        lines.append(_line(clause, top, 11.5, bold=True, x0=150.0))
+        lines.append(_line("Says what the clause does", top - 16, 9.0, x0=320.0))
+    lines += [_line(BODY, 350 + 12 * i) for i in range(4)]
     assert _edge_page(lines) == ["Permissions"]
 
 

@@ -367,7 +367,8 @@ def demote_page_edge_and_figure_text(
       under it, so this is a logo or a cover's imprint.
     - Text of a drawing: on a one-column page, a candidate with text set smaller than the body
       close beside it on an offset baseline (:func:`_staggered`): labels scattered in two
-      dimensions, as in a diagram. A heading stands alone on its band, or has body text
+      dimensions, as in a diagram; with two such on the page, the notes of its other labels
+      may stand further off. A heading stands alone on its band, or has body text
       beside it (a heading hung in the margin); a table row shares its band
       (:func:`demote_table_rows`).
     """
@@ -378,6 +379,8 @@ def demote_page_edge_and_figure_text(
     top_edge = page_height * _FURNITURE_MARGIN
     bottom_edge = page_height * (1 - _FURNITURE_MARGIN)
     largest = max(_style(b)[0] for b in candidates)
+    small = [o for o in lines if o.size < _SMALL_BOLD * body]
+    labels: list[Block] = []
     for block in candidates:
         last = block.lines[-1]
         if page_height > 0 and last.bottom <= top_edge and _style(block)[0] < largest:
@@ -390,15 +393,24 @@ def demote_page_edge_and_figure_text(
         ):
             _unflag(block)
             continue
-        small = [o for o in lines if o.size < _SMALL_BOLD * body]
         if not columns and any(_staggered(line, small) for line in block.lines):
-            _unflag(block)
+            labels.append(block)
+    if len(labels) >= 2:
+        # A drawing on the page: its other labels may stand further from their notes.
+        labels += [
+            b
+            for b in candidates
+            if b not in labels and any(_staggered(ln, small, loose=True) for ln in b.lines)
+        ]
+    for block in labels:
+        _unflag(block)
 
 
-def _staggered(line: Line, lines: Sequence[Line]) -> bool:
+def _staggered(line: Line, lines: Sequence[Line], loose: bool = False) -> bool:
     """Whether a smaller line on a baseline offset from ``line``'s by more than half a line
     stands close beside it (within a line's height of its band), or starts far into its
-    width right above or below it: the labels of a drawing, scattered in two dimensions."""
+    width right above or below it: the labels of a drawing, scattered in two dimensions.
+    ``loose``: beside it at any distance (on a page that has such labels already)."""
     for other in lines:
         if other is line or other.size >= line.size:
             continue
@@ -407,7 +419,7 @@ def _staggered(line: Line, lines: Sequence[Line]) -> bool:
         apart = max(line.top - other.bottom, other.top - line.bottom)  # < 0: overlapping
         gap = max(other.x0 - line.x1, line.x0 - other.x1)
         inside = other.x0 > line.x0 + max(0.5 * (line.x1 - line.x0), 3 * line.size)
-        if 0 <= gap <= 2 * line.size and apart <= line.size:
+        if gap >= 0 and (loose or gap <= 2 * line.size) and apart <= line.size:
             return True
         if gap < 0 and inside and other.x0 < line.x1 and apart <= 1.5 * line.size:
             return True
