@@ -103,6 +103,18 @@ CASES = {
         + [(BODY, 200 + 12 * i, 10.0, False) for i in range(3)],
         [],
     ),
+    # A line ending with a colon leads in to what follows: not a heading, however set.
+    "lead-in with a colon": (
+        [("For more information:", 100, 12.0, True), ("Note:", 130, 10.0, True)]
+        + [(BODY, 160 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
+    # A web address set large on a cover or a back page is a link, not a heading.
+    "web address": (
+        [("ibm.com/redbooks", 100, 15.0, False), ("www.example.org", 130, 15.0, True)]
+        + [(BODY, 160 + 12 * i, 10.0, False) for i in range(4)],
+        [],
+    ),
 }
 
 
@@ -210,3 +222,114 @@ def test_section_label_inside_a_table_shown_as_text_is_no_heading() -> None:
     layout.mark_heading_candidates(blocks, body, body)
     layout.demote_table_rows(blocks)
     assert _headings(blocks) == ["Results by group"]
+
+
+def _edge_page(lines: list[Line], height: float = 792.0) -> list[str]:
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_page_edge_and_figure_text(blocks, height, body)
+    return _headings(blocks)
+
+
+def test_cover_kicker_and_imprint_are_no_headings() -> None:
+    """A cover: a bold kicker in the top margin above the (larger) title, and a large
+    wordmark at the foot of the page with nothing under it. Only the title is a heading."""
+    lines = [
+        _line("Front cover", 30, 24.0, bold=True, x0=290.0),
+        _line("Access Control in Practice", 90, 40.0, bold=True),
+        *[_line(BODY, 200 + 12 * i) for i in range(4)],
+        _line("Redpaper", 712, 60.0, bold=True, x0=300.0),
+    ]
+    assert _edge_page(lines) == ["Access Control in Practice"]
+
+
+def test_heading_at_the_top_of_a_page_over_text_stays() -> None:
+    """A section heading in the top margin is a heading when nothing larger is on the page,
+    and one near the foot of the page stays when text follows it."""
+    lines = [
+        _line("Methods", 40, 14.0, bold=True),
+        *[_line(BODY, 60 + 12 * i) for i in range(50)],
+        _line("Results", 690, 14.0, bold=True),
+        *[_line(BODY, 710 + 12 * i) for i in range(4)],
+    ]
+    assert _edge_page(lines) == ["Methods", "Results"]
+
+
+def test_labels_of_a_drawing_are_no_headings() -> None:
+    """A syntax diagram: clauses at 11.5 pt, each with a 9 pt note beside it on an offset
+    baseline, close by or (once the page has such labels) far off. A heading hung in the
+    margin, with body text beside it, stays."""
+    lines = [
+        _line("Permissions", 60, 16.0, bold=True, x0=40.0),
+        _line(BODY, 80, x0=140.0),
+        *[_line(BODY, 92 + 12 * i) for i in range(3)],
+    ]
+    for k, clause in enumerate(("CREATE PERMISSION <name>", "ON <table name>", "FOR ROWS")):
+        top = 160 + 40 * k
+        lines.append(_line(clause, top, 11.5, bold=k == 2, x0=150.0))
+        lines.append(_line("Names what the clause does", top - 16, 9.0, x0=lines[-1].x1 + 8))
+    # Two more clauses whose notes stand far to the right (joined to them by drawn lines).
+    for k, clause in enumerate(("ENABLE", "DISABLE;")):
+        top = 280 + 30 * k
+        lines.append(_line(clause, top, 11.5, bold=True, x0=150.0))
+        lines.append(_line("Says what the clause does", top - 16, 9.0, x0=320.0))
+    lines += [_line(BODY, 350 + 12 * i) for i in range(4)]
+    assert _edge_page(lines) == ["Permissions"]
+
+
+def _table_page(lines: list[Line]) -> list[str]:
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    body = layout.body_size(lines)
+    layout.mark_heading_candidates(blocks, body, body)
+    layout.demote_table_rows(blocks)
+    return _headings(blocks)
+
+
+def test_row_label_with_cells_on_its_baseline_is_no_heading() -> None:
+    """The ``fast`` tier: a bold "Totals" row of a table whose rows are far apart (no row
+    within reach to line up with) still shares its baseline with several figure cells."""
+    lines = [
+        _line("Election results", 40, 14.0, bold=True),
+        *[_line(BODY, 60 + 12 * i) for i in range(3)],
+        _line("Totals", 140, bold=True),
+        *[_line(f, 140, x0=200.0 + 70 * k) for k, f in enumerate(("371 373", "317 1102", "835"))],
+    ]
+    assert _table_page(lines) == ["Election results"]
+
+
+def test_heading_with_one_note_on_its_line_stays() -> None:
+    """A heading with a single short text on its baseline (a date, a page number) is not a
+    row of cells."""
+    lines = [
+        _line("Election results", 40, bold=True),
+        _line("2018", 40, x0=400.0),
+        *[_line(BODY, 56 + 12 * i) for i in range(3)],
+    ]
+    assert _table_page(lines) == ["Election results"]
+
+
+def test_vertical_column_header_is_no_heading() -> None:
+    """A column header set on its side: a box far taller than its font and than it is wide."""
+    turned = Line("Poll Book Totals", 121.0, 165.0, 129.0, 250.0, 129.0, 11.0, True)
+    lines = [
+        _line("Election results", 40, 14.0, bold=True),
+        *[_line(BODY, 60 + 12 * i) for i in range(3)],
+        turned,
+        *[_line(BODY, 260 + 12 * i) for i in range(3)],
+    ]
+    assert _table_page(lines) == ["Election results"]
+
+
+def test_section_label_between_rows_read_as_one_line_is_no_heading() -> None:
+    """pdfium may read a whole table row as one line ("Other 71.1 48.8 28.2"): a bold label
+    alone between two such rows is still a section label of the table."""
+    lines = [
+        _line("Results by group", 40, bold=True),
+        *[_line(BODY, 56 + 12 * i) for i in range(3)],
+        _line("Other 71.1 48.8 28.2 0.8 13.3", 110),
+        _line("Wealth index", 122, bold=True),
+        _line("Lowest", 134),
+        _line("64.5 48.6 34.3 0.5 10.5", 134, x0=200.0),
+    ]
+    assert _table_page(lines) == ["Results by group"]

@@ -44,6 +44,11 @@ _PAGE_NUMBER = re.compile(
 )
 
 # Right-to-left scripts (Hebrew, Arabic and their presentation forms).
+# A web address or e-mail address alone on its line: a link, never a heading.
+_ADDRESS = re.compile(
+    r"^(?:(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[\w-]+(?:\.[\w-]+)+/\S*)$",
+    re.IGNORECASE,
+)
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
@@ -213,6 +218,8 @@ def mark_heading_candidates(
         text = block.text.strip()
         if not any(ch.isalpha() for ch in text) or len(text) > _MAX_HEADING_CHARS:
             continue
+        if _ADDRESS.match(text) or text.endswith(":"):
+            continue  # a link, or a lead-in to what follows ("For more information:")
         if block.kind == "list" and len(block.lines) > 1:
             continue
         size = max(line.size for line in block.lines)
@@ -309,8 +316,13 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
     for block in candidates:
         own = {id(line) for line in block.lines}
         others = [ln for ln in lines if id(ln) not in own]
-        if any(_row_partner(line, others, columns) for line in block.lines) or _between_rows(
-            block, others
+        if (
+            any(
+                _row_partner(line, others, columns) or _one_of_cells(line, others)
+                for line in block.lines
+            )
+            or _between_rows(block, others)
+            or any(_vertical(line) for line in block.lines)
         ):
             _unflag(block)
             continue
@@ -344,6 +356,95 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
             _unflag(block)
 
 
+def demote_page_edge_and_figure_text(
+    blocks: Sequence[Block], page_height: float, body: float, columns: bool = False
+) -> None:
+    """Take the heading flag off candidates that are not headings for where they stand.
+
+    - In the top margin (``_FURNITURE_MARGIN`` of the page height), above a larger candidate
+      on the same page: a running label or a cover's kicker ("Front cover"), not the title.
+    - Reaching into the bottom margin with no text below it: a heading introduces the text
+      under it, so this is a logo or a cover's imprint.
+    - Text of a drawing: on a one-column page, a candidate with text set smaller than the body
+      close beside it on an offset baseline (:func:`_staggered`): labels scattered in two
+      dimensions, as in a diagram; with two such on the page, the notes of its other labels
+      may stand further off. A heading stands alone on its band, or has body text
+      beside it (a heading hung in the margin); a table row shares its band
+      (:func:`demote_table_rows`).
+    """
+    candidates = [b for b in blocks if b.heading_size is not None or b.bold_heading]
+    if not candidates:
+        return
+    lines = [line for b in blocks if not b.furniture for line in b.lines]
+    top_edge = page_height * _FURNITURE_MARGIN
+    bottom_edge = page_height * (1 - _FURNITURE_MARGIN)
+    largest = max(_style(b)[0] for b in candidates)
+    small = [o for o in lines if o.size < _SMALL_BOLD * body]
+    labels: list[Block] = []
+    for block in candidates:
+        last = block.lines[-1]
+        if page_height > 0 and last.bottom <= top_edge and _style(block)[0] < largest:
+            _unflag(block)
+            continue
+        if (
+            page_height > 0
+            and last.bottom >= bottom_edge
+            and not any(o.top >= last.bottom - 1 for o in lines if o not in block.lines)
+        ):
+            _unflag(block)
+            continue
+        if not columns and any(_staggered(line, small) for line in block.lines):
+            labels.append(block)
+    if len(labels) >= 2:
+        # A drawing on the page: its other labels may stand further from their notes.
+        labels += [
+            b
+            for b in candidates
+            if b not in labels and any(_staggered(ln, small, loose=True) for ln in b.lines)
+        ]
+    for block in labels:
+        _unflag(block)
+
+
+def _staggered(line: Line, lines: Sequence[Line], loose: bool = False) -> bool:
+    """Whether a smaller line on a baseline offset from ``line``'s by more than half a line
+    stands close beside it (within a line's height of its band), or starts far into its
+    width right above or below it: the labels of a drawing, scattered in two dimensions.
+    ``loose``: beside it at any distance (on a page that has such labels already)."""
+    for other in lines:
+        if other is line or other.size >= line.size:
+            continue
+        if abs(other.baseline - line.baseline) <= 0.5 * line.size:
+            continue
+        apart = max(line.top - other.bottom, other.top - line.bottom)  # < 0: overlapping
+        gap = max(other.x0 - line.x1, line.x0 - other.x1)
+        inside = other.x0 > line.x0 + max(0.5 * (line.x1 - line.x0), 3 * line.size)
+        if gap >= 0 and (loose or gap <= 2 * line.size) and apart <= line.size:
+            return True
+        if gap < 0 and inside and other.x0 < line.x1 and apart <= 1.5 * line.size:
+            return True
+    return False
+
+
+def _one_of_cells(line: Line, others: Sequence[Line]) -> bool:
+    """Whether ``line`` is one of several cells on one baseline: at least two short cell-like
+    lines (a few words, or figures) share its baseline, apart from it and from each other.
+    The row of a table, however far its rows are apart; the ``fast`` tier sees it too."""
+    row = [
+        o
+        for o in others
+        if _same_band(line, o) and abs(o.baseline - line.baseline) <= 0.25 * line.size
+    ]
+    return len(row) >= 2 and all(_cell_like(o) for o in row)
+
+
+def _vertical(line: Line) -> bool:
+    """Whether ``line`` is set vertically (a column header turned on its side): its box is
+    much taller than wide and than its font."""
+    height, width = line.bottom - line.top, line.x1 - line.x0
+    return len(line.text.strip()) > 1 and height > 3 * line.size and height > 2 * width
+
+
 def _row_band(line: Line, others: Sequence[Line], below: bool) -> list[Line]:
     """The lines of the nearest band right above (or below) ``line``, as far away as rows of
     a table can be (``_ROW_REACH`` font sizes, baseline to baseline)."""
@@ -365,6 +466,8 @@ def _between_rows(block: Block, others: Sequence[Line]) -> bool:
     or figures side by side), and the two rows' cells past the labels lined up in a column."""
     above = _row_band(block.lines[0], others, below=False)
     below = _row_band(block.lines[-1], others, below=True)
+    if _figure_row(above) and _figure_row(below):
+        return True  # rows pdfium read as one line each: "Other 71.1 48.8 28.2 ..."
     if len(above) < 2 or len(below) < 2:
         return False
     first = min(min(o.x0 for o in above), min(o.x0 for o in below))
@@ -377,6 +480,21 @@ def _between_rows(block: Block, others: Sequence[Line]) -> bool:
     return any(_aligned(a, b) or _under(a, b) for a in cells_above for b in cells_below)
 
 
+def _figure_row(band: Sequence[Line]) -> bool:
+    """Whether a band reads as a table row of figures: a label, then at least
+    ``_ROW_FIGURES`` figures and nothing but figures."""
+    tokens = " ".join(line.text for line in sorted(band, key=lambda ln: ln.x0)).split()
+    figures = [t for t in tokens if any(ch.isdigit() for ch in t) and _cell_like_figure(t)]
+    if len(figures) < _ROW_FIGURES:
+        return False
+    first = next(i for i, t in enumerate(tokens) if t in figures)
+    return all(t in figures for t in tokens[first:])
+
+
+def _cell_like_figure(token: str) -> bool:
+    return all(ch.isdigit() or ch in _FIGURE_MARKS for ch in token)
+
+
 def _unflag(block: Block) -> None:
     block.heading_size = None
     block.bold_heading = False
@@ -387,6 +505,7 @@ _FIGURE_MARKS = ".,%()+-$\u2013\u2212\u20ac\u00a3"  # signs, separators, dashes,
 _CELL_WORDS = 4  # a cell-like line has at most this many words (or is mostly figures)
 _ALIGN = 2.0  # points: column edges this close line up
 _ROW_REACH = 3.0  # font sizes: how far above or below the row another row of the table is
+_ROW_FIGURES = 3  # figures on a line that make it a table row read as one line
 
 
 def _cell_like(line: Line) -> bool:

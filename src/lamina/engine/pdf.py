@@ -232,6 +232,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
         layout.mark_page_furniture(blocks, raw.height)
         layout.mark_heading_candidates(blocks, body, layout.body_size(raw.lines))
         layout.demote_table_rows(blocks, in_columns)
+        layout.demote_page_edge_and_figure_text(blocks, raw.height, body, in_columns)
         plans.append(
             _PagePlan(
                 blocks,
