@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
+    from lamina.engine.tables import FoundTable
+
 log = logging.getLogger("lamina.engine.ocr")
 
 #: Resolution pages are rendered at for OCR.
@@ -72,12 +74,27 @@ CAP_HEIGHT_PER_SIZE: Final = 0.72
 MEASURED_SNAP_TOLERANCE: Final = 0.08
 #: A line whose stroke width (per point of size) is this many times the page's usual one is bold.
 BOLD_STROKE_RATIO: Final = 1.3
+#: ... and this many robust standard deviations above the page's usual stroke width.
+BOLD_SPREADS: Final = 3.0
+#: Lines with fewer letters and digits than this are too short to judge their stroke width.
+MIN_STROKE_CHARS: Final = 3
+#: A measured cap height under this share of the box height is a misreading (a box holding
+#: a rule or a stain): the line's size and weight then come from its box.
+MIN_CAP_SHARE: Final = 0.4
 #: Lines the recogniser reads with a lower score than this are dropped (RapidOCR's default).
 MIN_TEXT_SCORE: Final = 0.5
 #: Ruling lines are at least this share of the page image's width long.
 MIN_RULING_SHARE: Final = 0.04
 #: Pages with more ruling pieces than this are drawings: none are reported.
 MAX_RULINGS: Final = 400
+#: A word gap is at least this many times the line's median blank run between inked columns
+#: (most of which are letter gaps), for lines with at least :data:`_MIN_BLANKS` blank runs.
+LETTER_GAP_RATIO: Final = 2.5
+_MIN_BLANKS: Final = 6
+#: A table on a scan without a grid of rules needs this many filled cells on this many rows
+#: (:func:`is_table`).
+MIN_TABLE_COLUMNS: Final = 3
+MIN_TABLE_ROWS: Final = 3
 #: Between two digits a gap must be this share of the line's ink height to be a word gap.
 DIGIT_GAP: Final = 0.6
 #: Language codes the bundled models read (Chinese and English, and so unaccented Latin).
@@ -302,6 +319,19 @@ def rulings(grey: np.ndarray) -> list[tuple[float, float, float, float]]:
     return out
 
 
+def is_table(table: FoundTable) -> bool:
+    """Whether a table found among OCR lines has real grid evidence: drawn as a grid of rules,
+    or at least :data:`MIN_TABLE_COLUMNS` filled cells on each of :data:`MIN_TABLE_ROWS` rows.
+
+    Words on a scan line up by chance: a receipt's ``Date: 25/12/2018  Time: 20:13`` and
+    ``TOTAL  RM  60.31`` rows, or a form's labels and values, stand in two loose columns that
+    are not a table (and read worse as cells than as lines)."""
+    if table.ruled and not table.banded:
+        return True
+    full = sum(1 for row in table.rows if sum(1 for c in row if c.strip()) >= MIN_TABLE_COLUMNS)
+    return full >= MIN_TABLE_ROWS
+
+
 # --- RapidOCR calls --------------------------------------------------------------------------
 
 _Word = tuple[str, float, float]  # (text, x0, x1)
@@ -328,15 +358,26 @@ def _run(engine: Any, arr: np.ndarray) -> list[_Box]:
     # page gives too; :func:`ocr_image` drops the unreadable ones (:data:`MIN_TEXT_SCORE`).
     result, _ = engine(arr, use_cls=False, return_word_box=True, text_score=0.0)
     grey = arr.min(axis=2) if arr.ndim == 3 else arr
-    out: list[_Box] = []
+    read = []
     for entry in result or ():
         quad, text, score = entry[0], entry[1], float(entry[2])
         char_boxes = entry[3] if len(entry) > 3 else None
-        words = ink = None
-        if text:
-            text, words, ink = read_words(grey, quad, text, char_boxes or [])
+        crop, origin, axis = _line_crop(grey, quad) if text else (None, None, None)
+        found = _ink_gaps(crop) if crop is not None else None
+        read.append((quad, text, score, char_boxes or [], found, origin, axis))
+    # Short lines have too few blanks to tell letter gaps from word gaps: they take the
+    # page's letter spacing (per band height) from the lines that do.
+    spacing = [f.letter / f.band for *_, f, _, _ in read if f is not None and f.letter]
+    letter_per_band = statistics.median(spacing) if len(spacing) >= 3 else None
+    out: list[_Box] = []
+    for quad, text, score, char_boxes, found, origin, axis in read:
+        words = None
+        if found is not None and found.letter is None and letter_per_band:
+            found.gaps = _wide_blanks(found, letter_per_band * found.band)
+        if text and found is not None and origin is not None and axis is not None:
+            text, words = _place_words(text, char_boxes, found, origin, axis)
         if text and text.strip():
-            out.append(_Box(quad, text.strip(), score, words, ink))
+            out.append(_Box(quad, text.strip(), score, words, found))
     return out
 
 
@@ -355,18 +396,34 @@ def read_words(
     between a date and a time and in bold type (``HumanFactors``). The pixels still show the
     gap, so the line's crop is binarised, the columns without ink between the first and last
     ink are found, and every blank run at least :data:`WORD_GAP_PER_X_HEIGHT` times the line's
-    x-height wide is a word gap. The recogniser's per-character positions (``char_boxes``,
+    x-height wide (and :data:`LETTER_GAP_RATIO` times its usual blank, for letter-spaced type)
+    is a word gap. The recogniser's per-character positions (``char_boxes``,
     one box per character of ``text`` in image pixels, left to right) tell which two characters
     the gap falls between. Spaces are only added, never removed (except where :func:`_may_split`
     forbids one: not inside numbers, not before closing punctuation). A line whose boxes do not
     match its characters one to one is returned unchanged.
     """
-    import numpy as np
-
     crop, origin, axis = _line_crop(grey, quad)
     found = _ink_gaps(crop) if crop is not None else None
-    if found is None or len(char_boxes) != len(text) or not text.strip():
-        return text, None, found
+    if found is None:
+        return text, None, None
+    text, words = _place_words(text, char_boxes, found, origin, axis)
+    return text, words, found
+
+
+def _place_words(
+    text: str,
+    char_boxes: Sequence[Sequence[Sequence[float]]],
+    found: _Ink,
+    origin: np.ndarray,
+    axis: np.ndarray,
+) -> tuple[str, list[_Word] | None]:
+    """``text`` with spaces at the word gaps of ``found``, and its words (see
+    :func:`read_words`)."""
+    import numpy as np
+
+    if len(char_boxes) != len(text) or not text.strip():
+        return text, None
     gaps, ink_start, ink_end, band = found.gaps, found.start, found.end, found.band
     centres = []
     for box in char_boxes:
@@ -374,7 +431,7 @@ def read_words(
         centres.append(float(np.dot(centre - origin, axis)))
     if any(b < a - 1e-6 for a, b in itertools.pairwise(centres)):
         # Not left to right: the crop was turned by the direction classifier.
-        return text, None, found
+        return text, None
     # Where each gap falls: after character i (centres[i] < gap centre < centres[i + 1]).
     cut_after: dict[int, tuple[float, float]] = {}
     for start, end in gaps:
@@ -428,7 +485,7 @@ def read_words(
     # The text the caller had, when nothing changed (keeps the recogniser's own spacing).
     if new_text.split() == text.split():
         new_text = text
-    return new_text, words, found
+    return new_text, words
 
 
 _NO_SPACE_BEFORE: Final = frozenset(".,;:!?%)]}\u2019\u201d")
@@ -490,6 +547,8 @@ class _Ink:
     cap: int  # top of the ink band to the bottom of the x-height core (about the cap height)
     stroke: float  # mean width of a horizontal run of ink in the core rows
     x_height: int  # rows of the x-height core (the densest rows)
+    blanks: list[tuple[int, int]] = field(default_factory=list)  # every blank run inside
+    letter: float | None = None  # the median blank run, when the line has enough of them
 
 
 def _ink_gaps(crop: np.ndarray) -> _Ink | None:
@@ -520,23 +579,37 @@ def _ink_gaps(crop: np.ndarray) -> _Ink | None:
     filled = np.flatnonzero(cols)
     if len(filled) < 2 or x_height < 3:
         return None
-    threshold = max(2.0, WORD_GAP_PER_X_HEIGHT * x_height)
-    gaps: list[tuple[int, int]] = []
+    blanks: list[tuple[int, int]] = []  # every blank run between inked columns
     start = None
     for x in range(int(filled[0]), int(filled[-1]) + 1):
         if cols[x] == 0:
             if start is None:
                 start = x
         elif start is not None:
-            if x - start >= threshold:
-                gaps.append((start, x - 1))
+            blanks.append((start, x - 1))
             start = None
+    # Letter-spaced type (receipt printers, typewriters) leaves a blank between most letters:
+    # the median blank run is then a letter gap, and a word gap is clearly wider.
+    letter = None
+    if len(blanks) >= _MIN_BLANKS:
+        letter = float(statistics.median(b - a + 1 for a, b in blanks))
     core = np.flatnonzero(rows >= 0.4 * peak)
     core_rows = ink[core]
     starts = int((core_rows[:, 1:] & ~core_rows[:, :-1]).sum() + core_rows[:, 0].sum())
     stroke = float(core_rows.sum()) / max(starts, 1)
     cap = int(core[-1]) - top + 1
-    return _Ink(gaps, int(filled[0]), int(filled[-1]), bottom - top + 1, cap, stroke, len(core))
+    found = _Ink([], int(filled[0]), int(filled[-1]), bottom - top + 1, cap, stroke, len(core))
+    found.blanks, found.letter = blanks, letter
+    found.gaps = _wide_blanks(found, letter)
+    return found
+
+
+def _wide_blanks(found: _Ink, letter: float | None) -> list[tuple[int, int]]:
+    """The blank runs of ``found`` wide enough to be word gaps, given its letter gap."""
+    threshold = max(2.0, WORD_GAP_PER_X_HEIGHT * found.x_height)
+    if letter:
+        threshold = max(threshold, LETTER_GAP_RATIO * letter)
+    return [(a, b) for a, b in found.blanks if b - a + 1 >= threshold]
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -627,15 +700,23 @@ def _lines(boxes: Sequence[_Box], scale: float) -> list[OcrLine]:
             words = _even_words(box.text, x0, x1)
         line = OcrLine(box.text, x0, top, x1, bottom, bottom, 0.0, confidence=box.score)
         line.words = words
-        if box.ink is not None and box.ink.cap >= 3:
-            line.cap_height = box.ink.cap * scale
-            line.stroke = box.ink.stroke / max(box.ink.x_height, 1)
+        ink = box.ink
+        if ink is not None and ink.cap >= max(3, MIN_CAP_SHARE * (bottom - top) / scale):
+            line.cap_height = ink.cap * scale
+            if sum(ch.isalnum() for ch in box.text) >= MIN_STROKE_CHARS:
+                line.stroke = ink.stroke / max(ink.x_height, 1)
         lines.append(line)
     lines = _join_fragments(sorted(lines, key=lambda ln: (ln.top, ln.x0)))
     heights = [_size_of(ln) for ln in lines]
     body = _weighted_median([(h, len(ln.text)) for h, ln in zip(heights, lines, strict=True)])
     strokes = [(stroke, len(ln.text)) for ln in lines if (stroke := _stroke_of(ln)) is not None]
-    normal = _weighted_median(strokes) if len(strokes) >= 3 else 0.0
+    normal = bold_from = 0.0
+    if len(strokes) >= 3:
+        normal = _weighted_median(strokes)
+        # Uneven print (thermal receipts, photocopies) spreads the strokes of regular type:
+        # bold must then also stand clear of that spread (a robust z-score).
+        spread = _weighted_median([(abs(s - normal), n) for s, n in strokes])
+        bold_from = max(BOLD_STROKE_RATIO * normal, normal + BOLD_SPREADS * 1.4826 * spread)
     for line, h in zip(lines, heights, strict=True):
         size = h
         tolerance = SIZE_SNAP_TOLERANCE if line.cap_height is None else MEASURED_SNAP_TOLERANCE
@@ -643,7 +724,7 @@ def _lines(boxes: Sequence[_Box], scale: float) -> list[OcrLine]:
             size = body
         line.size = round(size * FONT_SIZE_PER_BOX_HEIGHT, 2)
         stroke = _stroke_of(line)
-        line.bold = bool(normal and stroke is not None and stroke >= BOLD_STROKE_RATIO * normal)
+        line.bold = bool(bold_from and stroke is not None and stroke >= bold_from)
         # Box bottoms move with descenders, tops less (capitals and ascenders are common):
         # place the baseline from the top, at about four fifths of the (snapped) height.
         line.baseline = round(line.top + 0.8 * size, 2)
