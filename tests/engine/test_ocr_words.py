@@ -172,3 +172,49 @@ def test_ruled_scanned_table_becomes_a_table() -> None:
     tables = [item for item in result.pages[0].items if isinstance(item, TableItem)]
     assert len(tables) == 1
     assert [[str(c) for c in row] for row in tables[0].rows] == [list(row) for row in RULED]
+
+
+#: Receipt lines in fixed-width type with tracking, as thermal printers set them.
+FIXED_WIDTH_LINES = (
+    "Invoice number 6",
+    "35.10 litre Pump 02",
+    "given Relief under Section",
+    "Points Awarded 35",
+    "Thank You Please Come Again",
+    "Total Gross Amount",
+)
+
+
+def test_fixed_width_type_keeps_its_words() -> None:
+    """Narrow letters (``i``, ``l``) of fixed-width type leave blanks as wide as a word gap of
+    proportional type: the pitch, not the x-height, tells the word gaps (was ``l i t r e``)."""
+    mono = fx.font(24, mono=True)
+    pitch = mono.getlength("M") + 4
+    image = Image.new("L", (900, 40 + 48 * len(FIXED_WIDTH_LINES)), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(FIXED_WIDTH_LINES):
+        for k, ch in enumerate(line):
+            draw.text((30 + k * pitch, 20 + 48 * i), ch, font=mono, fill=0)
+    page = ocr.ocr_image(image, 72 / 200)
+    assert [ln.text for ln in page.lines] == list(FIXED_WIDTH_LINES)
+
+
+def test_label_and_value_rows_on_a_scan_are_not_a_table() -> None:
+    """Two loose columns (a receipt's labels and amounts) line up by chance: no table without
+    rules or three filled columns, and the lines stay text."""
+    rows = (("Date: 25/12/2018", "Time: 20:13"), ("TOTAL AMOUNT", "60.31"), ("CASH", "70.30"))
+    rows += (("CHANGE", "10.00"),)
+    image = Image.new("L", (1000, 300), 255)
+    draw = ImageDraw.Draw(image)
+    for r, (label, value) in enumerate(rows):
+        draw.text((60, 40 + r * 50), label, font=fx.font(24), fill=0)
+        draw.text((600, 40 + r * 50), value, font=fx.font(24), fill=0)
+    result = parse_document(
+        fx.image_bytes(image, "PNG"),
+        filename="receipt.png",
+        config=ParseConfiguration(tier="cost_effective"),
+    )
+    items = result.pages[0].items
+    assert not [item for item in items if isinstance(item, TableItem)]
+    markdown = result.pages[0].markdown
+    assert all(text in markdown for row in rows for text in row)

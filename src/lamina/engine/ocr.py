@@ -87,9 +87,12 @@ MIN_TEXT_SCORE: Final = 0.5
 MIN_RULING_SHARE: Final = 0.04
 #: Pages with more ruling pieces than this are drawings: none are reported.
 MAX_RULINGS: Final = 400
-#: A word gap is at least this many times the line's median blank run between inked columns
-#: (most of which are letter gaps), for lines with at least :data:`_MIN_BLANKS` blank runs.
-LETTER_GAP_RATIO: Final = 2.5
+#: A line is set in fixed-width type when this share of its neighbouring inked runs stand a
+#: whole number of pitches apart (:func:`_pitch`); its word gaps are then at least
+#: :data:`FIXED_PITCH_GAP` pitches wide. Judged on lines with at least :data:`_MIN_BLANKS`
+#: blank runs; shorter lines take the page's pitch (per band height).
+FIXED_PITCH_SHARE: Final = 0.8
+FIXED_PITCH_GAP: Final = 0.9
 _MIN_BLANKS: Final = 6
 #: A table on a scan without a grid of rules needs this many filled cells on this many rows
 #: (:func:`is_table`).
@@ -365,15 +368,19 @@ def _run(engine: Any, arr: np.ndarray) -> list[_Box]:
         crop, origin, axis = _line_crop(grey, quad) if text else (None, None, None)
         found = _ink_gaps(crop) if crop is not None else None
         read.append((quad, text, score, char_boxes or [], found, origin, axis))
-    # Short lines have too few blanks to tell letter gaps from word gaps: they take the
-    # page's letter spacing (per band height) from the lines that do.
-    spacing = [f.letter / f.band for *_, f, _, _ in read if f is not None and f.letter]
-    letter_per_band = statistics.median(spacing) if len(spacing) >= 3 else None
+    # On a page set mostly in fixed-width type (a receipt), the lines whose pitch cannot be
+    # told (short ones, or where letters touch) take the page's (per band height).
+    inks = [f for *_, f, _, _ in read if f is not None]
+    fixed = [f.letter / f.band for f in inks if f.letter]
+    judged = sum(1 for f in inks if len(f.blanks) >= _MIN_BLANKS)
+    pitch_per_band = None
+    if len(fixed) >= 3 and len(fixed) >= 0.5 * judged:
+        pitch_per_band = statistics.median(fixed)
     out: list[_Box] = []
     for quad, text, score, char_boxes, found, origin, axis in read:
         words = None
-        if found is not None and found.letter is None and letter_per_band:
-            found.gaps = _wide_blanks(found, letter_per_band * found.band)
+        if found is not None and found.letter is None and pitch_per_band:
+            found.gaps = _wide_blanks(found, pitch_per_band * found.band)
         if text and found is not None and origin is not None and axis is not None:
             text, words = _place_words(text, char_boxes, found, origin, axis)
         if text and text.strip():
@@ -396,7 +403,7 @@ def read_words(
     between a date and a time and in bold type (``HumanFactors``). The pixels still show the
     gap, so the line's crop is binarised, the columns without ink between the first and last
     ink are found, and every blank run at least :data:`WORD_GAP_PER_X_HEIGHT` times the line's
-    x-height wide (and :data:`LETTER_GAP_RATIO` times its usual blank, for letter-spaced type)
+    x-height wide (in fixed-width type, :data:`FIXED_PITCH_GAP` pitches)
     is a word gap. The recogniser's per-character positions (``char_boxes``,
     one box per character of ``text`` in image pixels, left to right) tell which two characters
     the gap falls between. Spaces are only added, never removed (except where :func:`_may_split`
@@ -548,7 +555,7 @@ class _Ink:
     stroke: float  # mean width of a horizontal run of ink in the core rows
     x_height: int  # rows of the x-height core (the densest rows)
     blanks: list[tuple[int, int]] = field(default_factory=list)  # every blank run inside
-    letter: float | None = None  # the median blank run, when the line has enough of them
+    letter: float | None = None  # character pitch of fixed-width type (:func:`_pitch`)
 
 
 def _ink_gaps(crop: np.ndarray) -> _Ink | None:
@@ -588,11 +595,7 @@ def _ink_gaps(crop: np.ndarray) -> _Ink | None:
         elif start is not None:
             blanks.append((start, x - 1))
             start = None
-    # Letter-spaced type (receipt printers, typewriters) leaves a blank between most letters:
-    # the median blank run is then a letter gap, and a word gap is clearly wider.
-    letter = None
-    if len(blanks) >= _MIN_BLANKS:
-        letter = float(statistics.median(b - a + 1 for a, b in blanks))
+    letter = _pitch(blanks, int(filled[0]), int(filled[-1]))
     core = np.flatnonzero(rows >= 0.4 * peak)
     core_rows = ink[core]
     starts = int((core_rows[:, 1:] & ~core_rows[:, :-1]).sum() + core_rows[:, 0].sum())
@@ -604,11 +607,34 @@ def _ink_gaps(crop: np.ndarray) -> _Ink | None:
     return found
 
 
-def _wide_blanks(found: _Ink, letter: float | None) -> list[tuple[int, int]]:
-    """The blank runs of ``found`` wide enough to be word gaps, given its letter gap."""
+def _pitch(blanks: list[tuple[int, int]], first: int, last: int) -> float | None:
+    """The character pitch of a line set in fixed-width type (receipt printers, typewriters),
+    from its blank runs; None for proportional type or too few characters to tell.
+
+    In fixed-width type every character takes the same advance, so the centres of the inked
+    runs between blanks (about one per character) stand at whole multiples of the pitch (a
+    word space is one more): most neighbouring centres are 1 or 2 pitches apart."""
+    starts = [first, *(b + 1 for _, b in blanks)]
+    ends = [*(a - 1 for a, _ in blanks), last]
+    centres = [(a + b) / 2 for a, b in zip(starts, ends, strict=True)]
+    steps = [b - a for a, b in itertools.pairwise(centres)]
+    if len(steps) < _MIN_BLANKS:
+        return None
+    pitch = float(statistics.median(steps))
+    if pitch <= 0:
+        return None
+    near = sum(
+        1 for d in steps if round(d / pitch) >= 1 and abs(d / pitch - round(d / pitch)) < 0.15
+    )
+    return pitch if near >= FIXED_PITCH_SHARE * len(steps) else None
+
+
+def _wide_blanks(found: _Ink, pitch: float | None) -> list[tuple[int, int]]:
+    """The blank runs of ``found`` wide enough to be word gaps, given its character pitch
+    (fixed-width type: narrow letters such as ``i`` leave wide blanks within a word)."""
     threshold = max(2.0, WORD_GAP_PER_X_HEIGHT * found.x_height)
-    if letter:
-        threshold = max(threshold, LETTER_GAP_RATIO * letter)
+    if pitch:
+        threshold = max(threshold, FIXED_PITCH_GAP * pitch)
     return [(a, b) for a, b in found.blanks if b - a + 1 >= threshold]
 
 
