@@ -218,18 +218,3 @@ def test_label_and_value_rows_on_a_scan_are_not_a_table() -> None:
     assert not [item for item in items if isinstance(item, TableItem)]
     markdown = result.pages[0].markdown
     assert all(text in markdown for row in rows for text in row)
-
-
-@pytest.mark.parametrize(
-    ("text", "at"),
-    [("Date:14/03/2018", 13), ("1,250.00", 6), ("14/03/2018", 0), ("15:17 PM", 0)],
-)
-def test_no_space_between_the_digits_of_a_date_or_amount(text: str, at: int) -> None:
-    """A wide blank inside ``2018`` (a narrow ``1`` in fixed-width type) read as a word gap
-    gave ``14/03/201 8``; digits joined to digits by a separator stay one word."""
-    assert text[at].isdigit() and text[at + 1].isdigit()
-    assert not ocr._may_split(text, at)
-
-
-def test_digits_of_separate_numbers_may_split() -> None:
-    assert ocr._may_split("Room 0123", 6)  # no separator: the pixels decide

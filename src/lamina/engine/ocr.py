@@ -512,19 +512,7 @@ def _may_split(text: str, i: int) -> bool:
     after = text[i + 2] if i + 2 < len(text) else ""
     if left in ".,/:-" and before.isdigit() and right.isdigit():
         return False  # 12.50, 1,000, 18/03/18, 15:17, 03-4021
-    if right in "/:-" and left.isdigit() and after.isdigit():
-        return False
-    if left.isdigit() and right.isdigit():
-        # Two digits of one date, time or amount (``14/03/2018``: a wide "1" of fixed-width
-        # type is no word gap): digits joined to digits by a separator on either side.
-        head = text[: i + 1].split()[-1]
-        tail = text[i + 1 :].split()[0]
-        return not (_NUMBER_END.search(head) or _NUMBER_START.match(tail))
-    return True
-
-
-_NUMBER_END: Final = re.compile(r"\d[.,/:-]\d+$")
-_NUMBER_START: Final = re.compile(r"^\d+[.,/:-]\d")
+    return not (right in "/:-" and left.isdigit() and after.isdigit())
 
 
 def _line_crop(
