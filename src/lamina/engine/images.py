@@ -292,11 +292,13 @@ def _ocr_pdf_page(page: pypdfium2.PdfPage, raw: RawPage) -> OcrPage:
     raw.lines = list(result.lines)
     raw.confidence = result.confidence if result.confidence is not None else 0.0
     raw.rotation = result.angle
+    if not raw.segments:
+        raw.segments = list(result.segments)  # a scan's rulings are pixels, not paths
     if result.angle in (90, 270):
         raw.width, raw.height = raw.height, raw.width
     if result.angle:
         # Whatever else was read in displayed coordinates no longer fits the upright page.
-        raw.segments = []
+        raw.segments = list(result.segments)
         raw.links = []
     return result
 
@@ -408,7 +410,7 @@ def parse_image_file(
         del frame
         raws.append(raw)
         extras.append(extra)
-    pages = pdf.build_pages(raws)
+    pages = pdf.build_pages(raws, pdf.LayoutOptions.from_config(config))
     return frames, pages, collect_images(extras), image_stats(extras, options)
 
 
@@ -429,6 +431,7 @@ def _image_page(
         raw.confidence = result.confidence if result.confidence is not None else 0.0
         raw.width, raw.height = result.width, result.height
         raw.rotation = angle = result.angle
+        raw.segments = list(result.segments)
         extras.ocr_seconds = result.seconds
     upright = frame.rotate(angle, expand=True) if angle else frame
     page_box = (0.0, 0.0, raw.width, raw.height)

@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lamina.engine import columns, furniture, layout, progress, tables
+from lamina.engine import columns, furniture, layout, ocr, progress, tables
 from lamina.engine import markdown as mdr
 from lamina.engine.errors import EncryptedDocumentError, InvalidDocumentError
 from lamina.engine.layout import Line
+from lamina.engine.ocr import OcrLine
 from lamina.engine.pages import select_pages
 from lamina.engine.result import PageResult
 from lamina.engine.tables import FoundTable
@@ -224,6 +225,8 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
                 mark.printed_page_number = raw.lines[side].text.strip()
         content = [ln for i, ln in enumerate(raw.lines) if mark.kind(i) is None]
         found = tables.find_tables(content, raw.segments) if options.tables else []
+        if found and isinstance(content[0], OcrLine):
+            found = [t for t in found if ocr.is_table(t)]  # words on a scan line up by chance
         if found:
             used = set().union(*(t.lines for t in found))
             content = [ln for i, ln in enumerate(content) if i not in used]

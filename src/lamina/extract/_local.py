@@ -33,6 +33,8 @@ from lamina.extract._roles import (
 )
 from lamina.extract._schema import Node, coerce
 from lamina.extract._values import (
+    CURRENCY_CODES,
+    LOCAL_CURRENCY,
     find_amount,
     find_currency,
     find_date,
@@ -432,6 +434,10 @@ class LocalExtractor:
             if garbled:
                 confidence = round(confidence * 0.85 ** len(garbled), 3)
                 reason += f" Misread words likely: {', '.join(garbled[:3])}."
+        if role == "total" and isinstance(value, str):
+            # A labelled cell ("RM 30.70") read whole: keep the amount, as the role finder's
+            # own picks do (a letter currency code is not part of the printed amount).
+            value = _LETTER_CODE.sub("", value).strip() or value
         value = coerce(node, value) if not isinstance(value, bool) else value
         citations = pick.citations or [
             self.doc.citation(line.page, line.text[a:b], box) for line, (a, b), box in pick.spans
@@ -765,6 +771,11 @@ def _confidence(role: str, score: float, runner: float) -> float:
     if margin < 0.3:
         base *= 0.55 + 0.45 * max(margin, 0.0) / 0.3
     return round(min(base, role_confidence(role, score, runner)), 3)
+
+
+_CODE_ALT = "|".join(sorted({*CURRENCY_CODES, *LOCAL_CURRENCY}, key=len, reverse=True))
+_LETTER_CODE = re.compile(rf"^(?:{_CODE_ALT})\.?\s*(?=[-+(]?\d)|(?<=\d)\s*(?:{_CODE_ALT})$", re.I)
+"""A letter currency code before or after an amount (``RM 30.70``, ``12.00 EUR``)."""
 
 
 def _marked_amount(text: str) -> bool:
