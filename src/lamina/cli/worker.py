@@ -106,6 +106,11 @@ def _run(args: argparse.Namespace) -> int:
         queue=settings.broker_queue,
         visibility_timeout=max(2 * settings.job_timeout_seconds, 600),
     )
+    from lamina.engine import preload
+
+    # Before any thread starts: the job processes are forked from this one, and a fork landing
+    # while a thread here imports a module would leave that module locked in the child.
+    preload()
     host = socket.gethostname()
     worker_id = f"{host}/{os.getpid()}"
     heartbeat = Heartbeat(db, worker_id, host, os.getpid(), args.concurrency)

@@ -82,6 +82,10 @@ class S3Storage(Storage):
         }
         self._client: Any = None
         self._client_pid = 0
+        # Make the client now, in the thread that opens the storage: boto3 and botocore import
+        # much on first use, and a worker process forked while another thread of its parent is
+        # half-way through those imports would wait for ever on their import locks.
+        _ = self.s3
 
     @classmethod
     def from_url(cls, url: str, data_dir: Path, **options: Any) -> S3Storage:
