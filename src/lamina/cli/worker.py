@@ -140,6 +140,7 @@ def _run(args: argparse.Namespace) -> int:
                     checks["storage"] = False
             return checks
 
+        ready()  # once here first: what it imports on first use is then imported (see preload)
         serve_health(args.health_port, ready, args.health_host)
     # The children are forked from this process: they must not reuse its database sockets.
     from celery.signals import worker_process_init
