@@ -69,7 +69,24 @@ REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id")
 
 
 class LaminaError(Exception):
-    """Base of every error Lamina raises on purpose."""
+    """Base of every error Lamina raises on purpose.
+
+    Every subclass pickles (``multiprocessing`` sends a worker's exception to its parent that
+    way) although their constructors differ: it is rebuilt from its args and attributes
+    without calling ``__init__`` again.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(
+    cls: type[LaminaError], args: tuple[Any, ...], state: dict[str, Any]
+) -> LaminaError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 # --- API errors ---------------------------------------------------------------------------------

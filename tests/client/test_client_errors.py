@@ -105,3 +105,32 @@ def test_job_errors_name_the_job() -> None:
     assert "bad PDF" in str(failed)
     timeout = lamina.JobTimeoutError("pjb-2", 1.5)
     assert timeout.timeout == 1.5 and "1.5s" in str(timeout)
+
+
+def _errors_to_pickle() -> list[lamina.LaminaError]:
+    job = lamina.types.ParseJob.model_validate(
+        {"id": "pjb-1", "project_id": "p", "status": "FAILED", "error_message": "bad page"}
+    )
+    return [
+        make_status_error(_response(422, json={"detail": [{"loc": ["body"], "msg": "m"}]})),
+        lamina.APIConnectionError(request=REQUEST),
+        lamina.APITimeoutError(REQUEST),
+        lamina.JobFailedError(job),
+        lamina.JobCancelledError(job),
+        lamina.JobTimeoutError("pjb-1", 60.0, job, pages=(3, 9)),
+        lamina.ExtractionValidationError("invalid", errors=[{"loc": ["a"]}], data={}, result=None),
+    ]
+
+
+@pytest.mark.parametrize("error", _errors_to_pickle(), ids=lambda e: type(e).__name__)
+def test_every_error_survives_pickling(error: lamina.LaminaError) -> None:
+    """A worker process's exception reaches its parent pickled (``multiprocessing.Pool``): an
+    error that cannot be rebuilt there kills the pool's result thread and the map never ends."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.args == error.args
+    for name in ("job_id", "timeout", "pages_done", "status_code", "detail", "data", "errors"):
+        assert getattr(copy, name, None) == getattr(error, name, None), name
