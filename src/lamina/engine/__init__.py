@@ -179,6 +179,10 @@ _JOB_MODULES = (
 first request would pay; a fork during the first HTML parse of a process is the rare case."""
 
 
+_JOB_CODECS = ("utf-16-le", "utf-8", "latin-1", "cp1252", "ascii")
+"""Codecs the readers decode with (pdfium's text is UTF-16-LE; office and web text the rest)."""
+
+
 def preload() -> None:
     """Import now what parses would import on first use.
 
@@ -189,6 +193,7 @@ def preload() -> None:
     Modules whose optional dependencies are missing are skipped (their jobs fail with the
     install hint, as before).
     """
+    import codecs
     import importlib
 
     for name in _JOB_MODULES:
@@ -196,3 +201,5 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:
             continue
+    for encoding in _JOB_CODECS:  # a codec's first lookup imports its module
+        codecs.lookup(encoding)

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from lamina._forks import passage
 from lamina.engine.errors import InvalidDocumentError
 from lamina.engine.limits import DEFAULT_MAX_IMAGE_PIXELS, current_limits, render_scale
 from lamina.engine.result import ExtractedImage, PageResult
@@ -406,7 +407,8 @@ def parse_image_file(
             raws.append(pdf.RawPage(number=number, error=f"Page {number}: {exc}"))
             extras.append(None)
             continue
-        raw, extra = _image_page(frame, number, options, filename)
+        with passage():  # a fork waits for the page (OCR mid-inference, see lamina._forks)
+            raw, extra = _image_page(frame, number, options, filename)
         del frame
         raws.append(raw)
         extras.append(extra)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lamina._forks import passage
 from lamina.engine import columns, furniture, layout, ocr, progress, tables
 from lamina.engine import markdown as mdr
 from lamina.engine.errors import EncryptedDocumentError, InvalidDocumentError
@@ -157,14 +158,19 @@ def read_pages(
     set, so one bad page never fails the document.
     """
     with _PDFIUM_LOCK:
-        pdf = open_pdf(data)
+        with passage():
+            pdf = open_pdf(data)
         try:
             count = len(pdf)
             selected = progress.tracked(select_pages(count, page_ranges))
-            pages = [_read_page(pdf, n, tables, images) for n in selected]
+            pages = []
+            for number in selected:
+                with passage():  # a fork waits for the page: pdfium must not stop mid-call
+                    pages.append(_read_page(pdf, number, tables, images))
             return count, pages
         finally:
-            pdf.close()
+            with passage():
+                pdf.close()
 
 
 @dataclass(slots=True)

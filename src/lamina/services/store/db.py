@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
-import os
 import secrets
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from lamina._forks import passage
 from lamina.services.errors import ValidationFailed
 from lamina.services.store.tables import (
     ALL_TABLES,
@@ -196,61 +194,11 @@ def paginate(
 # --- the database ------------------------------------------------------------------------------
 
 
-logger = logging.getLogger(__name__)
-
-
-class _ForkGate:
-    """Keeps ``os.fork()`` out of database calls.
-
-    SQLite guards its files with process-wide mutexes. A fork that lands while another thread
-    of this process is inside SQLite (a job runner thread saving progress, say) copies those
-    mutexes locked into a child that lacks the thread to unlock them, and the child's first
-    database connection hangs for ever. Every transaction passes through the gate; a fork
-    waits until none is in progress (they are short), and blocks new ones until it is done.
-    """
-
-    WAIT = 10.0
-    """Seconds a fork waits for transactions to end (a fork from inside a transaction would
-    otherwise wait for itself); after that it goes ahead, as it did without the gate."""
-
-    def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._inside = 0
-
-    @contextmanager
-    def passage(self) -> Iterator[None]:
-        with self._cond:
-            self._inside += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._inside -= 1
-                if not self._inside:
-                    self._cond.notify_all()
-
-    def before_fork(self) -> None:
-        self._cond.acquire()
-        if not self._cond.wait_for(lambda: self._inside == 0, self.WAIT):
-            logger.warning("forking while a database transaction is still in progress")
-
-    def after_fork_in_parent(self) -> None:
-        self._cond.release()
-
-
-_FORK_GATE = _ForkGate()
-os.register_at_fork(
-    before=_FORK_GATE.before_fork,
-    after_in_parent=_FORK_GATE.after_fork_in_parent,
-    after_in_child=_FORK_GATE._reset,  # the child's threads were not copied: nobody is inside
-)
-
-
 class Database:
-    """Records of files and parse jobs; every method is one short transaction."""
+    """Records of files and parse jobs; every method is one short transaction.
+
+    Every transaction goes through :func:`lamina._forks.passage`: SQLite holds process-wide
+    mutexes inside one, which a fork in the middle would leave locked in the child."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -260,7 +208,7 @@ class Database:
         """Create the missing tables of :data:`~lamina.services.store.tables.ALL_TABLES` (every
         service's, batch ones included), and add columns newer versions need to an older jobs
         table. Idempotent; the container calls it once when the services open."""
-        with _FORK_GATE.passage():
+        with passage():
             metadata.create_all(self.engine, tables=ALL_TABLES)
             existing = {c["name"] for c in sa.inspect(self.engine).get_columns(jobs_table.name)}
         with self.begin() as conn:
@@ -271,12 +219,12 @@ class Database:
                 index.create(conn, checkfirst=True)
 
     def dispose(self) -> None:
-        with _FORK_GATE.passage():
+        with passage():
             self.engine.dispose()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with _FORK_GATE.passage(), self.engine.begin() as conn:
+        with passage(), self.engine.begin() as conn:
             yield conn
 
     # files ------------------------------------------------------------------------------------
