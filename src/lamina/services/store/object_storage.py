@@ -19,7 +19,6 @@ COMPLETED in the database, the only place job state is read from.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ from typing import Any, BinaryIO
 from lamina.services.store.storage import (
     IMAGES_DIR,
     Storage,
-    TooLargeError,
+    copy_limited,
     dump_json,
     is_safe_name,
     write_atomic,
@@ -168,21 +167,14 @@ class S3Storage(Storage):
         """Stage ``source`` on local disk (size limit, hash), then send it as one object."""
         key = self._file_key(file_id)
         fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix=f"{file_id}.", suffix=".upload")
-        digest = hashlib.sha256()
-        size = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := source.read(chunk_size):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLargeError(max_bytes)
-                    digest.update(chunk)
-                    out.write(chunk)
+                copied = copy_limited(source, out, max_bytes=max_bytes, chunk_size=chunk_size)
             self._put_path(key, Path(tmp))
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        return size, digest.hexdigest()
+        return copied
 
     def read_file(self, file_id: str) -> bytes:
         return self._get(self._file_key(file_id))

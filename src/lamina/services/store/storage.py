@@ -109,6 +109,23 @@ class TooLargeError(ValueError):
         self.limit = limit
 
 
+def copy_limited(
+    source: BinaryIO, out: BinaryIO, *, max_bytes: int, chunk_size: int = 1 << 20
+) -> tuple[int, str]:
+    """Copy ``source`` to ``out`` in chunks; returns (size, sha256 hex). Raises
+    :class:`TooLargeError` as soon as more than ``max_bytes`` have come (the caller removes
+    what was written)."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := source.read(chunk_size):
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLargeError(max_bytes)
+        digest.update(chunk)
+        out.write(chunk)
+    return size, digest.hexdigest()
+
+
 class Storage:
     """Paths and atomic reads/writes for uploads and results."""
 
@@ -144,16 +161,9 @@ class Storage:
         is left behind)."""
         path = self.file_path(file_id)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        digest = hashlib.sha256()
-        size = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := source.read(chunk_size):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLargeError(max_bytes)
-                    digest.update(chunk)
-                    out.write(chunk)
+                copied = copy_limited(source, out, max_bytes=max_bytes, chunk_size=chunk_size)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
@@ -161,7 +171,7 @@ class Storage:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        return size, digest.hexdigest()
+        return copied
 
     def read_file(self, file_id: str) -> bytes:
         return self.file_path(file_id).read_bytes()
