@@ -34,14 +34,20 @@ def _fork_and_report(child_value: Callable[[], object]) -> tuple[str, float]:
     return text, took
 
 
-def test_fork_waits_for_the_work_inside_a_passage() -> None:
+def _fork_while_a_thread_works(nested: bool) -> tuple[str, float]:
+    """A thread enters a passage (and, with ``nested``, enters again once the fork is
+    pending), then marks its work done; the main thread forks while it is inside. Returns
+    whether the child saw the work done, and how long the fork took."""
     state = {"done": False}
     inside = threading.Event()
 
     def work() -> None:
         with _forks.passage():
             inside.set()
-            time.sleep(0.5)
+            time.sleep(0.4)  # the fork is pending by now
+            if nested:
+                with _forks.passage():
+                    time.sleep(0.1)
             state["done"] = True
 
     thread = threading.Thread(target=work)
@@ -49,28 +55,18 @@ def test_fork_waits_for_the_work_inside_a_passage() -> None:
     inside.wait()
     text, took = _fork_and_report(lambda: state["done"])
     thread.join()
+    return text, took
+
+
+def test_fork_waits_for_the_work_inside_a_passage() -> None:
+    text, took = _fork_while_a_thread_works(nested=False)
     assert text == "True"  # the child was forked after the work ended, not in its middle
-    assert 0.3 < took < _forks.WAIT
+    assert 0.2 < took < _forks.WAIT
 
 
 def test_a_thread_inside_may_enter_again_while_a_fork_waits() -> None:
     """A page read that saves progress re-enters: the fork must not wait for it to time out."""
-    state = {"done": False}
-    inside = threading.Event()
-
-    def work() -> None:
-        with _forks.passage():
-            inside.set()
-            time.sleep(0.3)  # the fork is pending by now
-            with _forks.passage():
-                time.sleep(0.1)
-            state["done"] = True
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    inside.wait()
-    text, took = _fork_and_report(lambda: state["done"])
-    thread.join()
+    text, took = _fork_while_a_thread_works(nested=True)
     assert text == "True"
     assert took < _forks.WAIT / 2
 
