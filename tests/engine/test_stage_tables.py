@@ -98,3 +98,24 @@ def test_lines_without_word_boxes_are_left_out() -> None:
 
 def test_the_rules_of_a_grid_do_not_make_a_table_of_empty_cells() -> None:
     assert find_tables([], GRID) == []
+
+
+# Arabic words (logical order, as pdfium gives them): "jeremy", "my name", "in", "English".
+JEREMY, MY_NAME, IN = "\u062c\u0631\u0645\u064a", "\u0627\u0633\u0645\u064a", "\u0641\u064a"
+ENGLISH = "\u0627\u0644\u0627\u0646\u062c\u0644\u064a\u0632\u064a\u0629"
+
+
+def test_a_cell_reads_in_the_direction_of_most_of_its_letters() -> None:
+    """Words come in page order (left to right); a mostly Arabic cell is read from the right,
+    a Latin sentence with one Arabic word is not (it once came out as "Arabic in ... Jeremy")."""
+    rows = [
+        [("Name", 70), ("Note", 210)],
+        [("Ann", 70), (f"Jeremy is {JEREMY} in Arabic", 210)],
+        [("Bob", 70), (f"{ENGLISH} {IN} Jeremy {MY_NAME}", 210)],
+    ]
+    (table,) = find_tables(_rows(rows, top=95, pitch=20), GRID)
+    assert table.rows == [
+        ["Name", "Note"],
+        ["Ann", f"Jeremy is {JEREMY} in Arabic"],
+        ["Bob", f"{MY_NAME} Jeremy {IN} {ENGLISH}"],
+    ]  # one right-to-left cell of six: the columns keep their page order

@@ -346,7 +346,7 @@ def _grid_table(
         rows.append(row)
         boxes.append(box_row)
     rows, boxes = _dedupe(rows, boxes)
-    if sum(1 for row in rows for cell in row if _RTL.search(cell)) * 2 > len(rows):
+    if sum(1 for row in rows for cell in row if _right_to_left(cell)) * 2 > len(rows):
         rows = [row[::-1] for row in rows]  # right-to-left table: first column on the right
         boxes = [row[::-1] for row in boxes]
     if len(rows) < 2 or len(rows[0]) < 2:
@@ -441,10 +441,17 @@ def _slot(bounds: list[float], v: float) -> int | None:
     return None
 
 
+def _right_to_left(text: str) -> bool:
+    """Whether ``text`` reads right to left: most of its letters are in a right-to-left
+    script (``Jeremy is جرمي in Arabic`` is a left-to-right sentence with one Arabic word)."""
+    rtl = len(_RTL.findall(text))
+    return rtl > 0 and rtl * 2 > sum(ch.isalpha() for ch in text)
+
+
 def _cell_text(words: list[_Word]) -> str:
     """A cell's words in reading order: line by line (by vertical overlap), left to right
     (right to left when the cell is in a right-to-left script)."""
-    rtl = any(_RTL.search(w.text) for w in words)
+    rtl = _right_to_left("".join(w.text for w in words))
     return " ".join(
         w.text
         for row in _row_groups(words)
