@@ -87,6 +87,36 @@ def test_results_publish_replace_copy_and_delete(object_store: ObjectStore, tmp_
     assert worker.read_result_json("job-1", "text.json") is None
 
 
+def test_local_copies_of_results_stay_under_the_cache_size(
+    object_store: ObjectStore, tmp_path: Path
+) -> None:
+    """Downloads fetch result files into a local cache; past ``cache_bytes`` the least
+    recently used jobs' copies go (and come back from the bucket on their next use)."""
+    bucket = object_store.new_bucket()
+    worker = _storage(object_store, bucket, tmp_path / "worker")
+    options = {**object_store.options, "cache_bytes": 3500}  # room for two jobs' copies
+    api = open_storage(tmp_path / "api", f"s3://{bucket}/team/lamina", options=options)
+    assert isinstance(api, S3Storage)
+    jobs = ("job-1", "job-2", "job-3")
+    for job in jobs:
+        with worker.staged_results(job) as staging:
+            (staging / "page.png").write_bytes(job.encode() * 300)  # 1500 bytes
+    cached = {job: api.result_dir(job) / "page.png" for job in jobs}
+
+    def download(job: str) -> None:
+        path = api.result_path(job, "page.png")
+        assert path == cached[job] and path.read_bytes() == job.encode() * 300
+        time.sleep(0.02)  # distinct times of use
+
+    for job in ("job-1", "job-2", "job-1", "job-3"):  # job-1 used again after job-2
+        download(job)
+    assert [cached[job].exists() for job in jobs] == [True, False, True]
+    download("job-2")  # fetched again from the bucket; now job-1 is the oldest
+    assert [cached[job].exists() for job in jobs] == [False, True, True]
+    total = sum(f.stat().st_size for f in api.cache_dir.rglob("*") if f.is_file())
+    assert total <= 3500
+
+
 def test_progress_is_seen_by_every_process(object_store: ObjectStore, tmp_path: Path) -> None:
     bucket = object_store.new_bucket()
     worker = _storage(object_store, bucket, tmp_path / "worker")

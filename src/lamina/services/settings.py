@@ -156,6 +156,9 @@ class ServerSettings:
     s3_access_key_id: str | None = None
     """None: boto3's own chain (``AWS_ACCESS_KEY_ID``, profiles, instance roles)."""
     s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_cache_bytes: int = 1 << 30
+    """With ``s3://`` storage: the local copies of result files fetched for downloads are kept
+    up to this size; the least recently used jobs' copies are removed beyond it."""
     durable_writes: bool = True
     """False skips the disk sync after each upload and result file (the embedded server,
     whose data dir is a local cache; renames still keep every file whole)."""
@@ -180,7 +183,7 @@ class ServerSettings:
         return self.database_url or f"sqlite:///{self.data_dir / 'lamina.db'}"
 
     @property
-    def storage_options(self) -> dict[str, str | None]:
+    def storage_options(self) -> dict[str, str | int | None]:
         """The object store's settings, as :func:`~lamina.services.store.storage.open_storage`
         takes them."""
         return {
@@ -188,6 +191,7 @@ class ServerSettings:
             "region": self.s3_region,
             "access_key_id": self.s3_access_key_id,
             "secret_access_key": self.s3_secret_access_key,
+            "cache_bytes": self.s3_cache_bytes,
         }
 
     @property
@@ -289,6 +293,7 @@ class ServerSettings:
             "LAMINA_WEBHOOK_CONCURRENCY": ("webhook_concurrency", int),
             "LAMINA_WEBHOOK_PROJECT_CONCURRENCY": ("webhook_project_concurrency", int),
             "LAMINA_MAX_INFLIGHT_PER_PROJECT": ("max_inflight_per_project", int),
+            "LAMINA_S3_CACHE_BYTES": ("s3_cache_bytes", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

@@ -79,7 +79,7 @@ class WorkerConfig:
     outbound_allow_caller_proxy: bool = False
     max_running_per_project: int = 0
     storage_url: str | None = None
-    storage_options: dict[str, str | None] = field(default_factory=dict)
+    storage_options: dict[str, str | int | None] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> WorkerConfig:

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,8 +64,12 @@ class S3Storage(Storage):
         region: str | None = None,
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
+        cache_bytes: int = 1 << 30,
     ) -> None:
         self.root = Path(data_dir)
+        self.cache_bytes = cache_bytes
+        self._cache_lock = threading.Lock()
+        self._cache_estimate = cache_bytes + 1  # unknown (another run's copies): count first
         self.durable = durable
         self.tmp_dir = self.root / "tmp"
         self.cache_dir = self.root / "s3-cache"
@@ -199,14 +204,51 @@ class S3Storage(Storage):
         """A local copy of one result file (fetched once: published results never change);
         a path that does not exist when the object does not."""
         path = super().result_path(job_id, name)
-        if path is None or path.is_file():
+        if path is None:
+            return path
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                os.utime(self.result_dir(job_id))  # recently used: trimmed last
             return path
         try:
             data = self._get(self._results_prefix(job_id) + name)
         except FileNotFoundError:
             return path
         write_atomic(path, data)
+        with self._cache_lock:
+            self._cache_estimate += len(data)
+            full = self._cache_estimate > self.cache_bytes
+        if full:
+            self.trim_cache(keep=job_id)
         return path
+
+    def trim_cache(self, keep: str | None = None) -> int:
+        """Remove the local copies of the least recently used jobs' result files until the
+        cache holds at most ``cache_bytes`` (``keep``'s, just fetched, stays). Returns the
+        number of job folders removed. Safe beside a download in progress: a removed file is
+        fetched again on its next use (the folders are counted only when the sizes added
+        since the last count pass the limit)."""
+        with self._cache_lock:
+            folders: list[tuple[float, int, Path]] = []
+            total = 0
+            for folder in self.cache_dir.iterdir():
+                try:
+                    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+                    used = folder.stat().st_mtime
+                except OSError:  # removed meanwhile
+                    continue
+                total += size
+                if folder.name != keep:
+                    folders.append((used, size, folder))
+            removed = 0
+            for _used, size, folder in sorted(folders):
+                if total <= self.cache_bytes:
+                    break
+                shutil.rmtree(folder, ignore_errors=True)
+                total -= size
+                removed += 1
+            self._cache_estimate = total
+            return removed
 
     def _result_bytes(self, job_id: str, name: str) -> bytes | None:
         try:
