@@ -333,3 +333,29 @@ def test_section_label_between_rows_read_as_one_line_is_no_heading() -> None:
         _line("64.5 48.6 34.3 0.5 10.5", 134, x0=200.0),
     ]
     assert _table_page(lines) == ["Results by group"]
+
+
+def test_form_label_beside_a_long_value_is_no_heading() -> None:
+    """The ``fast`` tier on a form: two bold labels with short values lined up in a column
+    are labels (the rule above); a third label in their style and on their edge, whose value
+    beside it is a long wrapped sentence (not cell-like), is a label too. The bold heading
+    over the form, with nothing beside it, stays one."""
+
+    def right(text: str, top: float, x1: float, bold: bool, size: float = 12.0) -> Line:
+        x0 = x1 - 0.5 * size * len(text)
+        return Line(text, x0, top, x1, top + size, top + 0.8 * size, size, bold)
+
+    long_value = "Cast billets made by the continuous process, as the annex says"
+    lines = [
+        right("Product standard", 60, 520, True, 16.0),
+        right("Standard name", 100, 520, True),
+        right(long_value, 100, 420, False),
+        right(long_value[:30], 118, 420, False),
+        right("Mandatory", 160, 520, True),
+        right("Yes", 160, 300, False),
+        right("Issued by", 200, 520, True),
+        right("National body", 200, 300, False),
+        *[right(BODY, 260 + 14 * i, 520, False) for i in range(4)],
+    ]
+    lines.sort(key=lambda ln: ln.top)
+    assert _table_page(lines) == ["Product standard"]

@@ -341,6 +341,8 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
         if _aligned(cell_a, cell_b) or _under(cell_a, cell_b):
             _unflag(a)
             _unflag(b)
+    if not columns:  # in columns, the other column's text shares every band
+        _demote_more_form_labels(candidates, lines)
     # The wrapped last line of a label (set a little apart, so a block of its own) goes with it.
     demoted = [b for b in candidates if b.heading_size is None and not b.bold_heading]
     for block in candidates:
@@ -354,6 +356,42 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
             for label in demoted
         ):
             _unflag(block)
+
+
+def _demote_more_form_labels(candidates: Sequence[Block], lines: Sequence[Line]) -> None:
+    """The other labels of a table or form whose row labels the rules above found: a
+    candidate in the style of a demoted label and lined up with it (left or right edge)
+    that shares its band with text (a value too long to look like a cell: a sentence, a
+    wrapped name) is a label too. A heading has no text beside it; one that does (hung in
+    the margin) is kept unless the page has a table or form in that style on that edge.
+    Repeats until nothing changes, so labels lined up only with such a label follow."""
+    found = [b for b in candidates if b.heading_size is None and not b.bold_heading]
+    changed = bool(found)
+    while changed:
+        changed = False
+        for block in candidates:
+            if block.heading_size is None and not block.bold_heading:
+                continue
+            style = _style(block)
+            first = block.lines[0]
+            beside = any(
+                _same_band(first, other)
+                for other in lines
+                if all(other is not ln for ln in block.lines)
+            )
+            if not beside:
+                continue
+            if any(
+                _style(label) == style
+                and (
+                    abs(label.lines[0].x0 - first.x0) <= _ALIGN
+                    or abs(label.lines[0].x1 - first.x1) <= _ALIGN
+                )
+                for label in found
+            ):
+                _unflag(block)
+                found.append(block)
+                changed = True
 
 
 def demote_page_edge_and_figure_text(
