@@ -359,3 +359,21 @@ def test_form_label_beside_a_long_value_is_no_heading() -> None:
     ]
     lines.sort(key=lambda ln: ln.top)
     assert _table_page(lines) == ["Product standard"]
+
+
+def test_centred_title_lines_are_one_heading() -> None:
+    """A large title centred over two lines (the second starts well right of the first) is
+    one heading; a same-size heading further down, after body text, stays its own."""
+    lines = [
+        _line("Annual Review of Coastal Shipping", 60, 24.0, x0=72.0),
+        _line("and Harbour Works", 90, 24.0, x0=170.0),
+        *[_line(BODY, 130 + 12 * i) for i in range(4)],
+        _line("Outlook for the Year", 200, 24.0, x0=72.0),
+        *[_line(BODY, 240 + 12 * i) for i in range(4)],
+    ]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    layout.mark_heading_candidates(blocks, 10.0, 10.0)
+    assert _headings(blocks) == [
+        "Annual Review of Coastal Shipping and Harbour Works",
+        "Outlook for the Year",
+    ]

@@ -205,6 +205,9 @@ def mark_heading_candidates(
 ) -> None:
     """Flag short blocks set larger than the body text, or short bold lines, as headings.
 
+    A large heading wrapped onto a line that starts further right is joined into one block
+    (:func:`_join_wrapped_headings`), so ``blocks`` may lose entries.
+
     A one-line block opening with a section number ("(2) Scope", "3.1 Methods") needs only a
     little more size than the body. A bold line set smaller than the body text (of the
     document and of its page, ``page_body``) is a figure label or a note, not a heading; and
@@ -256,6 +259,34 @@ def mark_heading_candidates(
         ):
             block.bold_heading = True  # an italic heading ranks with the bold ones
     _demote_label_runs(blocks)
+    _join_wrapped_headings(blocks)
+
+
+def _join_wrapped_headings(blocks: list[Block]) -> None:
+    """Join a large heading's wrapped line that the grouping rules left apart because it
+    starts further right (a centred title, or a title after a small "Chapter 1." run that
+    shares its first line): the next block, one line in the same size and weight, right
+    under it (at most ``_MAX_LINE_GAP`` sizes, baseline to baseline) and within its width."""
+    i = 0
+    while i + 1 < len(blocks):
+        a, b = blocks[i], blocks[i + 1]
+        last, line = a.lines[-1], b.lines[0]
+        gap = line.baseline - last.baseline
+        if (
+            a.heading_size is not None
+            and b.heading_size == a.heading_size
+            and len(a.lines) < 3
+            and len(b.lines) == 1
+            and line.bold == last.bold
+            and 0.3 * line.size < gap <= _MAX_LINE_GAP * line.size
+            and line.x0 >= last.x0 - line.size
+            and line.x1 <= last.x1 + line.size
+            and not last.text.rstrip().endswith(_SENTENCE_END)
+        ):
+            a.lines.extend(b.lines)
+            del blocks[i + 1]
+            continue
+        i += 1
 
 
 def _introduces_text(block: Block, after: Block | None) -> bool:
