@@ -377,3 +377,19 @@ def test_centred_title_lines_are_one_heading() -> None:
         "Annual Review of Coastal Shipping and Harbour Works",
         "Outlook for the Year",
     ]
+
+
+def test_lone_period_line_ends_its_paragraph() -> None:
+    """A paragraph's closing period set on a line of its own (the producer placed it a
+    little lower) ends the paragraph: the italic run-in heading under it is not swallowed
+    into the paragraph, and stays a heading over the text it introduces."""
+    lines = [
+        *[_line(BODY, 100 + 12 * i) for i in range(3)],
+        _line(".", 134, x0=72.0),
+        _line("_Stainless Steel Locking Nut_", 146),
+        *[_line(BODY, 160 + 12 * i) for i in range(3)],
+    ]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    layout.mark_heading_candidates(blocks, 10.0, 10.0)
+    assert _headings(blocks) == ["Stainless Steel Locking Nut"]
+    assert blocks[0].text.endswith(".") and "Stainless" not in blocks[0].text

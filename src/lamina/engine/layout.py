@@ -52,6 +52,8 @@ _ADDRESS = re.compile(
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
+# A line of nothing but periods (a sentence's end set apart from it, or a speck).
+_STRAY_MARKS = re.compile(r"^[\s.!?]+$")
 
 # Thresholds, in multiples of the font size unless said otherwise.
 _MAX_LINE_GAP = 1.5  # baseline to baseline: more than this starts a new block
@@ -686,6 +688,8 @@ def _continues(block: Block, line: Line) -> bool:
     prev = block.lines[-1]
     if line.mono != prev.mono:
         return False
+    if _STRAY_MARKS.match(prev.text):
+        return False  # a lone period ends its paragraph; a lone speck starts none
     size = max(prev.size, line.size)
     if abs(line.size - prev.size) > 0.1 * size:
         return False
