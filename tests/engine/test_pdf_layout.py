@@ -365,3 +365,12 @@ def test_regression_small_chapter_run_joins_its_title(tmp_path: Path, tier: str)
     assert headings == [" ".join((fx.CHAPTER_LABEL, *fx.CHAPTER_TITLE))]
     first = page.items[0]
     assert isinstance(first, HeadingItem) and first.level == 1
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_section_label_far_from_its_title(tmp_path: Path, tier: str) -> None:
+    """A heading's label set far left of its title ("Chapter 3 ... Discussion") is not cut
+    off as a column of its own: one heading per section, label first."""
+    page = _parse(fx.make_section_label_pdf(tmp_path), tier).pages[0]
+    headings = [i.value for i in page.items if isinstance(i, HeadingItem)]
+    assert headings == [f"{label} {title}" for label, title in fx.SECTION_HEADINGS]

@@ -36,6 +36,12 @@ _NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
 _BARE_NUMBER = re.compile(r"^(\d{1,2})\s+(?=\S)")
 # A section number opening a heading: "2", "2.1", "2.1.3", optionally with a closing period.
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?=[^\W\d_])")
+# A section's label alone: "Chapter 3", "Part II", "Appendix B", "Section 4.2", "12.4.1".
+_SECTION_LABEL = re.compile(
+    r"^(?:(?:chapter|section|part|appendix|annex|article|unit|lesson)\s+"
+    r"(?:\d{1,3}(?:\.\d{1,2}){0,3}|[IVXLC]{1,6}|[A-Z])|\d{1,2}(?:\.\d{1,2}){1,4})[.:]?$",
+    re.IGNORECASE,
+)
 # The number of a heading set only a little larger than the body: "(2) ...", "3.1 ...", "IV. ...".
 _HEADING_NUMBER = re.compile(r"^(\(\d{1,2}\)|\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)\s+(?=\S)")
 _PAGE_NUMBER = re.compile(
@@ -131,6 +137,12 @@ def body_size(lines: Iterable[Line]) -> float:
     for line in lines:
         weights[round(line.size * 2) / 2] += len(line.text)
     return weights.most_common(1)[0][0] if weights else 10.0
+
+
+def section_label(text: str) -> bool:
+    """Whether ``text`` is only the label a section title follows: "Chapter 3", "Part II.",
+    "Appendix B:", "12.4.1" (set apart from the title on its line, it still belongs to it)."""
+    return _SECTION_LABEL.match(text.strip()) is not None
 
 
 def list_marker(text: str) -> re.Match[str] | None:

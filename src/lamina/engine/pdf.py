@@ -737,8 +737,13 @@ class _TextPageReader:
             if self._charbox(i)[0] >= gaps[0] - 0.5:
                 gaps.pop(0)
                 piece = self._text[cuts[-1] if cuts else start : i].strip()
-                # A bullet or item number set apart from its text is not a column.
-                if len(piece) >= _MIN_CUT_CHARS and not layout.list_marker(piece + " x"):
+                # A bullet, an item number or a section label ("Chapter 3") set apart from
+                # its text is not a column.
+                if (
+                    len(piece) >= _MIN_CUT_CHARS
+                    and not layout.list_marker(piece + " x")
+                    and not layout.section_label(piece)
+                ):
                     cuts.append(i)
         return cuts
 
