@@ -393,3 +393,24 @@ def test_lone_period_line_ends_its_paragraph() -> None:
     layout.mark_heading_candidates(blocks, 10.0, 10.0)
     assert _headings(blocks) == ["Stainless Steel Locking Nut"]
     assert blocks[0].text.endswith(".") and "Stainless" not in blocks[0].text
+
+
+def test_bold_label_over_rows_of_figures_is_no_heading() -> None:
+    """The ``fast`` tier on a key-figures table shown as text: bold group labels at body size
+    ("Class A") over rows of a label and a right-aligned amount, the rows further apart
+    than their labels are long. The bold heading over a paragraph stays one."""
+
+    def amount(text: str, top: float) -> Line:
+        return _line(text, top, x0=530.0 - 5.0 * len(text))
+
+    lines = [_line("Summary of the year", 40, bold=True)]
+    lines += [_line(BODY, 56 + 12 * i) for i in range(3)]
+    top = 110.0
+    for group, values in (("Class A", ("5,111,372", "(49,136)")), ("Class B", ("-", "471"))):
+        lines.append(_line(group, top, bold=True))
+        for k, (label, value) in enumerate(
+            zip(("Net value", "Units in issue"), values, strict=True)
+        ):
+            lines += [_line(label, top + 22 * (k + 1)), amount(value, top + 22 * (k + 1))]
+        top += 100
+    assert _table_page(lines) == ["Summary of the year"]

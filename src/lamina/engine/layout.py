@@ -367,6 +367,7 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
                 for line in block.lines
             )
             or _between_rows(block, others)
+            or (block.heading_size is None and _over_figure_rows(block, others))
             or any(_vertical(line) for line in block.lines)
         ):
             _unflag(block)
@@ -561,6 +562,28 @@ def _between_rows(block: Block, others: Sequence[Line]) -> bool:
     if not all(_cell_like(line) for line in (*cells_above, *cells_below)):
         return False
     return any(_aligned(a, b) or _under(a, b) for a in cells_above for b in cells_below)
+
+
+def _over_figure_rows(block: Block, others: Sequence[Line]) -> bool:
+    """Whether ``block`` (a bold line at body size) labels rows of a table shown as text: the
+    next two bands under it each hold a label and figure cells (figures, dashes, amounts in
+    brackets), the figures of the two rows lined up in a column. A heading introduces text;
+    a label at body size over rows of figures is the table's ("Class A", "Totals")."""
+    line = block.lines[-1]
+    figures: list[list[Line]] = []
+    for _ in range(2):
+        band = _row_band(line, others, below=True)
+        cells = [o for o in band if _figure_cell(o)]
+        if not cells or len(cells) == len(band):
+            return False
+        figures.append(cells)
+        line = band[0]
+    return any(_aligned(a, b) for a in figures[0] for b in figures[1])
+
+
+def _figure_cell(line: Line) -> bool:
+    tokens = line.text.split()
+    return bool(tokens) and all(_cell_like_figure(t) for t in tokens)
 
 
 def _figure_row(band: Sequence[Line]) -> bool:
