@@ -414,3 +414,28 @@ def test_bold_label_over_rows_of_figures_is_no_heading() -> None:
             lines += [_line(label, top + 22 * (k + 1)), amount(value, top + 22 * (k + 1))]
         top += 100
     assert _table_page(lines) == ["Summary of the year"]
+
+
+def test_title_repeated_at_the_top_of_every_page_is_kept_once() -> None:
+    """A report title set large at the same height on every page is a running title: the
+    first copy stays a heading, the later ones do not; a heading that differs per page, and
+    one that repeats lower down on a page, stay headings."""
+    pages = []
+    for n, (part, top) in enumerate((("Part one", 80), ("Part two", 80), ("Summary", 300))):
+        lines = [
+            _line("PRIMARY ELECTION RESULTS", 40, 16.0),
+            _line(part, top, 12.0, bold=True),
+            *[_line(BODY, top + 20 + 12 * i) for i in range(4)],
+        ]
+        if n == 2:
+            lines.insert(1, _line("Part one", 80, 12.0, bold=True))
+            lines.insert(2, _line(BODY, 100))
+        blocks = layout.order_blocks(layout.group_lines(lines))
+        layout.mark_heading_candidates(blocks, 10.0, 10.0)
+        pages.append(blocks)
+    layout.demote_repeated_headings(pages)
+    assert [_headings(blocks) for blocks in pages] == [
+        ["PRIMARY ELECTION RESULTS", "Part one"],
+        ["Part two"],
+        ["Part one", "Summary"],
+    ]

@@ -671,6 +671,32 @@ def _row_partner(line: Line, others: Sequence[Line], strict: bool) -> bool:
     return False
 
 
+def demote_repeated_headings(pages: Sequence[Sequence[Block]]) -> None:
+    """Keep only the first of a heading repeated at one place on many pages: the same text
+    (case and spacing aside) at about the same height (within half its size) on at least
+    ``_REPEATS`` pages is a running title set large, which the furniture rules leave alone
+    (they take only lines no larger than the body); later copies stay on the page as text."""
+    seen: dict[str, list[Block]] = {}
+    for blocks in pages:
+        for block in blocks:
+            if block.heading_size is None and not block.bold_heading:
+                continue
+            key = " ".join(block.text.lower().split())
+            seen.setdefault(key, []).append(block)
+    for copies in seen.values():
+        if len(copies) < _REPEATS:
+            continue
+        first = copies[0]
+        size = first.lines[0].size
+        same_place = [b for b in copies[1:] if abs(b.top - first.top) <= 0.5 * size]
+        if len(same_place) + 1 >= _REPEATS:
+            for block in same_place:
+                _unflag(block)
+
+
+_REPEATS = 3  # pages a heading repeats on, at one height, to be a running title
+
+
 class HeadingLevels:
     """Heading levels from the document's distinct heading sizes: biggest is level 1.
 

@@ -247,6 +247,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
                 mark.printed_page_number if options.printed_page_number else None,
             )
         )
+    layout.demote_repeated_headings([plan.blocks for plan in plans])
     levels = layout.HeadingLevels(
         b.heading_size for plan in plans for b in plan.blocks if b.heading_size is not None
     )
