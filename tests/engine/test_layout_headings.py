@@ -333,3 +333,109 @@ def test_section_label_between_rows_read_as_one_line_is_no_heading() -> None:
         _line("64.5 48.6 34.3 0.5 10.5", 134, x0=200.0),
     ]
     assert _table_page(lines) == ["Results by group"]
+
+
+def test_form_label_beside_a_long_value_is_no_heading() -> None:
+    """The ``fast`` tier on a form: two bold labels with short values lined up in a column
+    are labels (the rule above); a third label in their style and on their edge, whose value
+    beside it is a long wrapped sentence (not cell-like), is a label too. The bold heading
+    over the form, with nothing beside it, stays one."""
+
+    def right(text: str, top: float, x1: float, bold: bool, size: float = 12.0) -> Line:
+        x0 = x1 - 0.5 * size * len(text)
+        return Line(text, x0, top, x1, top + size, top + 0.8 * size, size, bold)
+
+    long_value = "Cast billets made by the continuous process, as the annex says"
+    lines = [
+        right("Product standard", 60, 520, True, 16.0),
+        right("Standard name", 100, 520, True),
+        right(long_value, 100, 420, False),
+        right(long_value[:30], 118, 420, False),
+        right("Mandatory", 160, 520, True),
+        right("Yes", 160, 300, False),
+        right("Issued by", 200, 520, True),
+        right("National body", 200, 300, False),
+        *[right(BODY, 260 + 14 * i, 520, False) for i in range(4)],
+    ]
+    lines.sort(key=lambda ln: ln.top)
+    assert _table_page(lines) == ["Product standard"]
+
+
+def test_centred_title_lines_are_one_heading() -> None:
+    """A large title centred over two lines (the second starts well right of the first) is
+    one heading; a same-size heading further down, after body text, stays its own."""
+    lines = [
+        _line("Annual Review of Coastal Shipping", 60, 24.0, x0=72.0),
+        _line("and Harbour Works", 90, 24.0, x0=170.0),
+        *[_line(BODY, 130 + 12 * i) for i in range(4)],
+        _line("Outlook for the Year", 200, 24.0, x0=72.0),
+        *[_line(BODY, 240 + 12 * i) for i in range(4)],
+    ]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    layout.mark_heading_candidates(blocks, 10.0, 10.0)
+    assert _headings(blocks) == [
+        "Annual Review of Coastal Shipping and Harbour Works",
+        "Outlook for the Year",
+    ]
+
+
+def test_lone_period_line_ends_its_paragraph() -> None:
+    """A paragraph's closing period set on a line of its own (the producer placed it a
+    little lower) ends the paragraph: the italic run-in heading under it is not swallowed
+    into the paragraph, and stays a heading over the text it introduces."""
+    lines = [
+        *[_line(BODY, 100 + 12 * i) for i in range(3)],
+        _line(".", 134, x0=72.0),
+        _line("_Stainless Steel Locking Nut_", 146),
+        *[_line(BODY, 160 + 12 * i) for i in range(3)],
+    ]
+    blocks = layout.order_blocks(layout.group_lines(lines))
+    layout.mark_heading_candidates(blocks, 10.0, 10.0)
+    assert _headings(blocks) == ["Stainless Steel Locking Nut"]
+    assert blocks[0].text.endswith(".") and "Stainless" not in blocks[0].text
+
+
+def test_bold_label_over_rows_of_figures_is_no_heading() -> None:
+    """The ``fast`` tier on a key-figures table shown as text: bold group labels at body size
+    ("Class A") over rows of a label and a right-aligned amount, the rows further apart
+    than their labels are long. The bold heading over a paragraph stays one."""
+
+    def amount(text: str, top: float) -> Line:
+        return _line(text, top, x0=530.0 - 5.0 * len(text))
+
+    lines = [_line("Summary of the year", 40, bold=True)]
+    lines += [_line(BODY, 56 + 12 * i) for i in range(3)]
+    top = 110.0
+    for group, values in (("Class A", ("5,111,372", "(49,136)")), ("Class B", ("-", "471"))):
+        lines.append(_line(group, top, bold=True))
+        for k, (label, value) in enumerate(
+            zip(("Net value", "Units in issue"), values, strict=True)
+        ):
+            lines += [_line(label, top + 22 * (k + 1)), amount(value, top + 22 * (k + 1))]
+        top += 100
+    assert _table_page(lines) == ["Summary of the year"]
+
+
+def test_title_repeated_at_the_top_of_every_page_is_kept_once() -> None:
+    """A report title set large at the same height on every page is a running title: the
+    first copy stays a heading, the later ones do not; a heading that differs per page, and
+    one that repeats lower down on a page, stay headings."""
+    pages = []
+    for n, (part, top) in enumerate((("Part one", 80), ("Part two", 80), ("Summary", 300))):
+        lines = [
+            _line("PRIMARY ELECTION RESULTS", 40, 16.0),
+            _line(part, top, 12.0, bold=True),
+            *[_line(BODY, top + 20 + 12 * i) for i in range(4)],
+        ]
+        if n == 2:
+            lines.insert(1, _line("Part one", 80, 12.0, bold=True))
+            lines.insert(2, _line(BODY, 100))
+        blocks = layout.order_blocks(layout.group_lines(lines))
+        layout.mark_heading_candidates(blocks, 10.0, 10.0)
+        pages.append(blocks)
+    layout.demote_repeated_headings(pages)
+    assert [_headings(blocks) for blocks in pages] == [
+        ["PRIMARY ELECTION RESULTS", "Part one"],
+        ["Part two"],
+        ["Part one", "Summary"],
+    ]

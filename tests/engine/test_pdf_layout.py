@@ -353,3 +353,24 @@ def test_regression_key_value_block_over_item_table_stays_apart(tmp_path: Path) 
     assert first.rows[0] == ["Receipt no", "R-88120"]
     assert second.rows[0] == ["Item", "Qty", "Price", "Amount"]
     assert page.markdown.startswith("# Corner Coffee House")
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_small_chapter_run_joins_its_title(tmp_path: Path, tier: str) -> None:
+    """A small "Chapter 1." run on the baseline of a large title: the line takes the size
+    most of its letters are set in (not the first letter's), and the title's second line,
+    starting further right, joins it: one heading, no heading made of the second line."""
+    page = _parse(fx.make_chapter_title_pdf(tmp_path), tier).pages[0]
+    headings = [i.value for i in page.items if isinstance(i, HeadingItem)]
+    assert headings == [" ".join((fx.CHAPTER_LABEL, *fx.CHAPTER_TITLE))]
+    first = page.items[0]
+    assert isinstance(first, HeadingItem) and first.level == 1
+
+
+@pytest.mark.parametrize("tier", ["fast", "cost_effective"])
+def test_regression_section_label_far_from_its_title(tmp_path: Path, tier: str) -> None:
+    """A heading's label set far left of its title ("Chapter 3 ... Discussion") is not cut
+    off as a column of its own: one heading per section, label first."""
+    page = _parse(fx.make_section_label_pdf(tmp_path), tier).pages[0]
+    headings = [i.value for i in page.items if isinstance(i, HeadingItem)]
+    assert headings == [f"{label} {title}" for label, title in fx.SECTION_HEADINGS]

@@ -36,6 +36,12 @@ _NUMBER = re.compile(r"^\(?(\d{1,3}|[a-z]|[ivx]{1,5})[.)]\s+(?=\S)")
 _BARE_NUMBER = re.compile(r"^(\d{1,2})\s+(?=\S)")
 # A section number opening a heading: "2", "2.1", "2.1.3", optionally with a closing period.
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?=[^\W\d_])")
+# A section's label alone: "Chapter 3", "Part II", "Appendix B", "Section 4.2", "12.4.1".
+_SECTION_LABEL = re.compile(
+    r"^(?:(?:chapter|section|part|appendix|annex|article|unit|lesson)\s+"
+    r"(?:\d{1,3}(?:\.\d{1,2}){0,3}|[IVXLC]{1,6}|[A-Z])|\d{1,2}(?:\.\d{1,2}){1,4})[.:]?$",
+    re.IGNORECASE,
+)
 # The number of a heading set only a little larger than the body: "(2) ...", "3.1 ...", "IV. ...".
 _HEADING_NUMBER = re.compile(r"^(\(\d{1,2}\)|\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)\s+(?=\S)")
 _PAGE_NUMBER = re.compile(
@@ -52,6 +58,8 @@ _ADDRESS = re.compile(
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
+# A line of nothing but periods (a sentence's end set apart from it, or a speck).
+_STRAY_MARKS = re.compile(r"^[\s.!?]+$")
 
 # Thresholds, in multiples of the font size unless said otherwise.
 _MAX_LINE_GAP = 1.5  # baseline to baseline: more than this starts a new block
@@ -131,6 +139,12 @@ def body_size(lines: Iterable[Line]) -> float:
     return weights.most_common(1)[0][0] if weights else 10.0
 
 
+def section_label(text: str) -> bool:
+    """Whether ``text`` is only the label a section title follows: "Chapter 3", "Part II.",
+    "Appendix B:", "12.4.1" (set apart from the title on its line, it still belongs to it)."""
+    return _SECTION_LABEL.match(text.strip()) is not None
+
+
 def list_marker(text: str) -> re.Match[str] | None:
     """The bullet or number that opens a list entry, if ``text`` starts with one."""
     return _BULLET.match(text) or _NUMBER.match(text)
@@ -205,6 +219,9 @@ def mark_heading_candidates(
 ) -> None:
     """Flag short blocks set larger than the body text, or short bold lines, as headings.
 
+    A large heading wrapped onto a line that starts further right is joined into one block
+    (:func:`_join_wrapped_headings`), so ``blocks`` may lose entries.
+
     A one-line block opening with a section number ("(2) Scope", "3.1 Methods") needs only a
     little more size than the body. A bold line set smaller than the body text (of the
     document and of its page, ``page_body``) is a figure label or a note, not a heading; and
@@ -256,6 +273,34 @@ def mark_heading_candidates(
         ):
             block.bold_heading = True  # an italic heading ranks with the bold ones
     _demote_label_runs(blocks)
+    _join_wrapped_headings(blocks)
+
+
+def _join_wrapped_headings(blocks: list[Block]) -> None:
+    """Join a large heading's wrapped line that the grouping rules left apart because it
+    starts further right (a centred title, or a title after a small "Chapter 1." run that
+    shares its first line): the next block, one line in the same size and weight, right
+    under it (at most ``_MAX_LINE_GAP`` sizes, baseline to baseline) and within its width."""
+    i = 0
+    while i + 1 < len(blocks):
+        a, b = blocks[i], blocks[i + 1]
+        last, line = a.lines[-1], b.lines[0]
+        gap = line.baseline - last.baseline
+        if (
+            a.heading_size is not None
+            and b.heading_size == a.heading_size
+            and len(a.lines) < 3
+            and len(b.lines) == 1
+            and line.bold == last.bold
+            and 0.3 * line.size < gap <= _MAX_LINE_GAP * line.size
+            and line.x0 >= last.x0 - line.size
+            and line.x1 <= last.x1 + line.size
+            and not last.text.rstrip().endswith(_SENTENCE_END)
+        ):
+            a.lines.extend(b.lines)
+            del blocks[i + 1]
+            continue
+        i += 1
 
 
 def _introduces_text(block: Block, after: Block | None) -> bool:
@@ -322,6 +367,7 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
                 for line in block.lines
             )
             or _between_rows(block, others)
+            or (block.heading_size is None and _over_figure_rows(block, others))
             or any(_vertical(line) for line in block.lines)
         ):
             _unflag(block)
@@ -341,6 +387,8 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
         if _aligned(cell_a, cell_b) or _under(cell_a, cell_b):
             _unflag(a)
             _unflag(b)
+    if not columns:  # in columns, the other column's text shares every band
+        _demote_more_form_labels(candidates, lines)
     # The wrapped last line of a label (set a little apart, so a block of its own) goes with it.
     demoted = [b for b in candidates if b.heading_size is None and not b.bold_heading]
     for block in candidates:
@@ -354,6 +402,42 @@ def demote_table_rows(blocks: Sequence[Block], columns: bool = False) -> None:
             for label in demoted
         ):
             _unflag(block)
+
+
+def _demote_more_form_labels(candidates: Sequence[Block], lines: Sequence[Line]) -> None:
+    """The other labels of a table or form whose row labels the rules above found: a
+    candidate in the style of a demoted label and lined up with it (left or right edge)
+    that shares its band with text (a value too long to look like a cell: a sentence, a
+    wrapped name) is a label too. A heading has no text beside it; one that does (hung in
+    the margin) is kept unless the page has a table or form in that style on that edge.
+    Repeats until nothing changes, so labels lined up only with such a label follow."""
+    found = [b for b in candidates if b.heading_size is None and not b.bold_heading]
+    changed = bool(found)
+    while changed:
+        changed = False
+        for block in candidates:
+            if block.heading_size is None and not block.bold_heading:
+                continue
+            style = _style(block)
+            first = block.lines[0]
+            beside = any(
+                _same_band(first, other)
+                for other in lines
+                if all(other is not ln for ln in block.lines)
+            )
+            if not beside:
+                continue
+            if any(
+                _style(label) == style
+                and (
+                    abs(label.lines[0].x0 - first.x0) <= _ALIGN
+                    or abs(label.lines[0].x1 - first.x1) <= _ALIGN
+                )
+                for label in found
+            ):
+                _unflag(block)
+                found.append(block)
+                changed = True
 
 
 def demote_page_edge_and_figure_text(
@@ -480,6 +564,28 @@ def _between_rows(block: Block, others: Sequence[Line]) -> bool:
     return any(_aligned(a, b) or _under(a, b) for a in cells_above for b in cells_below)
 
 
+def _over_figure_rows(block: Block, others: Sequence[Line]) -> bool:
+    """Whether ``block`` (a bold line at body size) labels rows of a table shown as text: the
+    next two bands under it each hold a label and figure cells (figures, dashes, amounts in
+    brackets), the figures of the two rows lined up in a column. A heading introduces text;
+    a label at body size over rows of figures is the table's ("Class A", "Totals")."""
+    line = block.lines[-1]
+    figures: list[list[Line]] = []
+    for _ in range(2):
+        band = _row_band(line, others, below=True)
+        cells = [o for o in band if _figure_cell(o)]
+        if not cells or len(cells) == len(band):
+            return False
+        figures.append(cells)
+        line = band[0]
+    return any(_aligned(a, b) for a in figures[0] for b in figures[1])
+
+
+def _figure_cell(line: Line) -> bool:
+    tokens = line.text.split()
+    return bool(tokens) and all(_cell_like_figure(t) for t in tokens)
+
+
 def _figure_row(band: Sequence[Line]) -> bool:
     """Whether a band reads as a table row of figures: a label, then at least
     ``_ROW_FIGURES`` figures and nothing but figures."""
@@ -565,6 +671,32 @@ def _row_partner(line: Line, others: Sequence[Line], strict: bool) -> bool:
     return False
 
 
+def demote_repeated_headings(pages: Sequence[Sequence[Block]]) -> None:
+    """Keep only the first of a heading repeated at one place on many pages: the same text
+    (case and spacing aside) at about the same height (within half its size) on at least
+    ``_REPEATS`` pages is a running title set large, which the furniture rules leave alone
+    (they take only lines no larger than the body); later copies stay on the page as text."""
+    seen: dict[str, list[Block]] = {}
+    for blocks in pages:
+        for block in blocks:
+            if block.heading_size is None and not block.bold_heading:
+                continue
+            key = " ".join(block.text.lower().split())
+            seen.setdefault(key, []).append(block)
+    for copies in seen.values():
+        if len(copies) < _REPEATS:
+            continue
+        first = copies[0]
+        size = first.lines[0].size
+        same_place = [b for b in copies[1:] if abs(b.top - first.top) <= 0.5 * size]
+        if len(same_place) + 1 >= _REPEATS:
+            for block in same_place:
+                _unflag(block)
+
+
+_REPEATS = 3  # pages a heading repeats on, at one height, to be a running title
+
+
 class HeadingLevels:
     """Heading levels from the document's distinct heading sizes: biggest is level 1.
 
@@ -617,6 +749,8 @@ def _continues(block: Block, line: Line) -> bool:
     prev = block.lines[-1]
     if line.mono != prev.mono:
         return False
+    if _STRAY_MARKS.match(prev.text):
+        return False  # a lone period ends its paragraph; a lone speck starts none
     size = max(prev.size, line.size)
     if abs(line.size - prev.size) > 0.1 * size:
         return False

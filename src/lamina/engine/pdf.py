@@ -17,6 +17,7 @@ import itertools
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -252,6 +253,7 @@ def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) 
                 mark.printed_page_number if options.printed_page_number else None,
             )
         )
+    layout.demote_repeated_headings([plan.blocks for plan in plans])
     levels = layout.HeadingLevels(
         b.heading_size for plan in plans for b in plan.blocks if b.heading_size is not None
     )
@@ -742,8 +744,13 @@ class _TextPageReader:
             if self._charbox(i)[0] >= gaps[0] - 0.5:
                 gaps.pop(0)
                 piece = self._text[cuts[-1] if cuts else start : i].strip()
-                # A bullet or item number set apart from its text is not a column.
-                if len(piece) >= _MIN_CUT_CHARS and not layout.list_marker(piece + " x"):
+                # A bullet, an item number or a section label ("Chapter 3") set apart from
+                # its text is not a column.
+                if (
+                    len(piece) >= _MIN_CUT_CHARS
+                    and not layout.list_marker(piece + " x")
+                    and not layout.section_label(piece)
+                ):
                     cuts.append(i)
         return cuts
 
@@ -821,6 +828,8 @@ class _TextPageReader:
         # Size from the first letter or digit: bullets are often set in another size.
         word = _WORD_CHAR.search(line_text, 0, 6)
         size = self._font_size(start + word.start() if word else start)
+        if len(rects) > 1:
+            size = self._main_size(start, line_text, size)
         words = self._words(start, line_text, size) if self._want_words else None
         soft_hyphen = line_text[-1] in _SOFT_HYPHENS
         if soft_hyphen:
@@ -876,6 +885,19 @@ class _TextPageReader:
             else:
                 out.append((ch, x0, x1))
         return out
+
+    def _main_size(self, start: int, line_text: str, first: float) -> float:
+        """The size most of the line's letters and digits are set in, when its first and last
+        letters differ in size (a small "Chapter 1." run before a large title; pdfium gives
+        it one line). ``first`` is the first letter's size; other lines cost one call."""
+        last = next((i for i in range(len(line_text) - 1, -1, -1) if line_text[i].isalnum()), -1)
+        if last < 0 or abs(self._font_size(start + last) - first) <= 0.1 * first:
+            return first
+        weights: Counter[float] = Counter()
+        for i, ch in enumerate(line_text):
+            if ch.isalnum():
+                weights[self._font_size(start + i)] += 1
+        return weights.most_common(1)[0][0]
 
     def _font_size(self, index: int) -> float:
         """The character's size as displayed: the font size times the text matrix's scale."""
