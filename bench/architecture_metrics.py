@@ -1,6 +1,7 @@
 """Measures the shape of the service layer and the server (issue #14): a plain script, no tests.
 
-Prints, for ``src/lamina/services`` and ``src/lamina/server``:
+Prints, for ``src/lamina/services`` and ``src/lamina/server`` (or the packages named with
+``--layers``, e.g. ``--layers engine``):
 
 - lines per module (and the modules over 400 lines),
 - functions longer than 60 lines,
@@ -10,7 +11,8 @@ Prints, for ``src/lamina/services`` and ``src/lamina/server``:
   or a ``ParseConfiguration`` rebuilt from a raw mapping), counted over all of ``src/lamina``,
 - SQL run outside ``services/store/`` (the SQL layer): ``.execute(`` calls per module.
 
-Run: ``python bench/architecture_metrics.py [--list]`` from the repository root.
+Run: ``python bench/architecture_metrics.py [--list] [--layers engine ...]`` from the repository
+root.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ RAW_CONFIG = re.compile(  # a subscript (``row["configuration"]``), not a list o
 INLINE_SQL = re.compile(r"\.execute\(")
 
 
-def _modules() -> list[Path]:
-    return [p for layer in LAYERS for p in sorted((SRC / layer).rglob("*.py"))]
+def _modules(layers: tuple[str, ...] = LAYERS) -> list[Path]:
+    return [p for layer in layers for p in sorted((SRC / layer).rglob("*.py"))]
 
 
 def _rel(path: Path) -> str:
@@ -48,9 +50,13 @@ def main() -> None:
     """Print the measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list every long function too")
+    parser.add_argument(
+        "--layers", nargs="+", default=list(LAYERS), help="packages of src/lamina to measure"
+    )
     args = parser.parse_args()
+    layers = tuple(args.layers)
 
-    modules = _modules()
+    modules = _modules(layers)
     lines = {m: len(m.read_text(encoding="utf-8").splitlines()) for m in modules}
     long_functions: list[tuple[str, str, int]] = []
     dict_returns = 0
@@ -76,7 +82,7 @@ def main() -> None:
         if hits:
             inline_sql[_rel(module)] = hits
 
-    for layer in LAYERS:
+    for layer in layers:
         mine = [m for m in modules if _rel(m).startswith(layer + "/")]
         total = sum(lines[m] for m in mine)
         print(
@@ -90,7 +96,7 @@ def main() -> None:
     if args.list:
         for rel, name, length in sorted(long_functions, key=lambda f: -f[2]):
             print(f"  {length:4d} {rel}:{name}")
-    print(f"'-> dict[str, Any]' returns in services+server: {dict_returns}")
+    print(f"'-> dict[str, Any]' returns in {'+'.join(layers)}: {dict_returns}")
     print(f"response_model=None: {response_none}")
     print(f"raw parse-configuration reads in src/lamina: {sum(raw_config.values())}")
     for rel, hits in raw_config.items():
