@@ -69,14 +69,14 @@ def _parse_document(
     file_type = detect_file_type(data, filename)
     if file_type == "pdf":
         from lamina.engine import images as image_backend  # OCR/images hook
-        from lamina.engine import pdf
+        from lamina.engine import pdf, pipeline
 
         image_options = image_backend.ImageOptions.from_config(config)
-        layout_options = pdf.LayoutOptions.from_config(config)  # tables, furniture, links
+        layout_options = pipeline.LayoutOptions.from_config(config)  # tables, furniture, links
         page_count, raw_pages = pdf.read_pages(
             data, config.page_ranges, tables=layout_options.tables, images=image_options
         )
-        pages = pdf.build_pages(raw_pages, layout_options)
+        pages = pipeline.build_pages(raw_pages, layout_options)
         extras = [raw.extras for raw in raw_pages]
         saved_images = image_backend.collect_images(extras)
         image_stats = image_backend.image_stats(extras, image_options)
@@ -163,6 +163,10 @@ _JOB_MODULES = (
     "pypdfium2",
     "pypdfium2.raw",
     "lamina.engine.pdf",
+    "lamina.engine.pipeline",
+    "lamina.engine.pipeline.build",
+    "lamina.engine.pipeline.items",
+    "lamina.engine.pipeline.model",
     "lamina.engine.images",
     "lamina.engine.ocr",
     "lamina.engine.layout",

@@ -43,14 +43,14 @@ from lamina._forks import passage
 from lamina.engine.errors import InvalidDocumentError
 from lamina.engine.limits import DEFAULT_MAX_IMAGE_PIXELS, current_limits, render_scale
 from lamina.engine.result import ExtractedImage, PageResult
-from lamina.types import BBox, ImageItem, Item, ParseConfiguration
+from lamina.types import BBox, ImageItem, ParseConfiguration
 
 if TYPE_CHECKING:
     import pypdfium2
     from PIL import Image
 
     from lamina.engine.ocr import OcrPage
-    from lamina.engine.pdf import RawPage
+    from lamina.engine.pipeline import RawPage
 
 log = logging.getLogger("lamina.engine.images")
 
@@ -120,23 +120,6 @@ def _truthy(value: Any) -> bool:
 
 
 # --- results ---------------------------------------------------------------------------------
-
-
-def merge_image_items(items: list[Item], image_items: Sequence[ImageItem]) -> list[Item]:
-    """``items`` with each image item placed before the first item that starts below it."""
-    if not image_items:
-        return items
-    out = list(items)
-    for image in sorted(image_items, key=_item_top):
-        top = _item_top(image)
-        index = next((i for i, item in enumerate(out) if _item_top(item) > top), len(out))
-        out.insert(index, image)
-    return out
-
-
-def _item_top(item: Item) -> float:
-    boxes = getattr(item, "bbox", None)
-    return min((b.y for b in boxes), default=0.0) if boxes else 0.0
 
 
 def collect_images(extras: Iterable[PageExtras | None]) -> list[ExtractedImage]:
@@ -390,7 +373,7 @@ def parse_image_file(
     filename: str | None = None,
 ) -> tuple[int, list[PageResult], list[ExtractedImage], dict[str, Any]]:
     """Parse an image file: (page count, pages, saved images, stats)."""
-    from lamina.engine import pdf, progress
+    from lamina.engine import pipeline, progress
     from lamina.engine.pages import select_pages
 
     options = ImageOptions.from_config(config)
@@ -404,7 +387,7 @@ def parse_image_file(
         except InvalidDocumentError as exc:
             if frames == 1:
                 raise
-            raws.append(pdf.RawPage(number=number, error=f"Page {number}: {exc}"))
+            raws.append(pipeline.RawPage(number=number, error=f"Page {number}: {exc}"))
             extras.append(None)
             continue
         with passage():  # a fork waits for the page (OCR mid-inference, see lamina._forks)
@@ -412,19 +395,19 @@ def parse_image_file(
         del frame
         raws.append(raw)
         extras.append(extra)
-    pages = pdf.build_pages(raws, pdf.LayoutOptions.from_config(config))
+    pages = pipeline.build_pages(raws, pipeline.LayoutOptions.from_config(config))
     return frames, pages, collect_images(extras), image_stats(extras, options)
 
 
 def _image_page(
     frame: Image.Image, number: int, options: ImageOptions, filename: str | None
 ) -> tuple[RawPage, PageExtras]:
-    from lamina.engine import ocr, pdf
+    from lamina.engine import ocr, pipeline
 
     dpi_x, dpi_y = _dpi(frame)
     width = round(frame.width * 72 / dpi_x, 2)
     height = round(frame.height * 72 / dpi_y, 2)
-    raw = pdf.RawPage(number=number, width=width, height=height, confidence=0.0)
+    raw = pipeline.RawPage(number=number, width=width, height=height, confidence=0.0)
     extras = PageExtras()
     angle = 0
     if options.ocr:

@@ -1,9 +1,9 @@
-"""PDF backend: pypdfium2 text layer → :class:`~lamina.engine.layout.Line` objects per page.
+"""PDF reader: pypdfium2 text layer → a :class:`~lamina.engine.pipeline.RawPage` per page.
 
 Only this module talks to pdfium. It reads each page once, turns pdfium's text into visual
 lines with boxes and font facts, and closes the page before moving on, so memory stays bounded
 by the text of the document, not by pdfium's per-page structures. Layout analysis (blocks,
-headings, lists, ...) happens afterwards in :mod:`lamina.engine.layout`, on plain Python data.
+headings, tables, ...) happens afterwards in :mod:`lamina.engine.pipeline`, on plain Python data.
 
 Speed matters here: pdfium's line breaks and range calls (``FPDFText_CountRects`` /
 ``FPDFText_GetRect``) give each line's box in a few calls, and font facts are read for two
@@ -19,37 +19,20 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lamina._forks import passage
-from lamina.engine import columns, furniture, layout, ocr, progress, tables
-from lamina.engine import markdown as mdr
+from lamina.engine import layout, progress
 from lamina.engine.errors import EncryptedDocumentError, InvalidDocumentError
 from lamina.engine.layout import Line
-from lamina.engine.ocr import OcrLine
 from lamina.engine.pages import select_pages
-from lamina.engine.result import PageResult
-from lamina.engine.tables import FoundTable
-from lamina.types import (
-    BBox,
-    FooterItem,
-    HeaderItem,
-    HeadingItem,
-    Item,
-    LinkItem,
-    PageMetadata,
-    PageRanges,
-    ParseConcern,
-    ParseConfiguration,
-    TableItem,
-    TextItem,
-)
+from lamina.engine.pipeline.model import RawPage
+from lamina.types import PageRanges
 
 if TYPE_CHECKING:
     import pypdfium2
 
-    from lamina.engine.images import ImageOptions, PageExtras  # OCR/images hook
+    from lamina.engine.images import ImageOptions  # OCR/images hook
 
 # pdfium is not thread-safe: one document is processed at a time per process.
 _PDFIUM_LOCK = threading.Lock()
@@ -107,25 +90,6 @@ _GUTTER_HEIGHTS = 1.5  # a gap in a line wider than this many line heights split
 _MIN_CUT_CHARS = 6  # ... when the text before the gap is at least this long
 
 
-@dataclass(slots=True)
-class RawPage:
-    """One page's lines and geometry, as read from pdfium; ``error`` set if reading failed."""
-
-    number: int
-    width: float = 0.0
-    height: float = 0.0
-    rotation: int = 0
-    lines: list[Line] = field(default_factory=list)
-    confidence: float | None = None
-    error: str | None = None
-    # Ruling segments (x0, y0, x1, y1), displayed page: read only when tables are wanted.
-    segments: list[tuple[float, float, float, float]] = field(default_factory=list)
-    # URI links: (text under the link, (x0, top, x1, bottom), url).
-    links: list[tuple[str, tuple[float, float, float, float], str]] = field(default_factory=list)
-    # OCR/images hook (lamina.engine.images): saved images, image items, OCR facts.
-    extras: PageExtras | None = None
-
-
 def open_pdf(data: bytes) -> pypdfium2.PdfDocument:
     """Open ``data`` with pdfium, turning its failures into the engine's errors."""
     import pypdfium2
@@ -172,303 +136,6 @@ def read_pages(
         finally:
             with passage():
                 pdf.close()
-
-
-@dataclass(slots=True)
-class LayoutOptions:
-    """What the configuration asks of the PDF layout pass (defaults: the API's)."""
-
-    tables: bool = False
-    merge_tables: bool = True
-    compact_tables: bool = False
-    tables_as_markdown: bool = True
-    printed_page_number: bool = True
-    annotate_links: bool = False
-    cell_bboxes: bool = False  # output_options.granular_bboxes has "cell": a box per cell
-
-    @classmethod
-    def from_config(cls, config: ParseConfiguration | None) -> LayoutOptions:
-        """Options from a configuration: tables from the ``cost_effective`` tier up."""
-        if config is None:
-            return cls()
-        out = config.output_options
-        md = out.markdown if out else None
-        tbl = md.tables if md else None
-        return cls(
-            tables=config.tier not in ("fast",),
-            merge_tables=not (tbl is not None and tbl.merge_continued_tables is False),
-            compact_tables=bool(tbl and tbl.compact_markdown_tables),
-            tables_as_markdown=not (tbl is not None and tbl.output_tables_as_markdown is False),
-            printed_page_number=not (out is not None and out.extract_printed_page_number is False),
-            annotate_links=bool(md and md.annotate_links),
-            cell_bboxes=bool(out and out.granular_bboxes and "cell" in out.granular_bboxes),
-        )
-
-
-@dataclass(slots=True)
-class _PagePlan:
-    """One page between the document passes: blocks, tables and furniture."""
-
-    blocks: list[layout.Block]
-    columns: bool
-    tables: list[FoundTable]
-    header: list[Line]
-    footer: list[Line]
-    printed_page_number: str | None
-
-
-def build_pages(raw_pages: list[RawPage], options: LayoutOptions | None = None) -> list[PageResult]:
-    """Lay out every page: furniture found across pages, tables (when asked), column order,
-    heading levels ranked over the whole document, tables continued across pages merged."""
-    options = options or LayoutOptions()
-    body = layout.body_size(line for raw in raw_pages for line in raw.lines)
-    marks = furniture.detect([(raw.height, raw.lines) for raw in raw_pages], body)
-    plans: list[_PagePlan] = []
-    for raw, mark in zip(raw_pages, marks, strict=True):
-        side = furniture.side_page_number(raw.width, raw.lines)
-        if side is not None and mark.kind(side) is None:
-            mark.footer.append(side)
-            if mark.printed_page_number is None:
-                mark.printed_page_number = raw.lines[side].text.strip()
-        content = [ln for i, ln in enumerate(raw.lines) if mark.kind(i) is None]
-        found = tables.find_tables(content, raw.segments) if options.tables else []
-        if found and isinstance(content[0], OcrLine):
-            found = [t for t in found if ocr.is_table(t)]  # words on a scan line up by chance
-        if found:
-            used = set().union(*(t.lines for t in found))
-            content = [ln for i, ln in enumerate(content) if i not in used]
-        ordered, in_columns = columns.order_lines(content)
-        blocks = layout.order_blocks(layout.group_lines(ordered), in_columns)
-        layout.mark_page_furniture(blocks, raw.height)
-        layout.mark_heading_candidates(blocks, body, layout.body_size(raw.lines))
-        layout.demote_table_rows(blocks, in_columns)
-        layout.demote_page_edge_and_figure_text(blocks, raw.height, body, in_columns)
-        plans.append(
-            _PagePlan(
-                blocks,
-                in_columns,
-                found,
-                [raw.lines[i] for i in sorted(mark.header, key=lambda i: raw.lines[i].top)],
-                [raw.lines[i] for i in sorted(mark.footer, key=lambda i: raw.lines[i].top)],
-                mark.printed_page_number if options.printed_page_number else None,
-            )
-        )
-    layout.demote_repeated_headings([plan.blocks for plan in plans])
-    levels = layout.HeadingLevels(
-        b.heading_size for plan in plans for b in plan.blocks if b.heading_size is not None
-    )
-    pages = [
-        _page_result(raw, plan, levels, options) for raw, plan in zip(raw_pages, plans, strict=True)
-    ]
-    if options.tables and options.merge_tables:
-        merge_continued_tables(pages, options)
-    return pages
-
-
-def _page_result(
-    raw: RawPage, plan: _PagePlan, levels: layout.HeadingLevels, options: LayoutOptions
-) -> PageResult:
-    metadata = PageMetadata(
-        page_number=raw.number,
-        confidence=raw.confidence,
-        original_orientation_angle=raw.rotation,
-        printed_page_number=plan.printed_page_number,
-    )
-    if raw.error is not None:
-        return PageResult(page_number=raw.number, error=raw.error, metadata=metadata)
-    try:
-        blocks = plan.blocks
-        items: list[Item] = _furniture_items(plan.header, HeaderItem)
-        # The page text keeps its furniture (it is on the page); the markdown leaves it out.
-        texts: list[str] = ["\n".join(ln.text for ln in plan.header)] if plan.header else []
-        for entry in _with_tables(blocks, plan.tables, plan.columns):
-            if isinstance(entry, FoundTable):
-                items.append(_table_item(entry, options))
-                texts.append("\n".join("\t".join(row) for row in entry.rows))
-            else:
-                items.extend(layout.block_items(entry, levels))
-                texts.append(layout.block_text(entry))
-        items.extend(_furniture_items(plan.footer, FooterItem))
-        if plan.footer:
-            texts.append("\n".join(ln.text for ln in plan.footer))
-        if raw.extras is not None and raw.extras.image_items:  # OCR/images hook
-            from lamina.engine.images import merge_image_items
-
-            items = merge_image_items(items, raw.extras.image_items)
-        links = [_link_item(*link) for link in raw.links]
-        if options.annotate_links and links:
-            _annotate_links(items, links)
-        header = "\n".join(i.md for i in items if isinstance(i, HeaderItem)) or None
-        footer = "\n".join(i.md for i in items if isinstance(i, FooterItem)) or None
-        return PageResult(
-            page_number=raw.number,
-            page_width=raw.width,
-            page_height=raw.height,
-            text="\n\n".join(texts),
-            markdown=mdr.page_markdown(items),
-            items=items + links,
-            header=header,
-            footer=footer,
-            metadata=metadata,
-        )
-    except Exception as exc:
-        return PageResult(
-            page_number=raw.number,
-            page_width=raw.width,
-            page_height=raw.height,
-            error=f"Page {raw.number} could not be laid out: {exc}",
-            text="\n".join(ln.text for ln in raw.lines),  # raw text, for replace_failed_page_mode
-            metadata=metadata,
-        )
-
-
-def _furniture_items(lines: list[Line], cls: type[HeaderItem] | type[FooterItem]) -> list[Item]:
-    """One header (or footer) item holding a paragraph per furniture line."""
-    if not lines:
-        return []
-    inner: list[Item] = [
-        mdr.text_item(ln.text.strip(), [ln.bbox(0, len(ln.text.strip()))]) for ln in lines
-    ]
-    boxes = [box for item in inner for box in item.bbox or ()]
-    return [cls(items=inner, md="\n".join(i.md for i in inner), bbox=boxes)]
-
-
-def _with_tables(
-    blocks: list[layout.Block], found: list[FoundTable], in_columns: bool
-) -> list[layout.Block | FoundTable]:
-    """Blocks with each table placed before the first block below its top edge (in a
-    column layout: the first such block that overlaps it horizontally)."""
-    out: list[layout.Block | FoundTable] = list(blocks)
-    for table in found:
-        x0, top, x1, _ = table.bbox
-        at = len(out)
-        for i, entry in enumerate(out):
-            if isinstance(entry, FoundTable) or entry.top < top:
-                continue
-            if in_columns:
-                bx0 = entry.x0
-                bx1 = max(ln.x1 for ln in entry.lines)
-                if bx1 < x0 or bx0 > x1:
-                    continue
-            at = i
-            break
-        out.insert(at, table)
-    return out
-
-
-def _table_item(table: FoundTable, options: LayoutOptions) -> TableItem:
-    x0, top, x1, bottom = table.bbox
-    boxes = [_bbox((x0, top, x1, bottom))]
-    if options.cell_bboxes:
-        # One box per non-empty cell after the table's own, labelled "cell:<row>:<col>"
-        # (0-based, row 0 the header row as in ``rows``).
-        for r, row in enumerate(table.cells):
-            for c, cell in enumerate(row):
-                if cell is not None and table.rows[r][c]:
-                    boxes.append(_bbox(cell, label=f"cell:{r}:{c}"))
-    item = mdr.table_item(table.rows, boxes)
-    if table.concerns:
-        item.parse_concerns = [ParseConcern(type=t, details=d) for t, d in table.concerns]
-    item.md = _table_md(item.rows, options)
-    return item
-
-
-def _bbox(box: tuple[float, float, float, float], label: str | None = None) -> BBox:
-    x0, top, x1, bottom = box
-    return BBox(
-        x=round(x0, 2), y=round(top, 2), w=round(x1 - x0, 2), h=round(bottom - top, 2), label=label
-    )
-
-
-def _table_md(rows: list[list[str | float | None]], options: LayoutOptions) -> str:
-    """A table's markdown: a pipe table (compact if asked), or HTML when markdown tables are
-    turned off."""
-    if not options.tables_as_markdown:
-        return mdr.table_html(rows)
-    if not options.compact_tables:
-        return mdr.table_md(rows)
-    width = max((len(r) for r in rows), default=0)
-    out = []
-    for n, row in enumerate(rows):
-        cells = [mdr.escape_md_cell(c).strip() for c in row] + [""] * (width - len(row))
-        out.append("|" + "|".join(cells) + "|")
-        if n == 0:
-            out.append("|" + "|".join(["-"] * width) + "|")
-    return "\n".join(out)
-
-
-def merge_continued_tables(pages: list[PageResult], options: LayoutOptions) -> None:
-    """Join a table that ends a page with the table that starts the next page.
-
-    Two tables continue each other when the first is the last content item of its page, the
-    second the first content item of the next page, and they have the same number of columns.
-    A repeated header row is dropped. The first table gets every row and
-    ``merged_from_pages``; the continuation keeps its place with ``merged_into_page`` and no
-    rows. Only the open table of the previous page is kept, so memory does not grow with the
-    document.
-    """
-    origin: tuple[PageResult, TableItem] | None = None
-    for page in pages:
-        content = [i for i in page.items if i.type not in ("header", "footer", "link")]
-        first = content[0] if content else None
-        if (
-            origin is not None
-            and isinstance(first, TableItem)
-            and first.rows
-            and origin[1].rows
-            and len(first.rows[0]) == len(origin[1].rows[0])
-            and page.page_number == (origin[1].merged_from_pages or [origin[0].page_number])[-1] + 1
-        ):
-            host_page, host = origin
-            rows = first.rows[1:] if first.rows[0] == host.rows[0] else first.rows
-            host.rows = host.rows + rows
-            host.merged_from_pages = [
-                *(host.merged_from_pages or [host_page.page_number]),
-                page.page_number,
-            ]
-            host.csv = mdr.table_csv(host.rows)
-            host.html = mdr.table_html(host.rows)
-            host.md = _table_md(host.rows, options)
-            host_page.markdown = mdr.page_markdown([i for i in host_page.items if i.type != "link"])
-            first.merged_into_page = host_page.page_number
-            first.rows = []
-            first.md = first.csv = first.html = ""
-            page.markdown = mdr.page_markdown([i for i in page.items if i.type != "link"])
-            if len(content) == 1:
-                continue  # the table fills this page too: it may go on
-        last = content[-1] if content else None
-        if isinstance(last, TableItem) and last.rows:
-            origin = (page, last)
-        elif not (isinstance(last, TableItem) and last.merged_into_page is not None):
-            origin = None
-
-
-def _link_item(text: str, box: tuple[float, float, float, float], url: str) -> LinkItem:
-    x0, top, x1, bottom = box
-    bbox = BBox(x=round(x0, 2), y=round(top, 2), w=round(x1 - x0, 2), h=round(bottom - top, 2))
-    label = text or url
-    return LinkItem(text=text, url=url, md=f"[{label}]({url})", bbox=[bbox])
-
-
-def _annotate_links(items: list[Item], links: list[LinkItem]) -> None:
-    """Write ``[text](url)`` into the markdown of the paragraph under each link."""
-    for link in links:
-        if not link.text or not link.bbox:
-            continue
-        box = link.bbox[0]
-        for item in items:
-            if not isinstance(item, TextItem | HeadingItem) or not item.bbox:
-                continue
-            hit = any(
-                b.x < box.x + box.w
-                and box.x < b.x + b.w
-                and b.y < box.y + box.h
-                and box.y < b.y + b.h
-                for b in item.bbox
-            )
-            if hit and link.text in item.md and f"[{link.text}]" not in item.md:
-                item.md = item.md.replace(link.text, link.md, 1)
-                break
 
 
 def _read_page(
