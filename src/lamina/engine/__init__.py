@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from lamina._version import ENGINE_VERSION
+from lamina.engine.backends import backend_for
 from lamina.engine.detect import detect_file_type
 from lamina.engine.errors import (
     EncryptedDocumentError,
@@ -64,44 +65,16 @@ def _parse_document(
 ) -> ParseResult:
     started = time.perf_counter()
     config = config or ParseConfiguration(tier="fast")
-    saved_images: list[ExtractedImage] = []  # OCR/images hook
-    image_stats: dict[str, object] = {}
     file_type = detect_file_type(data, filename)
-    if file_type == "pdf":
-        from lamina.engine import images as image_backend  # OCR/images hook
-        from lamina.engine import pdf, pipeline
-
-        image_options = image_backend.ImageOptions.from_config(config)
-        layout_options = pipeline.LayoutOptions.from_config(config)  # tables, furniture, links
-        page_count, raw_pages = pdf.read_pages(
-            data, config.page_ranges, tables=layout_options.tables, images=image_options
-        )
-        pages = pipeline.build_pages(raw_pages, layout_options)
-        extras = [raw.extras for raw in raw_pages]
-        saved_images = image_backend.collect_images(extras)
-        image_stats = image_backend.image_stats(extras, image_options)
-    elif file_type in _IMAGE_TYPES:  # OCR/images hook: PNG, JPEG, TIFF, GIF, BMP, WebP
-        from lamina.engine import images as image_backend
-
-        page_count, pages, saved_images, image_stats = image_backend.parse_image_file(
-            data, file_type, config, filename
-        )
-    elif file_type in _FORMAT_MODULES:
-        page_count, pages = _parse_format(file_type, data, config)
-    else:
-        from lamina.engine import text
-        from lamina.engine.pages import select_pages
-
-        page_count = 1
-        select_pages(page_count, config.page_ranges)  # validates the options
-        page = text.parse_markdown(data) if file_type == "md" else text.parse_plain_text(data)
-        pages = [page]
+    parsed = backend_for(file_type)(data, config, file_type=file_type, filename=filename)
+    pages = parsed.pages
+    page_count = parsed.page_count
     return ParseResult(
         file_type=file_type,
         page_count=page_count,
         pages=pages,
         engine_version=ENGINE_VERSION,
-        images=saved_images,
+        images=parsed.images,
         stats={
             "file_type": file_type,
             "tier": config.tier,
@@ -110,7 +83,7 @@ def _parse_document(
             "pages_failed": sum(1 for p in pages if not p.ok),
             "items": sum(len(p.items) for p in pages),
             **_without_text(pages),
-            **image_stats,
+            **parsed.stats,
             "parse_seconds": round(time.perf_counter() - started, 4),
         },
     )
@@ -130,32 +103,6 @@ def _without_text(pages: list[PageResult]) -> dict[str, list[int]]:
         and p.metadata.confidence <= 0.0
     ]
     return {"pages_without_text": numbers} if numbers else {}
-
-
-# Image files: parsed by lamina.engine.images (OCR unless the tier is fast).
-_IMAGE_TYPES = frozenset({"png", "jpeg", "tiff", "gif", "bmp", "webp"})
-
-# Office and web formats: detected type → backend module, each with
-# ``parse(data, config) -> (page_count, pages)``; imported only when such a file comes.
-_FORMAT_MODULES = {
-    "docx": "word",
-    "pptx": "slides",
-    "xlsx": "sheets",
-    "csv": "sheets",
-    "tsv": "sheets",
-    "html": "web",
-}
-
-
-def _parse_format(
-    file_type: str, data: bytes, config: ParseConfiguration
-) -> tuple[int, list[PageResult]]:
-    import importlib
-
-    module = importlib.import_module(f"lamina.engine.{_FORMAT_MODULES[file_type]}")
-    if file_type in ("csv", "tsv"):
-        return module.parse_delimited(data, config, tab=file_type == "tsv")
-    return module.parse(data, config)
 
 
 # What a parse imports on first use (the engine imports lazily to keep ``import lamina`` light).
