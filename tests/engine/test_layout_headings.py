@@ -12,7 +12,7 @@ import pytest
 
 from lamina.engine import layout
 from lamina.engine.layout import Line
-from lamina.engine.pdf import unreverse_lam_alef
+from lamina.engine.pdf_text import unreverse_lam_alef
 
 BODY = "This sentence is body text and runs the whole width of the column, as body text does."
 

@@ -181,7 +181,7 @@ def test_bold_numbered_heading_gets_level_from_numbering(tmp_path: Path) -> None
 
 
 def test_tex_bold_font_names() -> None:
-    from lamina.engine.pdf import _font_style
+    from lamina.engine.pdf_text import _font_style
 
     assert _font_style(b"ABCDEF+SFBX1000", 0)[0]
     assert _font_style(b"CMBX10", 0)[0]

@@ -110,6 +110,8 @@ _JOB_MODULES = (
     "pypdfium2",
     "pypdfium2.raw",
     "lamina.engine.pdf",
+    "lamina.engine.pdf_objects",
+    "lamina.engine.pdf_text",
     "lamina.engine.pipeline",
     "lamina.engine.pipeline.build",
     "lamina.engine.pipeline.items",
