@@ -8,6 +8,9 @@ client reaches the server in exactly one place, the lazy import of the embedded 
 Inside services the same holds between its parts: the shared modules at the top (settings, errors,
 outbound, limits) import no part; ``store`` (database, storage, signing, cache) imports only the
 shared modules; the API services never import the batch package.
+
+Inside the engine, the page pipeline (``engine/pipeline``) imports no reader (the PDF reader,
+``images.py``), and ``images.py`` reuses the pipeline, not the PDF reader.
 """
 
 from __future__ import annotations
@@ -174,3 +177,69 @@ def test_service_modules_import_no_cycle() -> None:
     for name in sorted(graph):
         if name not in state:
             visit(name)
+
+
+# Inside lamina.engine: the page pipeline is format-independent, so it never imports a reader
+# (the PDF reader, or images.py which reads image files and scans), and the image backend reuses
+# the pipeline, not the PDF reader. Imports inside functions count; ``if TYPE_CHECKING:`` blocks
+# do not (they name types, they load nothing).
+_PDF_READER = {"lamina.engine.pdf", "lamina.engine.pdf_text", "lamina.engine.pdf_objects"}
+ENGINE_FORBIDDEN: dict[str, set[str]] = {
+    "pipeline": _PDF_READER | {"lamina.engine.images", "lamina.engine.backends"},
+    "images.py": _PDF_READER,
+}
+
+
+def _runtime_engine_imports(path: Path) -> set[str]:
+    """``lamina.engine`` modules ``path`` imports at run time, ``from lamina.engine import x``
+    counted as ``lamina.engine.x``."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if node.module == "lamina.engine":
+                found.update(f"lamina.engine.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(_parse(path))
+    return {name for name in found if name.startswith("lamina.engine.")}
+
+
+def _engine_cases() -> list[tuple[str, Path]]:
+    root = SRC / "engine"
+    return [
+        (part, path)
+        for part in ENGINE_FORBIDDEN
+        for path in sorted(
+            root.glob(f"{part}/**/*.py") if (root / part).is_dir() else [root / part]
+        )
+    ]
+
+
+@pytest.mark.parametrize(("part", "path"), _engine_cases(), ids=lambda v: str(v))
+def test_engine_pipeline_imports_no_reader(part: str, path: Path) -> None:
+    assert path.is_file()
+    imported = _runtime_engine_imports(path)
+    bad = {
+        name
+        for name in imported
+        if any(name == f or name.startswith(f + ".") for f in ENGINE_FORBIDDEN[part])
+    }
+    assert not bad, f"engine/{path.relative_to(SRC / 'engine').as_posix()} imports {sorted(bad)}"
+
+
+def test_engine_import_rule_sees_imports() -> None:
+    """The rule above reads lazy imports and skips type-only ones (guards the checker itself)."""
+    images = _runtime_engine_imports(SRC / "engine" / "images.py")
+    assert "lamina.engine.pipeline" in images  # lazy, inside parse_image_file
+    assert "lamina.engine.ocr" in images
+    model = _runtime_engine_imports(SRC / "engine" / "pipeline" / "model.py")
+    assert "lamina.engine.images" not in model  # only under TYPE_CHECKING
