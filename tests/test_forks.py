@@ -82,7 +82,8 @@ def test_new_work_waits_while_a_fork_is_pending_and_the_child_gate_is_free() -> 
             order.append("first")
 
     def second() -> None:
-        while not _forks._GATE._forking:  # until the fork is pending
+        deadline = time.monotonic() + 5
+        while not _forks._GATE._forking and time.monotonic() < deadline:  # the fork is pending
             time.sleep(0.001)
         with _forks.passage():
             order.append("second")
