@@ -246,7 +246,7 @@ class Services:
             {
                 "parse": job_to_wire,
                 "extract": lambda row: self.extract.to_wire(row, set()),
-                "classify": self.classify.to_wire,
+                "classify": self.classify.to_job,
             },
             wake_delivery=self.batch.webhooks.wake,
         )

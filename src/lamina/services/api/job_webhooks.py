@@ -25,6 +25,7 @@ from lamina.services.api.webhooks import enqueue
 from lamina.services.runtime.background import BackgroundThread
 from lamina.services.store.db import Database, Row, utcnow
 from lamina.services.store.tables import job_webhooks_table, jobs_table
+from lamina.types import WireModel
 
 WatchJob = Callable[[Row, list[dict[str, Any]]], None]
 """What a job-creating service calls with a new job row and its resolved webhooks."""
@@ -74,7 +75,7 @@ class JobWebhookWatcher(BackgroundThread):
     def __init__(
         self,
         db: Database,
-        to_wire: Mapping[str, Callable[[Row], dict[str, Any]]],
+        to_wire: Mapping[str, Callable[[Row], WireModel | dict[str, Any]]],
         *,
         wake_delivery: Callable[[], None],
         interval: float = 0.5,
@@ -144,6 +145,8 @@ class JobWebhookWatcher(BackgroundThread):
             if job is None:
                 return 0
             data = self.to_wire[kind](dict(job._mapping))
+            if isinstance(data, WireModel):  # the job as its route answers it
+                data = data.model_dump(mode="json", exclude_unset=True)
             if done:
                 changed = conn.execute(
                     job_webhooks_table.delete().where(
