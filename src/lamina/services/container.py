@@ -245,7 +245,7 @@ class Services:
             self.db,
             {
                 "parse": job_to_wire,
-                "extract": lambda row: self.extract.to_wire(row, set()),
+                "extract": lambda row: self.extract.to_job(row, set()),
                 "classify": self.classify.to_job,
             },
             wake_delivery=self.batch.webhooks.wake,
