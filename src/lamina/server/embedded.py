@@ -43,6 +43,7 @@ from lamina.services.settings import DEFAULT_PROJECT_ID, ServerSettings, default
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from pydantic import BaseModel
 
     from lamina.services.container import Services
 
@@ -331,7 +332,7 @@ class FastLane:
             return None
         return _json_answer(payload)
 
-    def _dispatch(self, request: httpx.Request, body: bytes) -> dict[str, Any]:
+    def _dispatch(self, request: httpx.Request, body: bytes) -> dict[str, Any] | BaseModel:
         path = request.url.path
         if request.method == "POST" and path == self._FILES:
             return self._create_file(request, body)
@@ -343,7 +344,7 @@ class FastLane:
     def _base_url(self) -> str:
         return (self.services.settings.public_base_url or EMBEDDED_BASE_URL).rstrip("/")
 
-    def _create_file(self, request: httpx.Request, body: bytes) -> dict[str, Any]:
+    def _create_file(self, request: httpx.Request, body: bytes) -> dict[str, Any] | BaseModel:
         fields, upload = _multipart(request.headers.get("content-type", ""), body)
         if upload is None or set(fields) - {"purpose", "external_file_id"}:
             raise _NotPlain
@@ -404,8 +405,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _json_answer(payload: dict[str, Any]) -> Answer:
-    """Encoded as the app's JSON responses are (compact, UTF-8)."""
+def _json_answer(payload: dict[str, Any] | BaseModel) -> Answer:
+    """Encoded as the app's JSON responses are (compact, UTF-8; of a model, the fields its
+    service set, as the routes' ``response_model_exclude_unset``)."""
+    if not isinstance(payload, dict):
+        payload = payload.model_dump(mode="json", exclude_unset=True)
     data = json.dumps(
         payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
     ).encode("utf-8")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from lamina.services.container import Services
-    from lamina.types import ParseCreateRequest
+    from lamina.types import File, ParseCreateRequest
 
 
 def upload_file(
@@ -27,8 +27,8 @@ def upload_file(
     external_file_id: str | None,
     content_type: str | None,
     base_url: str,
-) -> dict[str, Any]:
-    """``POST /api/v1/beta/files``: store the upload; its File body."""
+) -> File:
+    """``POST /api/v1/beta/files``: store the upload; its File (with ``download_url``)."""
     row = services.files.create(
         project_id,
         name=filename or "upload",
@@ -37,7 +37,7 @@ def upload_file(
         external_file_id=external_file_id,
         content_type=content_type,
     )
-    return services.files.to_wire(row, base_url=base_url)
+    return services.files.to_file(row, base_url=base_url)
 
 
 def create_parse_job(
