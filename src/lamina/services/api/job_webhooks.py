@@ -75,7 +75,7 @@ class JobWebhookWatcher(BackgroundThread):
     def __init__(
         self,
         db: Database,
-        to_wire: Mapping[str, Callable[[Row], WireModel | dict[str, Any]]],
+        to_wire: Mapping[str, Callable[[Row], WireModel]],
         *,
         wake_delivery: Callable[[], None],
         interval: float = 0.5,
@@ -144,9 +144,10 @@ class JobWebhookWatcher(BackgroundThread):
             job = conn.execute(sa.select(jobs_table).where(jobs_table.c.id == job_id)).first()
             if job is None:
                 return 0
-            data = self.to_wire[kind](dict(job._mapping))
-            if isinstance(data, WireModel):  # the job as its route answers it
-                data = data.model_dump(mode="json", exclude_unset=True)
+            # The job as its route answers it: the fields its service set.
+            data = self.to_wire[kind](dict(job._mapping)).model_dump(
+                mode="json", exclude_unset=True
+            )
             if done:
                 changed = conn.execute(
                     job_webhooks_table.delete().where(

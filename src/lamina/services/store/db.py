@@ -109,16 +109,9 @@ class Page:
     next_page_token: str | None
     total_size: int
 
-    def to_wire(self, convert: Callable[[Row], dict[str, Any]]) -> dict[str, Any]:
-        """The API's list shape: each row converted, ``next_page_token``, ``total_size``."""
-        return {
-            "items": [convert(row) for row in self.rows],
-            "next_page_token": self.next_page_token,
-            "total_size": self.total_size,
-        }
-
     def typed(self, convert: Callable[[Row], M]) -> PaginatedList[M]:
-        """The same list shape as a model: each row converted to ``M``."""
+        """The API's list shape: each row converted to ``M``, ``next_page_token``,
+        ``total_size``."""
         return PaginatedList[M](
             items=[convert(row) for row in self.rows],
             next_page_token=self.next_page_token,
