@@ -88,39 +88,7 @@ class ClassifyService:
             if earlier is not None:
                 return self.to_job(earlier)
         config_id = body.get("configuration_id")
-        inline = body.get("configuration")
-        if inline is not None and not isinstance(inline, Mapping):
-            raise ValidationFailed.single(
-                ["configuration"], "configuration must be an object", input=inline
-            )
-        config: dict[str, Any] = dict(inline or {})
-        if config_id:
-            from lamina.services.api.configurations import merged
-
-            saved = self.configurations.parameters_for(
-                project_id, config_id, "classify_v2", ["configuration_id"]
-            )
-            config = merged(saved, config)
-        if not config:
-            raise ValidationFailed.single(
-                ["configuration"],
-                "Give a configuration with rules, or a configuration_id of a saved classify_v2 "
-                "configuration",
-                input=None,
-                type="missing",
-            )
-        config = check_classify_configuration(config)
-        try:  # what the answers declare (a lang that is no string, say, is refused here)
-            ClassifyConfiguration.model_validate(config)
-        except ValidationError as exc:
-            raise ValidationFailed(validation_errors(exc, ["configuration"])) from exc
-        if config.get("mode") == "MULTIMODAL" and not self.model_url:
-            raise ValidationFailed.single(
-                ["configuration", "mode"],
-                "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
-                "the server with LAMINA_MODEL_URL, or use mode FAST.",
-                input="MULTIMODAL",
-            )
+        config = self._configuration(project_id, config_id, body.get("configuration"))
         file_input, input_type, file_row = self._resolve_input(project_id, body)
         webhooks = self._webhooks(project_id, body)
         now = utcnow()
@@ -177,6 +145,42 @@ class ClassifyService:
         created = self.to_job(self.get_row(project_id, row["id"]))  # before a worker claims it
         self.notify()
         return created
+
+    def _configuration(self, project_id: str, config_id: str | None, inline: Any) -> dict[str, Any]:
+        """The job's configuration: the saved one under the inline fields, checked (422s)."""
+        if inline is not None and not isinstance(inline, Mapping):
+            raise ValidationFailed.single(
+                ["configuration"], "configuration must be an object", input=inline
+            )
+        config: dict[str, Any] = dict(inline or {})
+        if config_id:
+            from lamina.services.api.configurations import merged
+
+            saved = self.configurations.parameters_for(
+                project_id, config_id, "classify_v2", ["configuration_id"]
+            )
+            config = merged(saved, config)
+        if not config:
+            raise ValidationFailed.single(
+                ["configuration"],
+                "Give a configuration with rules, or a configuration_id of a saved classify_v2 "
+                "configuration",
+                input=None,
+                type="missing",
+            )
+        config = check_classify_configuration(config)
+        try:  # what the answers declare (a lang that is no string, say, is refused here)
+            ClassifyConfiguration.model_validate(config)
+        except ValidationError as exc:
+            raise ValidationFailed(validation_errors(exc, ["configuration"])) from exc
+        if config.get("mode") == "MULTIMODAL" and not self.model_url:
+            raise ValidationFailed.single(
+                ["configuration", "mode"],
+                "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
+                "the server with LAMINA_MODEL_URL, or use mode FAST.",
+                input="MULTIMODAL",
+            )
+        return config
 
     def _webhooks(self, project_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         return list(
