@@ -6,7 +6,8 @@ table and a questionnaire) are parsed once by ``LaminaReader`` (page Documents w
 items). Every method then chunks the *same* page text:
 
 - ``lamina-<N>``: ``LaminaNodeParser(chunk_size=N)`` with the embedding model's own tokenizer
-  (and ``lamina-<N>+section``: with ``section_in_text=True``; ``lamina-<N>-overlap<M>``: with
+  (and ``lamina-<N>-links``: with ``unwrap_links=False``, link markdown kept in the text;
+  ``lamina-<N>+section``: with ``section_in_text=True``; ``lamina-<N>-overlap<M>``: with
   ``chunk_overlap=M``);
 - ``lamina-items``: ``LaminaNodeParser()``, one node per item (headings leading);
 - ``sentence-<N>``: LlamaIndex ``SentenceSplitter(chunk_size=N)``, same tokenizer, with its
@@ -412,6 +413,9 @@ def methods(tokenizer: Callable[[str], Sequence[Any]], sizes: Sequence[int]) -> 
     out: dict[str, Any] = {}
     for size in sizes:
         out[f"lamina-{size}"] = LaminaNodeParser(chunk_size=size, tokenizer=tokenizer)
+        out[f"lamina-{size}-links"] = LaminaNodeParser(
+            chunk_size=size, tokenizer=tokenizer, unwrap_links=False
+        )
         out[f"lamina-{size}+section"] = LaminaNodeParser(
             chunk_size=size, tokenizer=tokenizer, section_in_text=True
         )
