@@ -397,10 +397,8 @@ class ParseService:
                 if text is not None:
                     setattr(response, name, text)
         contents = {}
-        for value in wanted:
-            stem = value.removesuffix(_CONTENT_SUFFIX)
-            if value.endswith(_CONTENT_SUFFIX) and stem in RESULT_FILES:
-                filename, key = RESULT_FILES[stem]
+        for stem, (filename, key) in RESULT_FILES.items():  # one key order, whatever was asked
+            if stem + _CONTENT_SUFFIX in wanted:
                 contents[key] = self._content_metadata(row, filename, base_url)
         if contents:
             response.result_content_metadata = contents
