@@ -61,7 +61,7 @@ def _fork_while_a_thread_works(nested: bool) -> tuple[str, float]:
 def test_fork_waits_for_the_work_inside_a_passage() -> None:
     text, took = _fork_while_a_thread_works(nested=False)
     assert text == "True"  # the child was forked after the work ended, not in its middle
-    assert 0.2 < took < _forks.WAIT
+    assert took < _forks.WAIT  # it waited for the work, not for the time limit
 
 
 def test_a_thread_inside_may_enter_again_while_a_fork_waits() -> None:
@@ -82,7 +82,8 @@ def test_new_work_waits_while_a_fork_is_pending_and_the_child_gate_is_free() -> 
             order.append("first")
 
     def second() -> None:
-        while not _forks._GATE._forking:  # until the fork is pending
+        deadline = time.monotonic() + 5
+        while not _forks._GATE._forking and time.monotonic() < deadline:  # the fork is pending
             time.sleep(0.001)
         with _forks.passage():
             order.append("second")

@@ -93,3 +93,28 @@ def test_unknown_fields_are_kept_on_read_and_rejected_by_strict_validate() -> No
     assert response.model_dump()["job"]["shiny"] == 1
     with pytest.raises(ValueError, match="shiny"):
         strict_validate(ParseResponse, data)
+
+
+def test_a_stored_configuration_is_written_back_key_for_key() -> None:
+    """A configuration read from the mapping the server stored writes the same JSON (key order,
+    unknown keys, left-out fields), at every depth; one built in code uses the declared order."""
+    from lamina.types import ClassifyConfiguration
+
+    stored = {
+        "mode": "FAST",
+        "custom": {"b": 1, "a": 2},
+        "rules": [{"type": "invoice", "description": "has a total"}],
+        "parsing_configuration": {"target_pages": "1-2", "lang": "en"},
+    }
+    config = ClassifyConfiguration.model_validate(stored)
+    assert config.parsing_configuration is not None
+    assert config.parsing_configuration.target_pages == "1-2"
+    written = config.model_dump_json(exclude_unset=True)
+    assert written == json.dumps(stored, separators=(",", ":"))
+    again = ClassifyConfiguration.model_validate_json(written)
+    assert again.model_dump_json(exclude_unset=True) == written
+
+    built = ClassifyConfiguration(mode="FAST", rules=config.rules)
+    assert list(built.model_dump(exclude_unset=True)) == ["mode", "rules"]  # as given
+    schema = ClassifyConfiguration.model_json_schema(mode="serialization")
+    assert set(schema["properties"]) == {"rules", "mode", "parsing_configuration"}

@@ -201,6 +201,32 @@ def test_scan_image_is_saved_but_not_an_item(tmp_path: Path) -> None:
     assert fx.SCAN_TITLE in result.pages[0].text
 
 
+@needs_ocr
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_failed_ocr_is_reported_or_fails_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool
+) -> None:
+    """onnxruntime failing mid-run (out of memory, say) cannot be made to happen here, so its
+    session's ``run`` is replaced by one that raises: a third-party failure, not our code."""
+    import onnxruntime
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bad allocation")
+
+    data = fx.make_scanned_pdf(tmp_path).read_bytes()
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", out_of_memory)
+    conditions = {"job_failure_conditions": {"fail_on_image_ocr_error": fail}}
+    result = _parse(data, tier="cost_effective", processing_control=conditions)
+    (page,) = result.pages
+    if fail:
+        assert page.error is not None
+        assert page.error.endswith("OCR failed: RuntimeError: bad allocation")
+        assert "ocr_errors" not in result.stats
+    else:
+        assert page.error is None  # the page keeps its (empty) text layer
+        assert result.stats["ocr_errors"] == ["page 1: RuntimeError: bad allocation"]
+
+
 def test_image_options_from_config() -> None:
     opts = images.ImageOptions.from_config(
         _config(

@@ -79,6 +79,9 @@ def test_body_size_carries_the_most_characters(sizes: list[float], body: float) 
         ("7", 400.0, HEIGHT, None),
         ("Results for 2023", 780.0, HEIGHT, None),
         ("7", 780.0, 0.0, None),  # no page height: nothing is marked
+        # The margin and the forms of furniture.detect: 9% from the top, a roman numeral.
+        ("12", 0.09 * HEIGHT - 10, HEIGHT, "header"),
+        ("xii", 780.0, HEIGHT, "footer"),
     ],
 )
 def test_page_numbers_at_the_edges(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lamina.ingest._text import clean_text, has_content, is_junk
+from lamina.ingest._text import clean_text, has_content, is_junk, unwrap_links
 from lamina.types import (
     BBox,
     FooterItem,
@@ -75,3 +75,19 @@ BOX = [BBox(x=0, y=0, w=10, h=10)]
 )
 def test_is_junk(item: object, junk: bool) -> None:
     assert is_junk(item) is junk
+
+
+def test_unwrap_links_keeps_anchor_words_and_drops_note_markers() -> None:
+    text, found = unwrap_links(
+        "In [2020](/wiki/2020) the [coot](/wiki/Coot_(bird)) nested.[[33]](#cite_note-33) "
+        'See [notes [b]](https://example.org/n "Notes")[[a]](#n) and ![map](map.png).'
+    )
+    assert text == "In 2020 the coot nested. See notes [b] and ![map](map.png)."
+    assert found == [
+        ("2020", "/wiki/2020"),
+        ("coot", "/wiki/Coot_(bird)"),
+        ("[33]", "#cite_note-33"),
+        ("notes [b]", "https://example.org/n"),
+        ("[a]", "#n"),
+    ]
+    assert unwrap_links("no links here") == ("no links here", [])

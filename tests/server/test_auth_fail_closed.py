@@ -72,7 +72,7 @@ def test_auth_on_without_a_key_store_refuses_every_request(opened: Services) -> 
         )
         assert upload.status_code == 503
         assert http.get("/health").status_code == 200  # public paths stay public
-    assert opened.files.list(DEFAULT_PROJECT_ID)[0] == []  # nothing was stored
+    assert opened.files.list(DEFAULT_PROJECT_ID).items == []  # nothing was stored
 
 
 def test_auth_off_is_an_explicit_setting(tmp_path: Path) -> None:

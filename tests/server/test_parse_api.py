@@ -163,6 +163,12 @@ def test_get_with_every_expand(client: TestClient, completed: str) -> None:
     for key in ("xlsx", "outputPDF", "raw_words"):
         assert contents[key] == {"size_bytes": 0, "exists": False}
     assert body["images_content_metadata"] == {"total_count": 0, "images": []}
+    # The same keys in the same order, whatever order the expand values came in (a response
+    # that hashes differently on every call defeats caches keyed by its bytes).
+    again = client.get(
+        f"/api/v2/parse/{completed}", params={"expand": ",".join(reversed(EXPAND_VALUES))}
+    ).json()
+    assert list(again["result_content_metadata"]) == list(contents)
 
 
 @pytest.mark.parametrize("value", EXPAND_VALUES)

@@ -30,15 +30,15 @@ def test_classify_with_a_saved_configuration(
     )
     file_id = _upload(services, INVOICE, "invoice.txt")
     job = services.classify.create(P, {"file_input": file_id, "configuration_id": saved.id})
-    assert (job["status"], job["document_input_type"]) == ("PENDING", "file_id")
+    assert (job.status, job.document_input_type) == ("PENDING", "file_id")
 
     services.runner.start()
-    done(job["id"])
+    done(job.id)
 
-    answer = services.classify.get(P, job["id"], ["usage"])
-    assert answer["status"] == "COMPLETED"
-    assert answer["result"]["type"] == "invoice" and answer["result"]["confidence"] > 0.5
-    assert answer["usage"]["credits"] == 0.0  # nothing is billed
+    answer = services.classify.get(P, job.id, ["usage"])
+    assert answer.status == "COMPLETED" and answer.result is not None
+    assert answer.result.type == "invoice" and answer.result.confidence > 0.5
+    assert answer.usage is not None and answer.usage.credits == 0.0  # nothing is billed
 
 
 def test_classify_rules_are_checked_before_anything_is_stored(services: Services) -> None:
@@ -59,7 +59,7 @@ def test_classify_rules_are_checked_before_anything_is_stored(services: Services
         page_size=None,
         page_token=None,
     )
-    assert listed["items"] == []
+    assert listed.items == [] and listed.total_size == 0
 
 
 def test_only_unfinished_classify_jobs_can_be_cancelled(
@@ -68,11 +68,11 @@ def test_only_unfinished_classify_jobs_can_be_cancelled(
     file_id = _upload(services, INVOICE, "invoice.txt")
     body = {"file_input": file_id, "configuration": {"rules": RULES}}
     pending = services.classify.create(P, body)
-    assert services.classify.cancel(P, pending["id"])["status"] == "CANCELLED"
-    assert services.classify.cancel(P, pending["id"])["status"] == "CANCELLED"  # idempotent
+    assert services.classify.cancel(P, pending.id).status == "CANCELLED"
+    assert services.classify.cancel(P, pending.id).status == "CANCELLED"  # idempotent
     finished = services.classify.create(P, body)
     services.runner.start()
-    done(finished["id"])
+    done(finished.id)
     with pytest.raises(InvalidRequestError, match="already COMPLETED"):
-        services.classify.cancel(P, finished["id"])
-    assert services.classify.get(P, pending["id"], [])["status"] == "CANCELLED"
+        services.classify.cancel(P, finished.id)
+    assert services.classify.get(P, pending.id, []).status == "CANCELLED"

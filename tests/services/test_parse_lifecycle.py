@@ -12,7 +12,7 @@ from lamina.services.container import Services
 from lamina.services.errors import InvalidRequestError, NotFoundError
 from lamina.services.settings import DEFAULT_PROJECT_ID, ServerSettings
 from lamina.services.store.tables import ALL_TABLES
-from lamina.types import ParseCreateRequest
+from lamina.types import JobDeleted, ParseCreateRequest
 
 P = DEFAULT_PROJECT_ID
 
@@ -47,7 +47,7 @@ def test_parse_job_runs_to_completion(
     first = services.parse.get_response(
         P, job_id, expand=[], image_filenames=None, base_url="http://x"
     )
-    assert first["job"]["status"] == "PENDING"
+    assert first.job.status == "PENDING" and first.markdown is None
 
     services.runner.start()
     done(job_id)
@@ -55,15 +55,16 @@ def test_parse_job_runs_to_completion(
     answer = services.parse.get_response(
         P, job_id, expand=["markdown", "text_full"], image_filenames=None, base_url="http://x"
     )
-    assert answer["job"]["status"] == "COMPLETED"
-    pages = answer["markdown"]["pages"]
-    assert [p["page_number"] for p in pages] == [1, 2, 3]
-    assert "Section 2" in pages[1]["markdown"]
-    assert "This is page 3." in answer["text_full"]
+    assert answer.job.status == "COMPLETED" and answer.markdown is not None
+    pages = answer.markdown.pages
+    assert [p.page_number for p in pages] == [1, 2, 3]
+    assert "Section 2" in getattr(pages[1], "markdown", "")
+    assert answer.text_full is not None and "This is page 3." in answer.text_full
+    assert answer.items is None  # not asked for
 
     with pytest.raises(InvalidRequestError, match="already COMPLETED"):
         services.parse.cancel(P, job_id)
-    assert services.parse.delete(P, job_id) == {"id": job_id, "project_id": P}
+    assert services.parse.delete(P, job_id) == JobDeleted(id=job_id, project_id=P)
     with pytest.raises(NotFoundError):
         services.parse.get_response(P, job_id, expand=[], image_filenames=None, base_url="")
 
@@ -73,8 +74,8 @@ def test_cancelled_pending_job_never_runs(
 ) -> None:
     file_id = _upload(services, pdf3)
     cancelled = _create(services, file_id)
-    assert services.parse.cancel(P, cancelled)["status"] == "CANCELLED"
-    assert services.parse.cancel(P, cancelled)["status"] == "CANCELLED"  # idempotent
+    assert services.parse.cancel(P, cancelled).status == "CANCELLED"
+    assert services.parse.cancel(P, cancelled).status == "CANCELLED"  # idempotent
     later = _create(services, file_id)
 
     services.runner.start()

@@ -150,7 +150,8 @@ class LaminaLoader(_LaminaOptions, BaseLoader):
     is given, a callable returning a text's tokens; characters otherwise; default 1000), longer
     items split at sentences (tables between rows, the header row repeated in every piece),
     headings and captions leading what follows them, glyph junk left out and link annotations
-    folded into the ``links`` of the text they cover. LangChain embeds ``page_content`` alone,
+    folded into the ``links`` of the text they cover (markdown links too: their anchor text
+    stays in ``page_content``, as in ``LaminaNodeParser``). LangChain embeds ``page_content`` alone,
     so with ``"chunk"`` and ``"item"`` the section path (``Title > Section``) is written on the
     first line of the text (``section_in_text``, default on for those two, off otherwise).
     ``chunk_overlap`` (``"chunk"``, default 0) starts a chunk that continues a section's running

@@ -210,3 +210,53 @@ def test_reingesting_unchanged_files_processes_and_embeds_nothing(
     )
     run3 = fresh.run(documents=pages(client, folder))
     assert len(run3) == len(run1) and again.embedded == 0
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A markdown article in the style of an encyclopedia page: inline links with relative and
+    absolute targets (one with brackets in it) and numbered citation markers."""
+    text = "\n".join(
+        [
+            "# Wetland birds",
+            "",
+            "Adult [grebes](/wiki/Grebe) dive for fish, unlike the [coot](/wiki/Coot_(bird)),"
+            " which grazes on water plants.[[12]](#cite_note-Smith-12) Their nests float on"
+            ' [reed](https://example.org/reed "Common reed") rafts.[[13]](#cite_note-13)',
+            "",
+            "```",
+            "see [config](http://example.org/raw) verbatim",
+            "```",
+            "",
+        ]
+    )
+    path = tmp_path_factory.mktemp("linked") / "birds.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_links_become_their_anchor_text_with_targets_in_metadata(client, linked) -> None:
+    docs = pages(client, linked)
+    nodes = LaminaNodeParser(chunk_size=400, metadata_aware=False).get_nodes_from_documents(docs)
+    prose = next(n for n in nodes if "grebes" in n.text)
+    assert prose.text.startswith(
+        "# Wetland birds\n\nAdult grebes dive for fish, unlike the coot, which grazes on water "
+        "plants. Their nests float on reed rafts.\n\n"
+    )
+    links = json.loads(prose.metadata["links"])
+    assert {"text": "grebes", "url": "/wiki/Grebe"} in links
+    assert {"text": "coot", "url": "/wiki/Coot_(bird)"} in links
+    assert {"text": "reed", "url": "https://example.org/reed"} in links
+    assert not any("cite_note" in link["url"] for link in links)  # markers are no words
+    assert "links" in prose.excluded_embed_metadata_keys
+    code = next(n for n in nodes if "verbatim" in n.text)  # code is kept as written
+    assert "[config](http://example.org/raw)" in code.text
+    # the node still points at its place in the page: the original, linked paragraph
+    page_text = docs[0].text
+    assert prose.start_char_idx is not None and prose.end_char_idx is not None
+    covered = page_text[prose.start_char_idx : prose.end_char_idx]
+    assert "Adult [grebes](/wiki/Grebe)" in covered and "rafts.[[13]](#cite_note-13)" in covered
+    kept = LaminaNodeParser(
+        chunk_size=400, metadata_aware=False, unwrap_links=False
+    ).get_nodes_from_documents(docs)
+    assert any("[grebes](/wiki/Grebe)" in n.text for n in kept)

@@ -82,6 +82,9 @@ class ImageOptions:
     languages: tuple[str, ...] = ()
     embedded: bool = False
     screenshot: bool = False
+    fail_on_ocr_error: bool = False
+    """``processing_control.job_failure_conditions.fail_on_image_ocr_error``: a PDF page whose
+    OCR fails fails (else it keeps its text layer and the failure is listed in the stats)."""
 
     @classmethod
     def from_config(cls, config: ParseConfiguration) -> ImageOptions:
@@ -95,11 +98,14 @@ class ImageOptions:
         if processing is not None and processing.ocr_parameters is not None:
             languages = tuple(processing.ocr_parameters.languages or ())
         wanted = set((config.output_options.images_to_save or []) if config.output_options else [])
+        control = config.processing_control
+        conditions = control.job_failure_conditions if control is not None else None
         return cls(
             ocr=config.tier != "fast" and not disabled,
             languages=languages,
             embedded="embedded" in wanted,
             screenshot="screenshot" in wanted,
+            fail_on_ocr_error=bool(conditions and conditions.fail_on_image_ocr_error),
         )
 
 
@@ -111,6 +117,13 @@ class PageExtras:
     image_items: list[ImageItem] = field(default_factory=list)
     ocr_seconds: float | None = None
     ocr_error: str | None = None
+
+
+def _last_line(message: str) -> str:
+    """The last line of an error message, at most 300 characters (rapidocr's errors carry the
+    whole traceback of the failed inference)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
 
 
 def _truthy(value: Any) -> bool:
@@ -144,6 +157,9 @@ def image_stats(extras: Sequence[PageExtras | None], options: ImageOptions) -> d
                 "pages were read with them anyway",
                 unsupported,
             )
+    failures = [e.ocr_error for e in extras if e is not None and e.ocr_error]
+    if failures:  # the pages kept their text layer (fail_on_image_ocr_error fails them)
+        stats["ocr_errors"] = failures
     images = sum(len(e.images) for e in extras if e is not None)
     if images:
         stats["images"] = images
@@ -203,7 +219,9 @@ def enrich_pdf_page(
 
     ``to_display`` maps a box in PDF user space (left, bottom, right, top) to the displayed
     page (x0, top, x1, bottom). Updates ``raw`` in place when OCR replaces its text; OCR
-    failures are recorded on the page (``ocr_error``) and leave the text layer as it was.
+    failures are recorded on the page (``ocr_error``, listed in the job's stats as
+    ``ocr_errors``) and leave the text layer as it was, or with ``fail_on_ocr_error`` fail the
+    page.
     """
     from lamina.engine.ocr import OcrUnavailableError
 
@@ -215,8 +233,11 @@ def enrich_pdf_page(
         except OcrUnavailableError:
             raise
         except Exception as exc:
+            reason = _last_line(str(exc)) or type(exc).__name__
+            if options.fail_on_ocr_error:
+                raise RuntimeError(f"OCR failed: {reason}") from exc  # the page fails
             log.warning("OCR of page %d failed: %s", raw.number, exc)
-            extras.ocr_error = f"OCR failed: {exc}"
+            extras.ocr_error = f"page {raw.number}: {reason}"
         else:
             extras.ocr_seconds = ocr_page.seconds
     if options.embedded:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lamina.engine import furniture
 from lamina.engine import markdown as mdr
 from lamina.types import BBox, FooterItem, HeaderItem, Item, ListItem, TextItem
 
@@ -44,11 +45,6 @@ _SECTION_LABEL = re.compile(
 )
 # The number of a heading set only a little larger than the body: "(2) ...", "3.1 ...", "IV. ...".
 _HEADING_NUMBER = re.compile(r"^(\(\d{1,2}\)|\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)\s+(?=\S)")
-_PAGE_NUMBER = re.compile(
-    "^(page\\s+)?[-\u2013\u2014]?\\s*\\d{1,4}\\s*[-\u2013\u2014]?(\\s*(of|/)\\s*\\d{1,4})?$",
-    re.IGNORECASE,
-)
-
 # Right-to-left scripts (Hebrew, Arabic and their presentation forms).
 # A web address or e-mail address alone on its line: a link, never a heading.
 _ADDRESS = re.compile(
@@ -62,6 +58,7 @@ _SENTENCE_END = (".", "!", "?", ":", ";")
 _STRAY_MARKS = re.compile(r"^[\s.!?]+$")
 
 # Thresholds, in multiples of the font size unless said otherwise.
+_EDGE_MARGIN = 0.08  # share of the page height at top and bottom where kickers and imprints sit
 _MAX_LINE_GAP = 1.5  # baseline to baseline: more than this starts a new block
 _MAX_CODE_GAP = 4.5  # code keeps its blank lines, up to about three of them
 _MAX_LIST_ENTRY_GAP = 2.5  # list entries are often spaced more than the lines of one entry
@@ -73,7 +70,6 @@ _LABEL_RUN = 3  # this many same-style candidates in a row, nothing between: lab
 _MAX_HEADING_CHARS = 150
 _MAX_BOLD_HEADING_CHARS = 80
 _MONO_ADVANCE = 0.6  # advance width of a monospace glyph, for code indentation
-_FURNITURE_MARGIN = 0.08  # share of the page height at top and bottom for page numbers
 
 
 @dataclass(slots=True)
@@ -201,16 +197,19 @@ def order_blocks(blocks: list[Block], columns: bool = False) -> list[Block]:
 
 
 def mark_page_furniture(blocks: list[Block], page_height: float) -> None:
-    """Mark page numbers near the top or bottom edge as header/footer."""
+    """Mark one-line blocks that are a bare page number in the top or bottom margin as
+    header/footer: the rule of :func:`lamina.engine.furniture.detect` (its margin, its page
+    number forms) for the numbers it leaves on the page, set larger than the body text or
+    further from the edge than the lines it compares across pages."""
     if page_height <= 0:
         return
     for block in blocks:
-        if len(block.lines) != 1 or not _PAGE_NUMBER.match(block.lines[0].text.strip()):
+        if len(block.lines) != 1 or furniture.page_number_of(block.lines[0].text) is None:
             continue
         line = block.lines[0]
-        if line.top > page_height * (1 - _FURNITURE_MARGIN):
+        if line.top >= page_height * (1 - furniture.MARGIN):
             block.furniture = "footer"
-        elif line.bottom < page_height * _FURNITURE_MARGIN:
+        elif line.bottom <= page_height * furniture.MARGIN:
             block.furniture = "header"
 
 
@@ -445,7 +444,7 @@ def demote_page_edge_and_figure_text(
 ) -> None:
     """Take the heading flag off candidates that are not headings for where they stand.
 
-    - In the top margin (``_FURNITURE_MARGIN`` of the page height), above a larger candidate
+    - In the top margin (``_EDGE_MARGIN`` of the page height), above a larger candidate
       on the same page: a running label or a cover's kicker ("Front cover"), not the title.
     - Reaching into the bottom margin with no text below it: a heading introduces the text
       under it, so this is a logo or a cover's imprint.
@@ -460,8 +459,8 @@ def demote_page_edge_and_figure_text(
     if not candidates:
         return
     lines = [line for b in blocks if not b.furniture for line in b.lines]
-    top_edge = page_height * _FURNITURE_MARGIN
-    bottom_edge = page_height * (1 - _FURNITURE_MARGIN)
+    top_edge = page_height * _EDGE_MARGIN
+    bottom_edge = page_height * (1 - _EDGE_MARGIN)
     largest = max(_style(b)[0] for b in candidates)
     small = [o for o in lines if o.size < _SMALL_BOLD * body]
     labels: list[Block] = []

@@ -17,7 +17,10 @@ both build on :class:`Chunker`. What it guarantees:
   glyphs of symbol fonts, an image with no caption), and page furniture (headers, footers).
   Control characters are stripped from text, with the bullet glyph a symbol font left in front.
 - Link annotations become no chunk of their own: their URL goes to the ``links`` of the chunk
-  whose boxes they overlap (or whose text holds their anchor text).
+  whose boxes they overlap (or whose text holds their anchor text). Markdown links in the text
+  (``unwrap_links``, default on) become their anchor text, their targets joining ``links``, and
+  footnote markers (``[[12]](#cite_note-12)``) go: a URL costs tokens of the chunk size and says
+  nothing to an embedding model (code and images are kept as written).
 - ``section_in_text`` puts the section path (``Title > Section``, the headings not already at the
   head of the chunk) on the chunk's first line, for stores that embed the text alone.
 """
@@ -27,11 +30,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lamina.ingest._records import HeaderPath, Scalar, _overlap, item_text
-from lamina.ingest._text import clean_text, has_content, is_junk
+from lamina.ingest._text import clean_text, has_content, is_junk, unwrap_links
 from lamina.types import HeadingItem, ImageItem, ItemsPage, LinkItem, TableItem
 
 SizeFunction = Callable[[str], int]
@@ -61,6 +64,8 @@ class Unit:
     title: str = ""
     boxes: list[dict[str, float]] = field(default_factory=list)
     extra: dict[str, Scalar] = field(default_factory=dict)
+    source: str = ""
+    """The text as the page markdown has it, where ``text`` was changed (links unwrapped)."""
 
 
 @dataclass
@@ -208,6 +213,27 @@ def units_from_markdown(markdown: str) -> list[Unit]:
     return units
 
 
+def _unwrapped(page: ChunkPage) -> ChunkPage:
+    """The page with its units' markdown links reduced to anchor text (code and images kept);
+    the targets become link annotations, which find their chunk by anchor text."""
+    units: list[Unit] = []
+    links = list(page.links)
+    for unit in page.units:
+        if unit.kind in ("code", "image"):
+            units.append(unit)
+            continue
+        text, found = unwrap_links(unit.text)
+        if not found:
+            units.append(unit)
+            continue
+        title = unwrap_links(unit.title)[0] if unit.title else unit.title
+        units.append(replace(unit, text=text, title=title, source=unit.source or unit.text))
+        links.extend(Link(anchor, url) for anchor, url in found if has_content(anchor))
+    if units == page.units:
+        return page
+    return replace(page, units=units, links=links)
+
+
 def _box(box: Any) -> dict[str, float]:
     return {k: round(float(getattr(box, k)), 2) for k in ("x", "y", "w", "h")}
 
@@ -265,6 +291,7 @@ class Chunker:
         section_in_text: bool = False,
         reserve: Callable[[ChunkPage, str], int] | None = None,
         chunk_overlap: int = 0,
+        unwrap_links: bool = True,
     ) -> None:
         """``reserve(page, header_path)``, when given, is the size kept back from ``chunk_size``
         for a chunk of that section on that page: what the embedding will prepend to the text
@@ -272,7 +299,9 @@ class Chunker:
         ``chunk_overlap``: where running text of one section goes on in the next chunk, that
         chunk starts with the last sentences (up to this size; else the last words) of the
         chunk before. Never across headings, pages or tables (a table piece repeats its header
-        row instead)."""
+        row instead). ``unwrap_links``: markdown links in the text become their anchor text
+        (footnote and citation markers go), their targets join the chunk's ``links``; False
+        keeps the markdown as the page has it."""
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive number, not {chunk_size!r}")
         if chunk_overlap < 0 or (chunk_size is not None and chunk_overlap >= chunk_size):
@@ -282,6 +311,7 @@ class Chunker:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap if chunk_size is not None else 0
         self.section_in_text = section_in_text
+        self.unwrap_links = unwrap_links
         self.reserve = reserve
         self._size: SizeFunction = (lambda t: len(tokenizer(t))) if tokenizer else len
 
@@ -293,11 +323,13 @@ class Chunker:
         opened: list[tuple[str, ...]] = []
         parent: tuple[str, ...] = ()
         for page in pages:
+            if self.unwrap_links:
+                page = _unwrapped(page)
             current: _Open | None = None
             done: list[Chunk] = []
             cursor = 0
             for unit in page.units:
-                span = _find(page.markdown, unit.text, cursor)
+                span = _find(page.markdown, unit.source or unit.text, cursor)
                 if span is not None:
                     cursor = span[1]
                 if unit.kind in ("heading", "caption"):

@@ -93,6 +93,9 @@ class MappingOptions:
     section_in_text: bool = False
     """Granularities ``"chunk"`` and ``"item"``: the section path (``Title > Section``) on the
     first line of each record's text, for stores that embed the text alone."""
+    unwrap_links: bool = True
+    """Granularity ``"chunk"``: markdown links become their anchor text, targets in ``links``
+    (see ``Chunker``)."""
     include_job_id: bool = False
     """Put the parse job's id in the metadata. Off by default: every parse is a new job, so a
     job id would change the metadata (and so the hash) of unchanged content on every re-run,
@@ -362,6 +365,7 @@ class _Mapper:
             self.options.tokenizer,
             self.options.section_in_text,
             chunk_overlap=self.options.chunk_overlap,
+            unwrap_links=self.options.unwrap_links,
         )
         for chunk in chunker.chunk(pages):
             number = chunk.page.page_number

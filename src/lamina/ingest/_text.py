@@ -16,6 +16,32 @@ _BULLET_GLYPH = re.compile(
 _IMAGE_MD = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK_MD = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
+_INLINE_LINK = re.compile(
+    r"(?<!!)\[((?:[^\[\]\n]|\[[^\]\n]*\])*)\]"  # anchor text, one level of brackets inside
+    r"\(((?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"\n]*\")?\)"  # target, a title after it
+)
+_NOTE_ANCHOR = re.compile(r"\[(?:\d{1,4}[a-z]?|[a-z]|note \d{1,4}|citation needed)\]", re.I)
+"""Anchor text of a footnote or citation marker, in its brackets (``[33]``, ``[a]``): no words
+of the text (a bare ``2020`` or ``I`` is, and stays)."""
+
+
+def unwrap_links(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` with its markdown links reduced to their anchor text, and the (anchor, target)
+    pairs taken out. Footnote and citation markers (``[[33]](#cite_note-33)``) go entirely:
+    a link target, or a note number, is no word a reader or an embedding model needs, and
+    both cost tokens of the chunk size. Images stay as they are."""
+    found: list[tuple[str, str]] = []
+
+    def replace(match: re.Match[str]) -> str:
+        anchor, target = match.group(1), match.group(2)
+        found.append((anchor, target))
+        return "" if _NOTE_ANCHOR.fullmatch(anchor.strip()) else anchor
+
+    if "](" not in text:
+        return text, found
+    return _INLINE_LINK.sub(replace, text), found
+
+
 FURNITURE_TYPES = frozenset({"header", "footer"})
 """Item types left out of item granularity, as they are left out of the page markdown."""
 

@@ -30,8 +30,6 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -43,6 +41,7 @@ from lamina.services.settings import DEFAULT_PROJECT_ID, ServerSettings, default
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from pydantic import BaseModel
 
     from lamina.services.container import Services
 
@@ -331,7 +330,7 @@ class FastLane:
             return None
         return _json_answer(payload)
 
-    def _dispatch(self, request: httpx.Request, body: bytes) -> dict[str, Any]:
+    def _dispatch(self, request: httpx.Request, body: bytes) -> BaseModel:
         path = request.url.path
         if request.method == "POST" and path == self._FILES:
             return self._create_file(request, body)
@@ -343,7 +342,7 @@ class FastLane:
     def _base_url(self) -> str:
         return (self.services.settings.public_base_url or EMBEDDED_BASE_URL).rstrip("/")
 
-    def _create_file(self, request: httpx.Request, body: bytes) -> dict[str, Any]:
+    def _create_file(self, request: httpx.Request, body: bytes) -> BaseModel:
         fields, upload = _multipart(request.headers.get("content-type", ""), body)
         if upload is None or set(fields) - {"purpose", "external_file_id"}:
             raise _NotPlain
@@ -360,7 +359,7 @@ class FastLane:
             base_url=self._base_url,
         )
 
-    def _create_parse(self, body: bytes) -> dict[str, Any]:
+    def _create_parse(self, body: bytes) -> BaseModel:
         from pydantic import ValidationError
 
         from lamina.types import ParseCreateRequest
@@ -377,7 +376,7 @@ class FastLane:
             raise _NotPlain  # webhook delivery opens with the app
         return operations.create_parse_job(self.services, DEFAULT_PROJECT_ID, request)
 
-    def _get_parse(self, request: httpx.Request, job_id: str) -> dict[str, Any]:
+    def _get_parse(self, request: httpx.Request, job_id: str) -> BaseModel:
         query = parse_qs(urlsplit(str(request.url)).query, keep_blank_values=True)
         if set(query) - {"expand", "image_filenames", "project_id", "organization_id"}:
             raise _NotPlain
@@ -391,24 +390,12 @@ class FastLane:
         )
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json")
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _json_answer(payload: dict[str, Any]) -> Answer:
-    """Encoded as the app's JSON responses are (compact, UTF-8)."""
-    data = json.dumps(
-        payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
-    ).encode("utf-8")
+def _json_answer(model: BaseModel) -> Answer:
+    """Encoded as the app's JSON responses are: the fields the service set (the routes'
+    ``response_model_exclude_unset``), compact, UTF-8."""
+    payload = model.model_dump(mode="json", exclude_unset=True)
+    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    data = text.encode("utf-8")
     headers = [(b"content-length", str(len(data)).encode()), (b"content-type", b"application/json")]
     return 200, headers, data
 

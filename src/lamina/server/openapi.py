@@ -1,9 +1,9 @@
 """What the OpenAPI document says each route answers: status codes and their body schemas.
 
-Routes return plain dicts (built by the services, no second validation on the hot path), so the
-200 schemas are declared here with ``responses`` and ``response_model=None``: the document
-describes the wire models of :mod:`lamina.types`, and the conformance fuzzer
-(``tests/compat/test_fuzz.py``) checks every response against it.
+The typed routes return the wire models of :mod:`lamina.types` and declare them (their return
+annotation is the ``response_model``; ``ok`` names the same model for the 200 entry); routes
+that still build dicts (the classic APIs) declare theirs with ``ok`` alone. The conformance
+fuzzer (``tests/compat/test_fuzz.py``) checks every response against the document.
 """
 
 from __future__ import annotations

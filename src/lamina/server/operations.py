@@ -10,11 +10,11 @@ answers before the app is built.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from lamina.services.container import Services
-    from lamina.types import ParseCreateRequest
+    from lamina.types import File, ParseCreateRequest, ParseJob, ParseResponse
 
 
 def upload_file(
@@ -27,8 +27,8 @@ def upload_file(
     external_file_id: str | None,
     content_type: str | None,
     base_url: str,
-) -> dict[str, Any]:
-    """``POST /api/v1/beta/files``: store the upload; its File body."""
+) -> File:
+    """``POST /api/v1/beta/files``: store the upload; its File (with ``download_url``)."""
     row = services.files.create(
         project_id,
         name=filename or "upload",
@@ -37,18 +37,16 @@ def upload_file(
         external_file_id=external_file_id,
         content_type=content_type,
     )
-    return services.files.to_wire(row, base_url=base_url)
+    return services.files.to_file(row, base_url=base_url)
 
 
-def create_parse_job(
-    services: Services, project_id: str, request: ParseCreateRequest
-) -> dict[str, Any]:
-    """``POST /api/v2/parse``: validate and queue the job; its ParseJob body. The fields the
-    caller set are kept as the job's raw parameters."""
-    from lamina.services.api.parse import job_to_wire
+def create_parse_job(services: Services, project_id: str, request: ParseCreateRequest) -> ParseJob:
+    """``POST /api/v2/parse``: validate and queue the job; its ParseJob. The fields the caller
+    set are kept as the job's raw parameters."""
+    from lamina.services.api.parse import to_parse_job
 
     raw = request.model_dump(mode="json", exclude_unset=True)
-    return job_to_wire(services.parse.create(project_id, request, raw))
+    return to_parse_job(services.parse.create(project_id, request, raw))
 
 
 def get_parse_job(
@@ -59,8 +57,8 @@ def get_parse_job(
     expand: Sequence[str] | None,
     image_filenames: Sequence[str] | None,
     base_url: str,
-) -> dict[str, Any]:
-    """``GET /api/v2/parse/{job_id}``: the ParseResponse body. ``expand`` and
+) -> ParseResponse:
+    """``GET /api/v2/parse/{job_id}``: the ParseResponse. ``expand`` and
     ``image_filenames`` are the query values as given (repeated and/or comma-separated)."""
     from lamina.services.api.parse import split_csv
 

@@ -15,6 +15,7 @@ from lamina.server.routes_classic import IGNORED_HEADER
 from lamina.server.routes_files import upload_stream
 from lamina.services.api.classic_extract import ClassicExtractService, file_to_classic
 from lamina.services.container import Services
+from lamina.types import SchemaValidationResponse
 
 router = APIRouter(tags=["classic extract"], responses=errors(400, 401, 404, 422))
 _AGENTS = "/api/v1/extraction/extraction-agents"
@@ -63,7 +64,7 @@ def get_file(
 def validate_schema(
     body: dict[str, Any] = Body(...),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> SchemaValidationResponse:
     return services.extract.validate_schema(body.get("data_schema"))
 
 

@@ -14,18 +14,21 @@ from lamina.services.container import Services
 from lamina.types import ClassifyCreateRequest, ClassifyJob, JobDeleted, PaginatedList
 
 router = APIRouter(prefix="/api/v2/classify", tags=["classify"], responses=errors(400, 401, 422))
+# The response model is the return annotation; only the fields the service set are written
+# (``usage`` only when expanded), so the JSON is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
-@router.post("", response_model=None, responses=ok(ClassifyJob, 404))
+@router.post("", responses=ok(ClassifyJob, 404), **_TYPED)
 def create_classify_job(
     body: ClassifyCreateRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ClassifyJob:
     return services.classify.create(project_id, body.model_dump(exclude_unset=True))
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[ClassifyJob]))
+@router.get("", responses=ok(PaginatedList[ClassifyJob]), **_TYPED)
 def list_classify_jobs(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -36,7 +39,7 @@ def list_classify_jobs(
     created_at_on_or_before: datetime | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> PaginatedList[ClassifyJob]:
     return services.classify.list(
         project_id,
         status=status,
@@ -49,29 +52,29 @@ def list_classify_jobs(
     )
 
 
-@router.get("/{job_id}", response_model=None, responses=ok(ClassifyJob, 404))
+@router.get("/{job_id}", responses=ok(ClassifyJob, 404), **_TYPED)
 def get_classify_job(
     job_id: str,
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ClassifyJob:
     return services.classify.get(project_id, job_id, split_csv(expand))
 
 
-@router.post("/{job_id}/cancel", response_model=None, responses=ok(ClassifyJob, 404))
+@router.post("/{job_id}/cancel", responses=ok(ClassifyJob, 404), **_TYPED)
 def cancel_classify_job(
     job_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ClassifyJob:
     return services.classify.cancel(project_id, job_id)
 
 
-@router.delete("/{job_id}", response_model=None, responses=ok(JobDeleted, 404))
+@router.delete("/{job_id}", responses=ok(JobDeleted, 404), **_TYPED)
 def delete_classify_job(
     job_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> JobDeleted:
     return services.classify.delete(project_id, job_id)

@@ -14,6 +14,8 @@ from lamina.services.container import Services
 from lamina.types import (
     ExtractCreateRequest,
     ExtractV2Job,
+    GeneratedConfiguration,
+    JobDeleted,
     JobStatus,
     PaginatedList,
     SchemaGenerateRequest,
@@ -22,20 +24,23 @@ from lamina.types import (
 )
 
 router = APIRouter(prefix="/api/v2/extract", tags=["extract"], responses=errors(401, 422))
+# The response model is the return annotation; only the fields the service set are written
+# (the expanded ones, a result once COMPLETED), so the JSON is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
-@router.post("", response_model=None, responses=ok(ExtractV2Job, 400, 404, 413))
+@router.post("", responses=ok(ExtractV2Job, 400, 404, 413), **_TYPED)
 def create_extract_job(
     body: ExtractCreateRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ExtractV2Job:
     raw = body.model_dump(mode="json", exclude_unset=True)
     row = services.extract.create(project_id, body, raw)
-    return services.extract.to_wire(row, {"configuration"})
+    return services.extract.to_job(row, {"configuration"})
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[ExtractV2Job]))
+@router.get("", responses=ok(PaginatedList[ExtractV2Job]), **_TYPED)
 def list_extract_jobs(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -49,7 +54,7 @@ def list_extract_jobs(
     created_at_on_or_before: datetime | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> PaginatedList[ExtractV2Job]:
     return services.extract.list(
         project_id,
         status=status,
@@ -64,52 +69,50 @@ def list_extract_jobs(
     )
 
 
-@router.post(
-    "/schema/validation", response_model=None, responses=ok(SchemaValidationResponse, 400, 413)
-)
+@router.post("/schema/validation", responses=ok(SchemaValidationResponse, 400, 413), **_TYPED)
 def validate_schema(
     body: SchemaValidationRequest,
     _project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> SchemaValidationResponse:
     return services.extract.validate_schema(body.data_schema)
 
 
-@router.post("/schema/generate", responses=errors(400, 404, 413))
+@router.post("/schema/generate", responses=ok(GeneratedConfiguration, 400, 404, 413), **_TYPED)
 def generate_schema(
     body: SchemaGenerateRequest,
     _project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> GeneratedConfiguration:
     return services.extract.generate_schema(
         prompt=body.prompt, data_schema=body.data_schema, file_id=body.file_id, name=body.name
     )
 
 
-@router.get("/{job_id}", response_model=None, responses=ok(ExtractV2Job, 404))
+@router.get("/{job_id}", responses=ok(ExtractV2Job, 404), **_TYPED)
 def get_extract_job(
     job_id: str,
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ExtractV2Job:
     return services.extract.get(project_id, job_id, expand=split_csv(expand))
 
 
-@router.post("/{job_id}/cancel", response_model=None, responses=ok(ExtractV2Job, 400, 404))
+@router.post("/{job_id}/cancel", responses=ok(ExtractV2Job, 400, 404), **_TYPED)
 def cancel_extract_job(
     job_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ExtractV2Job:
     return services.extract.cancel(project_id, job_id)
 
 
-@router.delete("/{job_id}", responses=errors(400, 404))
+@router.delete("/{job_id}", responses=ok(JobDeleted, 400, 404), **_TYPED)
 def delete_extract_job(
     job_id: str,
     force: bool = Query(False),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> JobDeleted:
     return services.extract.delete(project_id, job_id, force=force)

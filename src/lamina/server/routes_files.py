@@ -18,6 +18,9 @@ from lamina.types import File as FileModel
 from lamina.types import PaginatedList, PresignedURL
 
 router = APIRouter(prefix="/api/v1/beta/files", tags=["files"], responses=errors(401, 422))
+# The response model is the return annotation; only the fields the service set are written
+# (``download_url`` when asked for), so the JSON is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 def upload_stream(upload: StarletteUploadFile) -> BinaryIO:
@@ -31,7 +34,7 @@ def upload_stream(upload: StarletteUploadFile) -> BinaryIO:
     return upload.file
 
 
-@router.post("", response_model=None, responses=ok(FileModel, 400, 413))
+@router.post("", responses=ok(FileModel, 400, 413), **_TYPED)
 async def create_file(
     file: UploadFile = File(..., description="The file to upload"),
     purpose: str | None = Form(None),
@@ -39,7 +42,7 @@ async def create_file(
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
-) -> dict[str, Any]:
+) -> FileModel:
     return await run_in_threadpool(
         lambda: operations.upload_file(
             services,
@@ -54,7 +57,7 @@ async def create_file(
     )
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[FileModel], 400))
+@router.get("", responses=ok(PaginatedList[FileModel], 400), **_TYPED)
 def list_files(
     request: Request,
     page_size: int | None = Query(None),
@@ -66,8 +69,8 @@ def list_files(
     expand: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
-    rows, token, total = services.files.list(
+) -> PaginatedList[FileModel]:
+    return services.files.list(
         project_id,
         file_name=file_name,
         external_file_id=external_file_id,
@@ -75,18 +78,16 @@ def list_files(
         order_by=order_by,
         page_size=page_size,
         page_token=page_token,
+        base_url=presign_base(request) if "download_url" in split_csv(expand) else None,
     )
-    base_url = presign_base(request) if "download_url" in split_csv(expand) else None
-    items = [services.files.to_wire(r, base_url=base_url) for r in rows]
-    return {"items": items, "next_page_token": token, "total_size": total}
 
 
-@router.post("/query", response_model=None, responses=ok(PaginatedList[FileModel], 400))
+@router.post("/query", responses=ok(PaginatedList[FileModel], 400), **_TYPED)
 def query_files(
     body: dict[str, Any] | None = Body(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> PaginatedList[FileModel]:
     """The SDK's deprecated ``files.query``: the list filters in a JSON body (``filter``
     ``{file_name, external_file_id, file_ids, data_source_id, only_manually_uploaded}``,
     ``order_by``, ``page_size``, ``page_token``). Every file here was uploaded by hand, so a
@@ -96,8 +97,8 @@ def query_files(
     if not isinstance(filters, dict):
         raise ValidationFailed.single(["filter"], "filter must be an object", input=filters)
     if filters.get("data_source_id"):
-        return {"items": [], "next_page_token": None, "total_size": 0}
-    rows, token, total = services.files.list(
+        return PaginatedList[FileModel](items=[], next_page_token=None, total_size=0)
+    return services.files.list(
         project_id,
         file_name=filters.get("file_name"),
         external_file_id=filters.get("external_file_id"),
@@ -106,17 +107,15 @@ def query_files(
         page_size=body.get("page_size"),
         page_token=body.get("page_token"),
     )
-    items = [services.files.to_wire(r) for r in rows]
-    return {"items": items, "next_page_token": token, "total_size": total}
 
 
-@router.get("/{file_id}", response_model=None, responses=ok(FileModel, 404))
+@router.get("/{file_id}", responses=ok(FileModel, 404), **_TYPED)
 def get_file(
     file_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
-    return services.files.to_wire(services.files.get(project_id, file_id))
+) -> FileModel:
+    return services.files.to_file(services.files.get(project_id, file_id))
 
 
 @router.delete("/{file_id}", status_code=204, responses=errors(404))
@@ -129,12 +128,12 @@ def delete_file(
     return Response(status_code=204)
 
 
-@router.get("/{file_id}/content", response_model=None, responses=ok(PresignedURL, 400, 404))
+@router.get("/{file_id}/content", responses=ok(PresignedURL, 400, 404), **_TYPED)
 def file_content(
     file_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
     base_url: str = Depends(get_base_url),
-) -> dict[str, Any]:
+) -> PresignedURL:
     """A PresignedURL (``{url, expires_at}``) for downloading the file's content."""
     return services.files.presigned_url(services.files.get(project_id, file_id), base_url)

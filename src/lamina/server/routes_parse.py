@@ -12,34 +12,49 @@ from lamina.server import operations
 from lamina.server.deps import get_project, presign_base, services_dep
 from lamina.server.openapi import errors, ok
 from lamina.server.routes_files import upload_stream
-from lamina.services.api.parse import job_to_wire, parse_upload_configuration, split_csv, versions
+from lamina.services.api.parse import (
+    parse_upload_configuration,
+    split_csv,
+    to_parse_job,
+    versions,
+)
 from lamina.services.container import Services
-from lamina.types import JobStatus, PaginatedList, ParseCreateRequest, ParseJob, ParseResponse
+from lamina.types import (
+    JobDeleted,
+    JobStatus,
+    PaginatedList,
+    ParseCreateRequest,
+    ParseJob,
+    ParseResponse,
+)
 
 router = APIRouter(prefix="/api/v2/parse", tags=["parse"], responses=errors(401, 422))
+# The response model is the return annotation; only the fields the service set are written
+# (what the row has, what ``expand`` asked for), so the JSON is the same as before it was typed.
+_TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
-@router.post("", response_model=None, responses=ok(ParseJob, 400, 404, 413))
+@router.post("", responses=ok(ParseJob, 400, 404, 413), **_TYPED)
 def create_parse_job(
     body: ParseCreateRequest,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ParseJob:
     return operations.create_parse_job(services, project_id, body)
 
 
-@router.post("/upload", response_model=None, responses=ok(ParseJob, 400, 404, 413))
+@router.post("/upload", responses=ok(ParseJob, 400, 404, 413), **_TYPED)
 async def upload_and_parse(
     file: UploadFile = File(...),
     configuration: str | None = Form(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ParseJob:
     """Multipart ``file`` plus a ``configuration`` form field holding the create body as JSON."""
     request, raw = parse_upload_configuration(configuration)
     services.parse.validate_options(request, raw)  # fail fast, before storing the upload
 
-    def store_and_create() -> dict[str, Any]:
+    def store_and_create() -> ParseJob:
         row = services.files.create(
             project_id,
             name=file.filename or "upload",
@@ -47,12 +62,12 @@ async def upload_and_parse(
             purpose="parse",
             content_type=file.content_type,
         )
-        return job_to_wire(services.parse.create(project_id, request, raw, uploaded_file=row))
+        return to_parse_job(services.parse.create(project_id, request, raw, uploaded_file=row))
 
     return await run_in_threadpool(store_and_create)
 
 
-@router.get("", response_model=None, responses=ok(PaginatedList[ParseJob]))
+@router.get("", responses=ok(PaginatedList[ParseJob]), **_TYPED)
 def list_parse_jobs(
     page_size: int | None = Query(None),
     page_token: str | None = Query(None),
@@ -62,8 +77,8 @@ def list_parse_jobs(
     created_at_on_or_before: datetime | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
-    items, token, total = services.parse.list(
+) -> PaginatedList[ParseJob]:
+    return services.parse.list(
         project_id,
         status=status,
         job_ids=split_csv(job_ids),
@@ -72,7 +87,6 @@ def list_parse_jobs(
         page_size=page_size,
         page_token=page_token,
     )
-    return {"items": items, "next_page_token": token, "total_size": total}
 
 
 @router.get("/versions")
@@ -84,7 +98,7 @@ def list_versions() -> dict[str, Any]:
 _ROW_ONLY_EXPANDS = frozenset({"raw_parameters"})
 
 
-@router.get("/{job_id}", response_model=None, responses=ok(ParseResponse, 400, 404))
+@router.get("/{job_id}", responses=ok(ParseResponse, 400, 404), **_TYPED)
 async def get_parse_job(
     request: Request,
     job_id: str,
@@ -92,14 +106,14 @@ async def get_parse_job(
     image_filenames: list[str] | None = Query(None),
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ParseResponse:
     """The status poll is the hot path: on SQLite (WAL, readers never wait) a poll that reads
     no result file is one primary-key query, answered on the event loop without a thread hop."""
     wanted = split_csv(expand)
     needs_urls = any(e.endswith("_content_metadata") for e in wanted)
     base_url = presign_base(request) if needs_urls else ""
 
-    def respond() -> dict[str, Any]:
+    def respond() -> ParseResponse:
         return operations.get_parse_job(
             services,
             project_id,
@@ -114,19 +128,19 @@ async def get_parse_job(
     return await run_in_threadpool(respond)
 
 
-@router.post("/{job_id}/cancel", response_model=None, responses=ok(ParseJob, 400, 404))
+@router.post("/{job_id}/cancel", responses=ok(ParseJob, 400, 404), **_TYPED)
 def cancel_parse_job(
     job_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> ParseJob:
     return services.parse.cancel(project_id, job_id)
 
 
-@router.delete("/{job_id}", responses=errors(404))
+@router.delete("/{job_id}", responses=ok(JobDeleted, 404), **_TYPED)
 def delete_parse_job(
     job_id: str,
     project_id: str = Depends(get_project),
     services: Services = Depends(services_dep),
-) -> dict[str, Any]:
+) -> JobDeleted:
     return services.parse.delete(project_id, job_id)

@@ -238,15 +238,15 @@ class Services:
         """Single jobs' webhooks: registered at create (``watch``), announced by one watcher
         thread, woken through :attr:`job_signal`."""
         from lamina.services.api.job_webhooks import JobWebhookWatcher
-        from lamina.services.api.parse import job_to_wire
+        from lamina.services.api.parse import to_parse_job
 
         assert self.batch is not None
         watcher = JobWebhookWatcher(
             self.db,
             {
-                "parse": job_to_wire,
-                "extract": lambda row: self.extract.to_wire(row, set()),
-                "classify": self.classify.to_wire,
+                "parse": to_parse_job,
+                "extract": lambda row: self.extract.to_job(row, set()),
+                "classify": self.classify.to_job,
             },
             wake_delivery=self.batch.webhooks.wake,
         )

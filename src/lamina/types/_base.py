@@ -1,8 +1,18 @@
-"""Base class shared by every wire model."""
+"""Base classes shared by every wire model."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 
 class WireModel(BaseModel):
@@ -18,3 +28,34 @@ class WireModel(BaseModel):
     def to_json_dict(self) -> dict[str, object]:
         """The JSON-ready dict, without fields left at ``None``."""
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+class StoredModel(WireModel):
+    """A wire model of a mapping the server stores as it was sent (a job's configuration).
+
+    Validated from a mapping (keyword arguments are one), it writes its keys back in that
+    mapping's order, where a model otherwise writes its declared fields first: an answer built
+    from the stored mapping is the same JSON as the mapping, key for key.
+    """
+
+    _key_order: tuple[str, ...] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_key_order(
+        cls, data: Any, handler: ModelWrapValidatorHandler[StoredModel]
+    ) -> StoredModel:
+        model = handler(data)
+        if isinstance(data, dict) and model is not data:
+            model._key_order = tuple(data)
+        return model
+
+    # No return annotation: the JSON schema of the written shape stays the model's own.
+    @model_serializer(mode="wrap")
+    def _write_in_key_order(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        written = handler(self)
+        order = self._key_order
+        if not order or not isinstance(written, dict):
+            return written
+        rank = {key: index for index, key in enumerate(order)}
+        return dict(sorted(written.items(), key=lambda item: rank.get(item[0], len(rank))))

@@ -72,5 +72,5 @@ class PresignedURL(WireModel):
     """A signed, expiring URL to download one object."""
 
     url: str
-    expires_at: datetime
+    expires_at: WireTime
     form_fields: dict[str, str] | None = None

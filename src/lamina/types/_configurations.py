@@ -3,12 +3,11 @@ classic parse job status (the shapes of SDK 2.19 and llama-cloud-services 0.6)."
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
-from lamina.types._base import WireModel
+from lamina.types._base import StoredModel, WireModel
 from lamina.types._common import WireTime
 
 ClassifyJobStatus = Literal["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]
@@ -22,13 +21,15 @@ class ClassifyRule(WireModel):
     description: str = Field(description="What identifies the type, in plain words.")
 
 
-class ClassifyParsing(WireModel):
+class ClassifyParsing(StoredModel):
     lang: str | None = Field(default=None, description="Language code for OCR.")
     max_pages: int | None = Field(default=None, ge=1, description="Read at most N pages.")
-    target_pages: str | None = Field(default=None, description='1-based pages, e.g. "1,3-5".')
+    target_pages: str | int | None = Field(
+        default=None, description='1-based pages, e.g. "1,3-5" (a lone page may be a number).'
+    )
 
 
-class ClassifyConfiguration(WireModel):
+class ClassifyConfiguration(StoredModel):
     rules: list[ClassifyRule] = Field(description="At least one rule.")
     mode: str | None = Field(
         default=None, description="FAST (rules, offline) or MULTIMODAL (the configured model)."
@@ -77,8 +78,8 @@ class ClassifyJob(WireModel):
     transaction_id: str | None = None
     error_message: str | None = None
     result: ClassifyResult | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: WireTime | None = None
+    updated_at: WireTime | None = None
     usage: ClassifyUsage | None = None
 
 

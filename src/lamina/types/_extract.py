@@ -7,12 +7,12 @@ them against :data:`EXTRACT_TIERS` and :data:`EXTRACTION_TARGETS`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
 from pydantic import Field
 
 from lamina.types._base import WireModel
+from lamina.types._common import WireTime
 from lamina.types._parse import JobStatus, WebhookConfiguration
 
 ExtractTier: TypeAlias = Literal["cost_effective", "agentic", "agentic_plus", "turbo"]
@@ -116,8 +116,8 @@ class ExtractJobMetadata(WireModel):
 
 
 class ExtractJobUsage(WireModel):
-    num_pages_billed: int | None = None
     num_pages_extracted: int | None = None
+    num_pages_billed: int | None = None
 
 
 class ExtractJobLevelMetadata(WireModel):
@@ -139,14 +139,14 @@ class ExtractV2Job(WireModel):
     """An extraction job, as create, list, GET and cancel return it."""
 
     id: str = Field(description="Job id, ``exj-`` prefixed on Lamina.")
-    created_at: datetime
-    updated_at: datetime
-    file_input: str
     project_id: str
+    file_input: str
     status: JobStatus | str
-    configuration: ExtractConfiguration | None = None
+    created_at: WireTime
+    updated_at: WireTime
     configuration_id: str | None = None
     error_message: str | None = None
+    configuration: ExtractConfiguration | None = None
     extract_result: dict[str, JsonValue] | list[dict[str, JsonValue]] | None = Field(
         default=None, description="One object for per_doc; a list for per_page / per_table_row."
     )
@@ -170,6 +170,13 @@ class SchemaValidationRequest(WireModel):
 
 class SchemaValidationResponse(WireModel):
     data_schema: dict[str, Any] = Field(description="The schema, ready for extract jobs.")
+
+
+class GeneratedConfiguration(WireModel):
+    """``POST /api/v2/extract/schema/generate``: an extract_v2 configuration to save."""
+
+    name: str
+    parameters: dict[str, Any] = Field(description="``product_type`` and ``data_schema``.")
 
 
 class SchemaGenerateRequest(WireModel):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
 from lamina.types._base import WireModel
-from lamina.types._common import PresignedURL
+from lamina.types._common import PresignedURL, WireTime
 
 FILE_PURPOSES = (
     "user_data",
@@ -29,8 +27,8 @@ class File(WireModel):
     file_type: str | None = Field(default=None, description="Extension of the file name.")
     purpose: str | None = None
     external_file_id: str | None = None
-    expires_at: datetime | None = Field(default=None, description="None means no expiration.")
-    last_modified_at: datetime | None = None
-    download_url: PresignedURL | None = None
+    expires_at: WireTime | None = Field(default=None, description="None means no expiration.")
+    last_modified_at: WireTime | None = None
     size_bytes: int | None = Field(default=None, description="Size of the content (Lamina).")
     sha256: str | None = Field(default=None, description="SHA-256 of the content (Lamina).")
+    download_url: PresignedURL | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import Discriminator, Field, Tag
 
-from lamina.types._base import WireModel
+from lamina.types._base import StoredModel, WireModel
+from lamina.types._common import WireTime
 from lamina.types._items import Item
 
 JobStatus: TypeAlias = Literal["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]
@@ -167,13 +167,13 @@ class ParseJob(WireModel):
     id: str = Field(description="Job id, ``pjb-`` prefixed.")
     project_id: str
     status: JobStatus
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: WireTime | None = None
+    updated_at: WireTime | None = None
     error_message: str | None = None
     name: str | None = None
     tier: str | None = None
-    usage: Usage | None = None
     user_metadata: dict[str, str] | None = None
+    usage: Usage | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -272,7 +272,7 @@ class ImageBBox(WireModel):
     h: float
 
 
-class ImageMetadata(WireModel):
+class ImageMetadata(StoredModel):
     index: int
     filename: str
     content_type: str | None = None
@@ -292,13 +292,13 @@ class ParseResponse(WireModel):
     """``GET /api/v2/parse/{job_id}``: the job, plus whatever ``expand`` asked for."""
 
     job: ParseJob
-    markdown: MarkdownResult | None = None
+    raw_parameters: dict[str, Any] | None = None
+    job_metadata: dict[str, Any] | None = None
     text: TextResult | None = None
+    markdown: MarkdownResult | None = None
     items: ItemsResult | None = None
     metadata: MetadataResult | None = None
-    markdown_full: str | None = None
     text_full: str | None = None
-    job_metadata: dict[str, Any] | None = None
-    raw_parameters: dict[str, Any] | None = None
+    markdown_full: str | None = None
     result_content_metadata: dict[str, ResultContentMetadata] | None = None
     images_content_metadata: ImagesContentMetadata | None = None

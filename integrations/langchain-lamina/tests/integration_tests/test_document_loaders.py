@@ -232,6 +232,20 @@ def test_chunk_granularity_respects_the_size_and_names_sections(client, corpus) 
     assert_flat(docs)
 
 
+def test_chunk_granularity_unwraps_links_like_the_node_parser(client, tmp_path) -> None:
+    """Same default as ``LaminaNodeParser``: link markdown becomes anchor text, targets go to
+    ``links``, citation markers go, so ``page_content`` (all LangChain embeds) is words."""
+    path = tmp_path / "birds.md"
+    path.write_text(
+        "# Wetland birds\n\nAdult [grebes](/wiki/Grebe) dive for fish.[[12]](#cite_note-12)\n",
+        encoding="utf-8",
+    )
+    docs = loader(client, path, granularity="chunk").load()
+    assert [d.page_content for d in docs] == ["# Wetland birds\n\nAdult grebes dive for fish."]
+    assert json.loads(docs[0].metadata["links"]) == [{"text": "grebes", "url": "/wiki/Grebe"}]
+    assert_flat(docs)
+
+
 @pytest.mark.parametrize("granularity", ["document", "page", "item", "chunk"])
 def test_in_memory_vector_store_accepts_metadata(client, corpus_dir, granularity) -> None:
     docs = loader(client, corpus_dir, granularity=granularity).load()

@@ -331,8 +331,8 @@ class ClassicExtractService:
 
     def run_to_wire(self, row: Row) -> dict[str, Any]:
         raw = row["raw_parameters"] or {}
-        job = self.extract.to_wire(row, {"extract_metadata"})
-        metadata = job.get("extract_metadata")
+        job = self.extract.to_job(row, {"extract_metadata"})
+        metadata = job.model_dump(mode="json", exclude_unset=True).get("extract_metadata")
         return {
             "id": RUN_PREFIX + row["id"].removeprefix(JOB_PREFIX),
             "job_id": row["id"],
@@ -342,7 +342,7 @@ class ClassicExtractService:
             "data_schema": raw.get("classic_data_schema") or {},
             "status": _RUN_STATE.get(row["status"], "ERROR"),
             "error": row["error_message"],
-            "data": job.get("extract_result"),
+            "data": job.extract_result,
             "extraction_metadata": {**metadata} if metadata else None,
             "file_id": row["file_id"],
             "file": self._file(row),

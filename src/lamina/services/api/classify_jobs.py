@@ -23,13 +23,27 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from lamina.services.api.classify_rules import check_classify_configuration
-from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
+from lamina.services.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    ValidationFailed,
+    validation_errors,
+)
 from lamina.services.runtime.execution import ExecutionLimits, JobFailure, Outcome, load_input
 from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
 from lamina.services.store.storage import RESULT_FILES, Storage, dump_json, write_atomic
 from lamina.services.store.tables import job_links_table, jobs_table
+from lamina.types import (
+    ClassifyConfiguration,
+    ClassifyJob,
+    ClassifyResult,
+    ClassifyUsage,
+    JobDeleted,
+    PaginatedList,
+)
 
 if TYPE_CHECKING:
     from lamina.extract.llm import ChatClient
@@ -41,11 +55,6 @@ KIND = "classify"
 CLASSIFY_FILE = "classification.json"
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
 _MODEL_TEXT_LIMIT = 12_000  # characters of the document a MULTIMODAL classification sends
-
-
-def _iso(value: datetime | None) -> str | None:
-    stamp = aware(value)
-    return stamp.isoformat() if stamp else None
 
 
 class ClassifyService:
@@ -70,44 +79,16 @@ class ClassifyService:
         self.notify = notify
         self.watch = watch
 
-    def create(self, project_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, project_id: str, body: Mapping[str, Any]) -> ClassifyJob:
         transaction = body.get("transaction_id")
         if transaction is not None and not isinstance(transaction, str):
             raise ValidationFailed.single(["transaction_id"], "must be a string", input=transaction)
         if transaction:
             earlier = self._by_transaction(project_id, transaction)
             if earlier is not None:
-                return self.to_wire(earlier)
+                return self.to_job(earlier)
         config_id = body.get("configuration_id")
-        inline = body.get("configuration")
-        if inline is not None and not isinstance(inline, Mapping):
-            raise ValidationFailed.single(
-                ["configuration"], "configuration must be an object", input=inline
-            )
-        config: dict[str, Any] = dict(inline or {})
-        if config_id:
-            from lamina.services.api.configurations import merged
-
-            saved = self.configurations.parameters_for(
-                project_id, config_id, "classify_v2", ["configuration_id"]
-            )
-            config = merged(saved, config)
-        if not config:
-            raise ValidationFailed.single(
-                ["configuration"],
-                "Give a configuration with rules, or a configuration_id of a saved classify_v2 "
-                "configuration",
-                input=None,
-                type="missing",
-            )
-        config = check_classify_configuration(config)
-        if config.get("mode") == "MULTIMODAL" and not self.model_url:
-            raise ValidationFailed.single(
-                ["configuration", "mode"],
-                "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
-                "the server with LAMINA_MODEL_URL, or use mode FAST.",
-                input="MULTIMODAL",
-            )
+        config = self._configuration(project_id, config_id, body.get("configuration"))
         file_input, input_type, file_row = self._resolve_input(project_id, body)
         webhooks = self._webhooks(project_id, body)
         now = utcnow()
@@ -147,7 +128,7 @@ class ClassifyService:
                 except sa.exc.IntegrityError:
                     earlier = self._by_transaction(project_id, transaction)
                     if earlier is not None:
-                        return self.to_wire(earlier)
+                        return self.to_job(earlier)
                     raise
             elif config_id:
                 conn.execute(
@@ -161,9 +142,45 @@ class ClassifyService:
             conn.execute(jobs_table.insert().values(**row))
         if webhooks:
             self.watch(row, webhooks)
-        created = self.to_wire(self.get_row(project_id, row["id"]))  # before a worker claims it
+        created = self.to_job(self.get_row(project_id, row["id"]))  # before a worker claims it
         self.notify()
         return created
+
+    def _configuration(self, project_id: str, config_id: str | None, inline: Any) -> dict[str, Any]:
+        """The job's configuration: the saved one under the inline fields, checked (422s)."""
+        if inline is not None and not isinstance(inline, Mapping):
+            raise ValidationFailed.single(
+                ["configuration"], "configuration must be an object", input=inline
+            )
+        config: dict[str, Any] = dict(inline or {})
+        if config_id:
+            from lamina.services.api.configurations import merged
+
+            saved = self.configurations.parameters_for(
+                project_id, config_id, "classify_v2", ["configuration_id"]
+            )
+            config = merged(saved, config)
+        if not config:
+            raise ValidationFailed.single(
+                ["configuration"],
+                "Give a configuration with rules, or a configuration_id of a saved classify_v2 "
+                "configuration",
+                input=None,
+                type="missing",
+            )
+        config = check_classify_configuration(config)
+        try:  # what the answers declare (a lang that is no string, say, is refused here)
+            ClassifyConfiguration.model_validate(config)
+        except ValidationError as exc:
+            raise ValidationFailed(validation_errors(exc, ["configuration"])) from exc
+        if config.get("mode") == "MULTIMODAL" and not self.model_url:
+            raise ValidationFailed.single(
+                ["configuration", "mode"],
+                "Classify mode MULTIMODAL needs a model endpoint and none is configured. Start "
+                "the server with LAMINA_MODEL_URL, or use mode FAST.",
+                input="MULTIMODAL",
+            )
+        return config
 
     def _webhooks(self, project_id: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         return list(
@@ -230,15 +247,17 @@ class ClassifyService:
             raise NotFoundError(f"Classify job not found: {job_id}")
         return row
 
-    def get(self, project_id: str, job_id: str, expand: Sequence[str]) -> dict[str, Any]:
+    def get(self, project_id: str, job_id: str, expand: Sequence[str]) -> ClassifyJob:
         unknown = [e for e in expand if e != "usage"]
         if unknown:
             raise ValidationFailed.single(
                 ["expand"], "expand accepts: usage", origin="parameter", input=unknown
             )
-        return self.to_wire(self.get_row(project_id, job_id), usage="usage" in expand)
+        return self.to_job(self.get_row(project_id, job_id), usage="usage" in expand)
 
-    def to_wire(self, row: Row, *, usage: bool = False) -> dict[str, Any]:
+    def to_job(self, row: Row, *, usage: bool = False) -> ClassifyJob:
+        """A job record (and its result file when COMPLETED) as a ``ClassifyJob``: every field
+        set, ``usage`` only when asked for; the configuration as stored."""
         links = self._links(row["id"])
         raw = row["raw_parameters"] or {}
         result = None
@@ -249,25 +268,25 @@ class ClassifyService:
             stored = self.storage.read_result_json(row["id"], CLASSIFY_FILE) or {}
             result = stored.get("result")
             parse_job_id = stored.get("parse_job_id") or parse_job_id
-        body: dict[str, Any] = {
-            "id": row["id"],
-            "project_id": row["project_id"],
-            "user_id": row["project_id"],
-            "status": row["status"],
-            "configuration": row["configuration"],
-            "configuration_id": links.get("configuration_id"),
-            "document_input_type": raw.get("document_input_type", "file_id"),
-            "file_input": row["file_input"],
-            "parse_job_id": parse_job_id,
-            "transaction_id": links.get("transaction_id"),
-            "error_message": row["error_message"],
-            "result": result,
-            "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]),
-        }
+        job = ClassifyJob(
+            id=row["id"],
+            project_id=row["project_id"],
+            user_id=row["project_id"],
+            status=row["status"],
+            configuration=ClassifyConfiguration.model_validate(row["configuration"]),
+            configuration_id=links.get("configuration_id"),
+            document_input_type=raw.get("document_input_type", "file_id"),
+            file_input=row["file_input"],
+            parse_job_id=parse_job_id,
+            transaction_id=links.get("transaction_id"),
+            error_message=row["error_message"],
+            result=ClassifyResult.model_validate(result) if result is not None else None,
+            created_at=aware(row["created_at"]),
+            updated_at=aware(row["updated_at"]),
+        )
         if usage:
-            body["usage"] = {"credits": 0.0, "parse_credits": None if parse_job_id else 0.0}
-        return body
+            job.usage = ClassifyUsage(credits=0.0, parse_credits=None if parse_job_id else 0.0)
+        return job
 
     def list(
         self,
@@ -280,7 +299,7 @@ class ClassifyService:
         created_before: datetime | None,
         page_size: int | None,
         page_token: str | None,
-    ) -> dict[str, Any]:
+    ) -> PaginatedList[ClassifyJob]:
         from lamina.services.store.db import to_naive_utc
 
         if status is not None and status not in STATUSES:
@@ -315,28 +334,28 @@ class ClassifyService:
                 page_size=50 if page_size is None else page_size,
                 page_token=page_token,
             )
-        return page.to_wire(self.to_wire)
+        return page.typed(self.to_job)
 
-    def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+    def cancel(self, project_id: str, job_id: str) -> ClassifyJob:
         if self.db.cancel_job(job_id, project_id, kind=KIND):
             self.notify()
-            return self.to_wire(self.get_row(project_id, job_id))
+            return self.to_job(self.get_row(project_id, job_id))
         row = self.get_row(project_id, job_id)
         if row["status"] == "CANCELLED":
-            return self.to_wire(row)
+            return self.to_job(row)
         raise InvalidRequestError(
             f"Classify job {job_id} is already {row['status']}; only PENDING or RUNNING jobs "
             "can be cancelled"
         )
 
-    def delete(self, project_id: str, job_id: str) -> dict[str, Any]:
+    def delete(self, project_id: str, job_id: str) -> JobDeleted:
         """Delete a job in any state (a running one is cancelled by losing its row)."""
         if not self.db.delete_job(job_id, project_id, kind=KIND):
             raise NotFoundError(f"Classify job not found: {job_id}")
         with self.db.begin() as conn:
             conn.execute(job_links_table.delete().where(job_links_table.c.job_id == job_id))
         self.storage.delete_results(job_id)
-        return {"id": job_id, "project_id": project_id}
+        return JobDeleted(id=job_id, project_id=project_id)
 
 
 # --- the worker side ---------------------------------------------------------------------------

@@ -9,15 +9,15 @@ current version per unique id. Deletes are soft (``deleted_at``), as the SDK sho
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO, TypeVar
+from collections.abc import Mapping
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
 from lamina.services.api.files import FileService
 from lamina.services.errors import InvalidRequestError, NotFoundError, ValidationFailed
 from lamina.services.request_limits import RequestLimits, check_json_size, check_text
-from lamina.services.store.db import Database, Page, Row, aware, new_id, paginate, utcnow
+from lamina.services.store.db import Database, Row, aware, new_id, paginate, utcnow
 from lamina.services.store.tables import directories_table, directory_files_table
 from lamina.types import Directory, DirectoryFile, PaginatedList
 
@@ -134,7 +134,7 @@ class DirectoryService:
                 page_size=page_size or 50,
                 page_token=page_token,
             )
-        return _typed_page(page, to_directory)
+        return page.typed(to_directory)
 
     def update(
         self,
@@ -395,18 +395,7 @@ class DirectoryService:
                 page_size=page_size or 100,
                 page_token=page_token,
             )
-        return _typed_page(page, to_directory_file)
-
-
-M = TypeVar("M", Directory, DirectoryFile)
-
-
-def _typed_page(page: Page, convert: Callable[[Row], M]) -> PaginatedList[M]:
-    return PaginatedList[M](
-        items=[convert(row) for row in page.rows],
-        next_page_token=page.next_page_token,
-        total_size=page.total_size,
-    )
+        return page.typed(to_directory_file)
 
 
 def to_directory(row: Row) -> Directory:

@@ -39,9 +39,18 @@ from lamina.types import (
     TIERS,
     ExtractConfiguration,
     ExtractCreateRequest,
+    ExtractJobLevelMetadata,
+    ExtractJobMetadata,
+    ExtractJobUsage,
+    ExtractUsage,
+    ExtractV2Job,
+    GeneratedConfiguration,
+    JobDeleted,
     OutputOptions,
     PageRanges,
+    PaginatedList,
     ParseConfiguration,
+    SchemaValidationResponse,
 )
 
 if TYPE_CHECKING:
@@ -288,10 +297,10 @@ class ExtractService:
             raise NotFoundError(f"Extract job not found: {job_id}")
         return row
 
-    def get(self, project_id: str, job_id: str, *, expand: Sequence[str]) -> dict[str, Any]:
-        """The ExtractV2Job body for ``GET /api/v2/extract/{job_id}``."""
+    def get(self, project_id: str, job_id: str, *, expand: Sequence[str]) -> ExtractV2Job:
+        """The ExtractV2Job of ``GET /api/v2/extract/{job_id}``."""
         wanted = _check_expand(expand)
-        return self.to_wire(self.get_row(project_id, job_id), wanted)
+        return self.to_job(self.get_row(project_id, job_id), wanted)
 
     def list(
         self,
@@ -306,7 +315,7 @@ class ExtractService:
         expand: Sequence[str] = (),
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> PaginatedList[ExtractV2Job]:
         """One page of jobs, newest first (``ExtractV2JobQueryResponse``)."""
         wanted = _check_expand(expand)
         if configuration_id is not None:
@@ -315,7 +324,7 @@ class ExtractService:
             linked = jobs_of_configuration(self.db, project_id, KIND, configuration_id)
             job_ids = [j for j in job_ids if j in linked] if job_ids else sorted(linked)
             if not job_ids:
-                return {"items": [], "next_page_token": None, "total_size": 0}
+                return PaginatedList[ExtractV2Job](items=[], next_page_token=None, total_size=0)
         page = self.db.list_jobs(
             project_id,
             kind=KIND,
@@ -327,59 +336,62 @@ class ExtractService:
             page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
-        return page.to_wire(lambda row: self.to_wire(row, wanted))
+        return page.typed(lambda row: self.to_job(row, wanted))
 
-    def to_wire(self, row: Row, expand: set[str]) -> dict[str, Any]:
-        """A job row (plus its result file when COMPLETED) as an ``ExtractV2Job``."""
+    def to_job(self, row: Row, expand: set[str]) -> ExtractV2Job:
+        """A job row (plus its result file when COMPLETED) as an ``ExtractV2Job``: the fields
+        every job has always set, the others only when expanded or present."""
         config = ExtractConfiguration.model_validate(row["configuration"])
-        body: dict[str, Any] = {
-            "id": row["id"],
-            "project_id": row["project_id"],
-            "file_input": row["file_input"],
-            "status": row["status"],
-            "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]),
-            "configuration_id": (row["raw_parameters"] or {}).get("configuration_id"),
-            "error_message": row["error_message"],
-        }
+        job = ExtractV2Job(
+            id=row["id"],
+            project_id=row["project_id"],
+            file_input=row["file_input"],
+            status=row["status"],
+            created_at=aware(row["created_at"]),
+            updated_at=aware(row["updated_at"]),
+            configuration_id=(row["raw_parameters"] or {}).get("configuration_id"),
+            error_message=row["error_message"],
+        )
         if "configuration" in expand:
-            body["configuration"] = row["configuration"]
+            job.configuration = config
         stored = (
             self.storage.read_result_json(row["id"], EXTRACT_FILE)
             if row["status"] == "COMPLETED"
             else None
         )
         if stored is None:
-            return body
-        body["extract_result"] = stored["extract_result"]
+            return job
+        job.extract_result = stored["extract_result"]
         if "extract_metadata" in expand or config.cite_sources or config.confidence_scores:
-            body["extract_metadata"] = {
-                "field_metadata": _filter_metadata(stored["field_metadata"], config),
-                "parse_job_id": stored.get("parse_job_id"),
-                "parse_tier": stored.get("parse_tier"),
-            }
+            job.extract_metadata = ExtractJobMetadata(
+                field_metadata=_filter_metadata(stored["field_metadata"], config),
+                parse_job_id=stored.get("parse_job_id"),
+                parse_tier=stored.get("parse_tier"),
+            )
         pages = int(stored.get("pages_extracted") or 0)
         if "metadata" in expand:
-            body["metadata"] = {"usage": {"num_pages_extracted": pages, "num_pages_billed": pages}}
+            job.metadata = ExtractJobLevelMetadata(
+                usage=ExtractJobUsage(num_pages_extracted=pages, num_pages_billed=pages)
+            )
         if "usage" in expand:
-            body["usage"] = {"credits": 0.0, "extract_credits": 0.0, "parse_credits": 0.0}
-        return body
+            job.usage = ExtractUsage(credits=0.0, extract_credits=0.0, parse_credits=0.0)
+        return job
 
     # change -----------------------------------------------------------------------------------
 
-    def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+    def cancel(self, project_id: str, job_id: str) -> ExtractV2Job:
         if self.db.cancel_job(job_id, project_id, kind=KIND):
             self.notify()
-            return self.to_wire(self.get_row(project_id, job_id), set())
+            return self.to_job(self.get_row(project_id, job_id), set())
         row = self.get_row(project_id, job_id)
         if row["status"] == "CANCELLED":
-            return self.to_wire(row, set())
+            return self.to_job(row, set())
         raise InvalidRequestError(
             f"Extract job {job_id} is already {row['status']}; only PENDING or RUNNING jobs can "
             "be cancelled"
         )
 
-    def delete(self, project_id: str, job_id: str, *, force: bool = False) -> dict[str, Any]:
+    def delete(self, project_id: str, job_id: str, *, force: bool = False) -> JobDeleted:
         row = self.get_row(project_id, job_id)
         if row["status"] in ("PENDING", "RUNNING") and not force:
             raise InvalidRequestError(
@@ -388,15 +400,15 @@ class ExtractService:
         if not self.db.delete_job(job_id, project_id, kind=KIND):
             raise NotFoundError(f"Extract job not found: {job_id}")
         self.storage.delete_results(job_id)
-        return {"id": job_id, "project_id": project_id}
+        return JobDeleted(id=job_id, project_id=project_id)
 
     # schemas ----------------------------------------------------------------------------------
 
     @staticmethod
-    def validate_schema(schema: Any) -> dict[str, Any]:
+    def validate_schema(schema: Any) -> SchemaValidationResponse:
         """``POST /api/v2/extract/schema/validation``: the schema, or 422 with its problems."""
         try:
-            return {"data_schema": check_schema(schema, ["data_schema"])}
+            return SchemaValidationResponse(data_schema=check_schema(schema, ["data_schema"]))
         except SchemaError as exc:
             raise ValidationFailed(exc.detail) from exc
 
@@ -407,7 +419,7 @@ class ExtractService:
         data_schema: dict[str, Any] | None,
         file_id: str | None,
         name: str | None,
-    ) -> dict[str, Any]:
+    ) -> GeneratedConfiguration:
         """``POST /api/v2/extract/schema/generate``: a configuration with a schema.
 
         A given ``data_schema`` alone is validated and returned; generating one from a prompt or
@@ -425,11 +437,11 @@ class ExtractService:
             raise ValidationFailed.single(
                 [], "Give a prompt, a file_id or a data_schema", input=None, type="missing"
             )
-        checked = self.validate_schema(schema)["data_schema"]
-        return {
-            "name": name or "extract-configuration",
-            "parameters": {"product_type": "extract_v2", "data_schema": checked},
-        }
+        checked = self.validate_schema(schema).data_schema
+        return GeneratedConfiguration(
+            name=name or "extract-configuration",
+            parameters={"product_type": "extract_v2", "data_schema": checked},
+        )
 
     def _ask_for_schema(self, prompt: str, base: dict[str, Any] | None) -> dict[str, Any]:
         assert self.chat is not None
@@ -485,11 +497,6 @@ def _filter_metadata(meta: Any, config: ExtractConfiguration) -> Any:
         return node
 
     return walk(meta)
-
-
-def _iso(value: datetime | None) -> str | None:
-    stamp = aware(value)
-    return stamp.isoformat() if stamp else None
 
 
 # --- running a job (worker side) ----------------------------------------------------------------

@@ -6,14 +6,14 @@ import io
 import mimetypes
 import posixpath
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from lamina.services.api.links import DownloadRoutes
 from lamina.services.errors import NotFoundError, PayloadTooLargeError, ValidationFailed
 from lamina.services.store.db import Database, Row, aware, new_id, utcnow
 from lamina.services.store.signing import Signer
 from lamina.services.store.storage import Storage, TooLargeError
-from lamina.types import FILE_PURPOSES
+from lamina.types import FILE_PURPOSES, File, PaginatedList, PresignedURL
 
 FILE_ID_PREFIX = "dfl"
 FILE_ORDERINGS = ("created_at", "name", "id")
@@ -128,7 +128,9 @@ class FileService:
         order_by: str | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> tuple[list[Row], str | None, int]:
+        base_url: str | None = None,
+    ) -> PaginatedList[File]:
+        """One page of files; each with a ``download_url`` when a base URL is given."""
         ordering = order_by or "created_at"
         if ordering not in FILE_ORDERINGS:
             raise ValidationFailed.single(
@@ -146,39 +148,39 @@ class FileService:
             page_size=50 if page_size is None else page_size,
             page_token=page_token,
         )
-        return page.rows, page.next_page_token, page.total_size
+        return page.typed(lambda row: self.to_file(row, base_url=base_url))
 
     def delete(self, project_id: str, file_id: str) -> None:
         if not self.db.delete_file(file_id, project_id):
             raise NotFoundError(f"File not found: {file_id}")
         self.storage.delete_file(file_id)
 
-    def presigned_url(self, row: Row, base_url: str) -> dict[str, Any]:
-        """A PresignedURL object (``{url, expires_at}``) for the file's content."""
+    def presigned_url(self, row: Row, base_url: str) -> PresignedURL:
+        """A signed, expiring URL (``{url, expires_at}``) for the file's content."""
         path = self.downloads.file(row["id"])
         query, expires_at = self.signer.sign(path, project=row["project_id"], ttl_seconds=self.ttl)
-        return {
-            "url": f"{base_url.rstrip('/')}{path}?{query.encode()}",
-            "expires_at": expires_at.isoformat(),
-        }
+        return PresignedURL(
+            url=f"{base_url.rstrip('/')}{path}?{query.encode()}", expires_at=expires_at
+        )
 
-    def to_wire(self, row: Row, *, base_url: str | None = None) -> dict[str, Any]:
-        """The File JSON; ``download_url`` only when a base URL is given."""
-        body: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "project_id": row["project_id"],
-            "file_type": row["file_type"],
-            "purpose": row["purpose"],
-            "external_file_id": row["external_file_id"],
-            "expires_at": None,
-            "last_modified_at": aware(row["updated_at"]).isoformat(),  # type: ignore[union-attr]
-            "size_bytes": row["size_bytes"],
-            "sha256": row["sha256"],
-        }
+    def to_file(self, row: Row, *, base_url: str | None = None) -> File:
+        """A file record as the API's File (every field set); ``download_url`` only when a base
+        URL is given."""
+        file = File(
+            id=row["id"],
+            name=row["name"],
+            project_id=row["project_id"],
+            file_type=row["file_type"],
+            purpose=row["purpose"],
+            external_file_id=row["external_file_id"],
+            expires_at=None,
+            last_modified_at=aware(row["updated_at"]),
+            size_bytes=row["size_bytes"],
+            sha256=row["sha256"],
+        )
         if base_url is not None:
-            body["download_url"] = self.presigned_url(row, base_url)
-        return body
+            file.download_url = self.presigned_url(row, base_url)
+        return file
 
     def open_signed(
         self, file_id: str, *, expires: str | None, project: str | None, signature: str | None

@@ -25,6 +25,7 @@ from lamina.services.api.webhooks import enqueue
 from lamina.services.runtime.background import BackgroundThread
 from lamina.services.store.db import Database, Row, utcnow
 from lamina.services.store.tables import job_webhooks_table, jobs_table
+from lamina.types import WireModel
 
 WatchJob = Callable[[Row, list[dict[str, Any]]], None]
 """What a job-creating service calls with a new job row and its resolved webhooks."""
@@ -74,7 +75,7 @@ class JobWebhookWatcher(BackgroundThread):
     def __init__(
         self,
         db: Database,
-        to_wire: Mapping[str, Callable[[Row], dict[str, Any]]],
+        to_wire: Mapping[str, Callable[[Row], WireModel]],
         *,
         wake_delivery: Callable[[], None],
         interval: float = 0.5,
@@ -143,7 +144,10 @@ class JobWebhookWatcher(BackgroundThread):
             job = conn.execute(sa.select(jobs_table).where(jobs_table.c.id == job_id)).first()
             if job is None:
                 return 0
-            data = self.to_wire[kind](dict(job._mapping))
+            # The job as its route answers it: the fields its service set.
+            data = self.to_wire[kind](dict(job._mapping)).model_dump(
+                mode="json", exclude_unset=True
+            )
             if done:
                 changed = conn.execute(
                     job_webhooks_table.delete().where(

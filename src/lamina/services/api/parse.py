@@ -37,7 +37,23 @@ from lamina.services.store.storage import (
     RESULT_FILES,
     Storage,
 )
-from lamina.types import EXPAND_VALUES, TIERS, ParseConfiguration, ParseCreateRequest
+from lamina.types import (
+    EXPAND_VALUES,
+    TIERS,
+    ImagesContentMetadata,
+    ItemsResult,
+    JobDeleted,
+    MarkdownResult,
+    MetadataResult,
+    PaginatedList,
+    ParseConfiguration,
+    ParseCreateRequest,
+    ParseJob,
+    ParseResponse,
+    ResultContentMetadata,
+    TextResult,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from lamina.services.api.configurations import ConfigurationService
@@ -325,7 +341,7 @@ class ParseService:
         created_before: datetime | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None, int]:
+    ) -> PaginatedList[ParseJob]:
         page = self.db.list_jobs(
             project_id,
             status=status,
@@ -336,7 +352,7 @@ class ParseService:
             page_token=page_token,
             summary=True,
         )
-        return [job_to_wire(r) for r in page.rows], page.next_page_token, page.total_size
+        return page.typed(to_parse_job)
 
     def get_response(
         self,
@@ -346,8 +362,9 @@ class ParseService:
         expand: Sequence[str],
         image_filenames: Sequence[str] | None,
         base_url: str,
-    ) -> dict[str, Any]:
-        """The ParseResponse body for ``GET /api/v2/parse/{job_id}``."""
+    ) -> ParseResponse:
+        """The ParseResponse of ``GET /api/v2/parse/{job_id}``: the job, and what ``expand``
+        asked for that exists (fields left unset otherwise)."""
         unknown = [e for e in expand if e not in ALLOWED_EXPANDS]
         if unknown:
             raise ValidationFailed.single(
@@ -359,32 +376,35 @@ class ParseService:
             )
         wanted = set(expand)
         row = self.get_row(project_id, job_id, summary="raw_parameters" not in wanted)
-        body: dict[str, Any] = {"job": job_to_wire(row)}
+        job = to_parse_job(row)
         if "usage" in wanted:  # nothing is billed; the credits are recorded as 0
-            body["job"]["usage"] = {"credits": 0.0}
+            job.usage = Usage(credits=0.0)
+        response = ParseResponse(job=job)
         if "raw_parameters" in wanted:
-            body["raw_parameters"] = row["raw_parameters"] or {}
+            response.raw_parameters = row["raw_parameters"] or {}
         if "job_metadata" in wanted:
-            body["job_metadata"] = self._job_metadata(row)
+            response.job_metadata = self._job_metadata(row)
         if row["status"] != "COMPLETED":
-            return body
-        for name in ("text", "markdown", "items", "metadata"):
+            return response
+        for name, model in _RESULT_MODELS.items():
             if name in wanted:
-                body[name] = self.storage.read_result_json(job_id, RESULT_FILES[name][0])
+                stored = self.storage.read_result_json(job_id, RESULT_FILES[name][0])
+                if stored is not None:
+                    setattr(response, name, model.model_validate(stored))
         for name in ("text_full", "markdown_full"):
             if name in wanted:
-                body[name] = self.storage.read_result_text(job_id, RESULT_FILES[name][0])
+                text = self.storage.read_result_text(job_id, RESULT_FILES[name][0])
+                if text is not None:
+                    setattr(response, name, text)
         contents = {}
-        for value in wanted:
-            stem = value.removesuffix(_CONTENT_SUFFIX)
-            if value.endswith(_CONTENT_SUFFIX) and stem in RESULT_FILES:
-                filename, key = RESULT_FILES[stem]
+        for stem, (filename, key) in RESULT_FILES.items():  # one key order, whatever was asked
+            if stem + _CONTENT_SUFFIX in wanted:
                 contents[key] = self._content_metadata(row, filename, base_url)
         if contents:
-            body["result_content_metadata"] = contents
+            response.result_content_metadata = contents
         if "images_content_metadata" in wanted:
-            body["images_content_metadata"] = self._images(row, image_filenames, base_url)
-        return {k: v for k, v in body.items() if v is not None}
+            response.images_content_metadata = self._images(row, image_filenames, base_url)
+        return response
 
     def _job_metadata(self, row: Row) -> dict[str, Any]:
         stored = self.storage.read_result_json(row["id"], JOB_METADATA_FILE) or {}
@@ -405,17 +425,17 @@ class ParseService:
         query, _ = self.signer.sign(path, project=row["project_id"], ttl_seconds=self.ttl)
         return f"{base_url.rstrip('/')}{path}?{query.encode()}"
 
-    def _content_metadata(self, row: Row, filename: str, base_url: str) -> dict[str, Any]:
+    def _content_metadata(self, row: Row, filename: str, base_url: str) -> ResultContentMetadata:
         size = self.storage.result_size(row["id"], filename)
         if size is None:
-            return {"size_bytes": 0, "exists": False}
-        return {
-            "size_bytes": size,
-            "exists": True,
-            "presigned_url": self._presign(row, filename, base_url),
-        }
+            return ResultContentMetadata(size_bytes=0, exists=False)
+        return ResultContentMetadata(
+            size_bytes=size, exists=True, presigned_url=self._presign(row, filename, base_url)
+        )
 
-    def _images(self, row: Row, filenames: Sequence[str] | None, base_url: str) -> dict[str, Any]:
+    def _images(
+        self, row: Row, filenames: Sequence[str] | None, base_url: str
+    ) -> ImagesContentMetadata:
         index: list[dict[str, Any]] = (
             self.storage.read_result_json(row["id"], IMAGES_INDEX_FILE) or []
         )
@@ -429,27 +449,27 @@ class ParseService:
             }
             for img in index
         ]
-        return {"total_count": len(images), "images": images}
+        return ImagesContentMetadata.model_validate({"total_count": len(images), "images": images})
 
     # change -----------------------------------------------------------------------------------
 
-    def cancel(self, project_id: str, job_id: str) -> dict[str, Any]:
+    def cancel(self, project_id: str, job_id: str) -> ParseJob:
         if self.db.cancel_job(job_id, project_id):
             self.notify()
-            return job_to_wire(self.get_row(project_id, job_id))
+            return to_parse_job(self.get_row(project_id, job_id))
         row = self.get_row(project_id, job_id)
         if row["status"] == "CANCELLED":
-            return job_to_wire(row)
+            return to_parse_job(row)
         raise InvalidRequestError(
             f"Parse job {job_id} is already {row['status']}; only PENDING or RUNNING jobs can "
             "be cancelled"
         )
 
-    def delete(self, project_id: str, job_id: str) -> dict[str, Any]:
+    def delete(self, project_id: str, job_id: str) -> JobDeleted:
         if not self.db.delete_job(job_id, project_id):
             raise NotFoundError(f"Parse job not found: {job_id}")
         self.storage.delete_results(job_id)
-        return {"id": job_id, "project_id": project_id}
+        return JobDeleted(id=job_id, project_id=project_id)
 
     def open_signed_result(
         self,
@@ -485,20 +505,30 @@ def versions() -> dict[str, Any]:
     return body
 
 
-def job_to_wire(row: Row) -> dict[str, Any]:
-    """The ParseJob JSON of a job row (``error_message`` always present, as the seed shows)."""
-    body: dict[str, Any] = {
+def to_parse_job(row: Row) -> ParseJob:
+    """A job row as a ParseJob: the fields the row has set (``error_message`` always, as the
+    seed shows), the others unset, so they are not written."""
+    fields: dict[str, Any] = {
         "id": row["id"],
         "project_id": row["project_id"],
         "status": row["status"],
-        "created_at": _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
+        "created_at": aware(row["created_at"]),
+        "updated_at": aware(row["updated_at"]),
         "error_message": row["error_message"],
         "name": row["name"],
         "tier": row["tier"],
         "user_metadata": row["user_metadata"],
     }
-    return {k: v for k, v in body.items() if v is not None or k == "error_message"}
+    return ParseJob(**{k: v for k, v in fields.items() if v is not None or k == "error_message"})
+
+
+_RESULT_MODELS: dict[str, type[TextResult | MarkdownResult | ItemsResult | MetadataResult]] = {
+    "text": TextResult,
+    "markdown": MarkdownResult,
+    "items": ItemsResult,
+    "metadata": MetadataResult,
+}
+"""The result files a GET reads by expand value, and their models."""
 
 
 def _iso(value: datetime | None) -> str | None:

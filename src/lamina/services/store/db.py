@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -35,8 +35,10 @@ from lamina.services.store.tables import (
     metadata,
     project_claims_table,
 )
+from lamina.types import PaginatedList, WireModel
 
 Row = dict[str, Any]
+M = TypeVar("M", bound=WireModel)
 
 _BULKY_JOB_COLUMNS = frozenset({"configuration", "raw_parameters", "result_summary"})
 JOB_SUMMARY_COLUMNS = tuple(c for c in jobs_table.c if c.name not in _BULKY_JOB_COLUMNS)
@@ -105,13 +107,14 @@ class Page:
     next_page_token: str | None
     total_size: int
 
-    def to_wire(self, convert: Callable[[Row], dict[str, Any]]) -> dict[str, Any]:
-        """The API's list shape: each row converted, ``next_page_token``, ``total_size``."""
-        return {
-            "items": [convert(row) for row in self.rows],
-            "next_page_token": self.next_page_token,
-            "total_size": self.total_size,
-        }
+    def typed(self, convert: Callable[[Row], M]) -> PaginatedList[M]:
+        """The API's list shape: each row converted to ``M``, ``next_page_token``,
+        ``total_size``."""
+        return PaginatedList[M](
+            items=[convert(row) for row in self.rows],
+            next_page_token=self.next_page_token,
+            total_size=self.total_size,
+        )
 
 
 def _encode_token(sort_value: Any, row_id: str) -> str:

@@ -61,7 +61,10 @@ class LaminaNodeParser(NodeParser):
     section path (``Title > Section``) on the first line of each node's text (the
     ``header_path`` metadata is embedded already, as metadata). Items with no letter or digit
     (glyph junk) and page furniture never become nodes; a link annotation adds its URL to the
-    ``links`` of the node it covers.
+    ``links`` of the node it covers. Markdown links in the text (``[coot](/wiki/Coot)``) become
+    their anchor text and footnote markers (``[[12]](#cite_note-12)``) go, their targets joining
+    ``links`` (``unwrap_links``, default on): a URL is no word the embedding needs, and it took
+    room from the text under ``chunk_size`` (on a Wikipedia page, a third of the nodes).
 
     Each node carries the page's metadata plus ``item_type`` (of its first item after the
     headings), ``item_index``, ``level`` (of its leading heading), ``header_path``
@@ -69,7 +72,8 @@ class LaminaNodeParser(NodeParser):
     spans, page points), ``table_html`` / ``table_csv`` (tables), ``chunk_part`` (pieces of a
     split item after the first), ``links``, and ``start_char_idx`` / ``end_char_idx`` into the
     page text (the node's text is exactly that slice unless context was added: a heading from
-    the previous page, the section line, a repeated table header, the overlap). Relationships:
+    the previous page, the section line, a repeated table header, the overlap; or links were
+    unwrapped). Relationships:
     SOURCE is the page Document, PREVIOUS / NEXT follow reading order across pages of one file,
     PARENT is the node that opens the enclosing section and CHILD lists a section node's
     content. Ids derive from the page Document's id and the first item's index, so they are
@@ -90,6 +94,11 @@ class LaminaNodeParser(NodeParser):
     )
     section_in_text: bool = Field(
         default=False, description="Put the section path on the first line of each node."
+    )
+    unwrap_links: bool = Field(
+        default=True,
+        description="Markdown links in the text become their anchor text (footnote markers go); "
+        "their targets join the node's links metadata. False keeps the page's markdown.",
     )
     metadata_aware: bool = Field(
         default=True,
@@ -114,6 +123,7 @@ class LaminaNodeParser(NodeParser):
             self.section_in_text,
             reserve,
             chunk_overlap=self.chunk_overlap if self.chunk_size else 0,
+            unwrap_links=self.unwrap_links,
         )
         out: list[BaseNode] = []
         group: list[ChunkPage] = []
