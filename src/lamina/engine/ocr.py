@@ -99,6 +99,14 @@ _MIN_BLANKS: Final = 6
 #: (:func:`is_table`).
 MIN_TABLE_COLUMNS: Final = 3
 MIN_TABLE_ROWS: Final = 3
+#: Boxes on one row this many line heights apart or more are only joined when the blank between
+#: them is not a gutter: lines above and below run across it (:func:`_gutter`), which they
+#: never do across the gutter of two columns or a table's columns.
+GUTTER_MIN_GAP: Final = 0.3
+GUTTER_ROWS: Final = 4.0
+#: A section number (``5.2``) and its heading's words may stand this many line heights apart.
+SECTION_NUMBER_GAP: Final = 2.5
+_SECTION_NUMBER: Final = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)$")
 #: Between two digits a gap must be this share of the line's ink height to be a word gap.
 DIGIT_GAP: Final = 0.6
 #: Language codes the bundled models read (Chinese and English, and so unaccented Latin).
@@ -734,6 +742,9 @@ def _lines(boxes: Sequence[_Box], scale: float) -> list[OcrLine]:
         x0, x1, top, bottom = min(xs), max(xs), min(ys), max(ys)
         if box.words:
             words = [(t, round(a * scale, 2), round(b * scale, 2)) for t, a, b in box.words]
+            # The detector's box is padded beyond the ink on both sides; the words' extent
+            # is the ink's, which keeps a narrow gutter between two columns as wide as drawn.
+            x0, x1 = max(x0, words[0][1]), min(x1, max(w[2] for w in words))
         else:
             words = _even_words(box.text, x0, x1)
         line = OcrLine(box.text, x0, top, x1, bottom, bottom, 0.0, confidence=box.score)
@@ -798,7 +809,8 @@ def _even_words(text: str, x0: float, x1: float) -> list[_Word]:
 
 
 def _join_fragments(lines: list[OcrLine]) -> list[OcrLine]:
-    """Join boxes on the same visual line separated by less than about a word gap."""
+    """Join boxes on the same visual line separated by less than about a word gap, unless
+    the gap between them is a gutter (:func:`_gutter`)."""
     out: list[OcrLine] = []
     for line in lines:
         for other in reversed(out[-8:]):
@@ -806,7 +818,12 @@ def _join_fragments(lines: list[OcrLine]) -> list[OcrLine]:
             overlap = min(line.bottom, other.bottom) - max(line.top, other.top)
             left, right = (other, line) if other.x0 <= line.x0 else (line, other)
             gap = right.x0 - left.x1
-            if h > 0 and overlap >= 0.6 * h and -0.5 * h <= gap <= 0.8 * h:
+            if (
+                h > 0
+                and overlap >= 0.6 * h
+                and -0.5 * h <= gap <= (_max_join_gap(left, right) * h)
+                and not (gap > GUTTER_MIN_GAP * h and _gutter(left, right, lines, h))
+            ):
                 chars = len(left.text) + len(right.text)
                 other.confidence = (
                     left.confidence * len(left.text) + right.confidence * len(right.text)
@@ -824,6 +841,36 @@ def _join_fragments(lines: list[OcrLine]) -> list[OcrLine]:
         else:
             out.append(line)
     return out
+
+
+def _max_join_gap(left: OcrLine, right: OcrLine) -> float:
+    """How far apart (in line heights) ``left`` and ``right`` may stand and still be one line:
+    about a word space, or an em and more after a section number (``5.2   Results``), which
+    typesetters set apart from its heading's words."""
+    if _SECTION_NUMBER.match(left.text) and right.text[:1].isalpha():
+        return SECTION_NUMBER_GAP
+    return 0.8
+
+
+def _gutter(left: OcrLine, right: OcrLine, lines: Sequence[OcrLine], h: float) -> bool:
+    """Whether the blank between ``left`` and ``right`` (on one row) is a gutter between two
+    columns of text or of a table rather than a wide word space: no line near them (within
+    :data:`GUTTER_ROWS` line heights above or below) runs across it, and at least two end or
+    start at its edges (a narrow gutter is about as wide as a word space stretched by
+    justification, so its width alone does not tell)."""
+    g0, g1 = left.x1, right.x0
+    top, bottom = min(left.top, right.top), max(left.bottom, right.bottom)
+    crossing = edged = 0
+    for line in lines:
+        if line is left or line is right:
+            continue
+        if line.bottom < top - GUTTER_ROWS * h or line.top > bottom + GUTTER_ROWS * h:
+            continue
+        if line.x0 < g0 - 0.5 * h and line.x1 > g1 + 0.5 * h:
+            crossing += 1
+        elif abs(line.x1 - g0) <= h or abs(line.x0 - g1) <= h:
+            edged += 1
+    return crossing == 0 and edged >= 2
 
 
 def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
