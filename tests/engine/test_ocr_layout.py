@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from lamina.engine import parse_document
 from lamina.engine.layout import Line, group_lines
-from lamina.types import ListItem, ParseConfiguration, TextItem
+from lamina.types import ParseConfiguration, TextItem
 from tests.fixtures import images as fx
 
 pytest.importorskip("rapidocr_onnxruntime", reason="the 'ocr' extra is not installed")
@@ -68,38 +68,6 @@ def test_columns_with_a_narrow_gutter_are_read_one_after_the_other() -> None:
     first, second = texts
     assert first.startswith("the inspection") and first.endswith("further action.")
     assert second.startswith("several machines") and second.endswith("of a repair.")
-
-
-def _bullet(draw: ImageDraw.ImageDraw, x: int, y: int, size: int) -> None:
-    """A filled round bullet of ``size`` px type, its middle on the letters' middle."""
-    r = round(0.17 * size)
-    cy = y + round(0.62 * size)
-    draw.ellipse((x - r, cy - r, x + r, cy + r), fill=0)
-
-
-ENTRIES = ("Keep the receipts for a year", "Send the form before the deadline")
-
-
-def test_bullets_the_detector_drops_start_list_entries() -> None:
-    image, draw = _page(height_in=3.0)
-    font = fx.font(PX)
-    draw.text(
-        (DPI // 2, DPI // 2), "Before you apply, please note these points:", font=font, fill=0
-    )
-    for i, entry in enumerate(ENTRIES):
-        y = DPI // 2 + (i + 2) * round(1.4 * PX)
-        _bullet(draw, DPI // 2 + PX, y, PX)
-        draw.text((DPI // 2 + 2 * PX, y), entry, font=font, fill=0)
-    page = ocr.ocr_image(image, 72 / DPI)
-    texts = [line.text for line in page.lines]
-    # The recogniser reads a large bullet itself (as "●"), a small one is put back from the
-    # pixels (as "•"): either way each entry opens with one.
-    assert [t[2:] for t in texts[1:]] == list(ENTRIES)
-    assert all(t[0] in "\u2022\u25cf" for t in texts[1:])
-    assert not texts[0].startswith(("\u2022", "\u25cf"))
-    lists = [item for item in _parse(image) if isinstance(item, ListItem)]
-    assert len(lists) == 1
-    assert [entry.value for entry in lists[0].items] == list(ENTRIES)  # type: ignore[union-attr]
 
 
 def test_a_dot_after_text_or_a_letter_before_it_is_no_bullet() -> None:
