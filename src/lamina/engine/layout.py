@@ -62,6 +62,7 @@ _EDGE_MARGIN = 0.08  # share of the page height at top and bottom where kickers 
 _MAX_LINE_GAP = 1.5  # baseline to baseline: more than this starts a new block
 _MAX_CODE_GAP = 4.5  # code keeps its blank lines, up to about three of them
 _MAX_LIST_ENTRY_GAP = 2.5  # list entries are often spaced more than the lines of one entry
+_MAX_ENTRY_LINES = 4  # wrapped lines of one list entry passed over to find the next number
 _INDENT = 1.0  # a first line indented this much more than the line above starts a paragraph
 _HEADING_RATIO = 1.12  # size over body size that makes a short block a heading
 _NUMBERED_HEADING_RATIO = 1.05  # ... and a numbered one-line block ("(1) Scope")
@@ -160,16 +161,43 @@ def mark_bare_numbered(lines: Sequence[Line]) -> None:
     "1 Open the form / 2 Fill it in / 3 Send it" is a numbered list even without periods; a
     single line starting with a number, or numbers that do not count on, is not.
     """
-    numbers = [_BARE_NUMBER.match(line.text) for line in lines]
+    numbers = [_number_of(line.text) for line in lines]
     for i in range(len(lines)):
-        for j in (i - 1, i + 1):
-            if not 0 <= j < len(lines) or numbers[i] is None or numbers[j] is None:
+        if numbers[i] is None or not _BARE_NUMBER.match(lines[i].text):
+            continue
+        for j in (_next_at_indent(lines, i, -1), _next_at_indent(lines, i, 1)):
+            if j is None or numbers[j] is None:
                 continue
             a, b = (i, j) if i < j else (j, i)
-            step = int(numbers[b].group(1)) - int(numbers[a].group(1))  # type: ignore[union-attr]
-            size = max(lines[a].size, lines[b].size)
-            if step == 1 and abs(lines[a].x0 - lines[b].x0) <= 0.5 * size:
+            if numbers[b] - numbers[a] == 1:  # type: ignore[operator]
                 lines[i].numbered = True
+
+
+def _number_of(text: str) -> int | None:
+    """The number opening ``text`` as a list number (``2``, ``2.``, ``2)``), if any."""
+    match = _BARE_NUMBER.match(text) or _NUMBER.match(text)
+    if match is None or not match.group(1).isdigit():
+        return None
+    return int(match.group(1))
+
+
+def _next_at_indent(lines: Sequence[Line], i: int, step: int) -> int | None:
+    """The nearest line before (``step`` -1) or after (+1) line ``i`` that starts at its indent,
+    passing over at most :data:`_MAX_ENTRY_LINES` lines indented further (the wrapped lines of
+    a list entry set with a hanging indent)."""
+    line = lines[i]
+    j = i + step
+    for _ in range(_MAX_ENTRY_LINES + 1):
+        if not 0 <= j < len(lines):
+            return None
+        other = lines[j]
+        size = max(line.size, other.size)
+        if abs(other.x0 - line.x0) <= 0.5 * size:
+            return j
+        if other.x0 < line.x0:
+            return None
+        j += step
+    return None
 
 
 def group_lines(lines: Sequence[Line]) -> list[Block]:

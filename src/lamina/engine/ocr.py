@@ -99,6 +99,18 @@ _MIN_BLANKS: Final = 6
 #: (:func:`is_table`).
 MIN_TABLE_COLUMNS: Final = 3
 MIN_TABLE_ROWS: Final = 3
+#: Boxes on one row this many line heights apart or more are only joined when the blank between
+#: them is not a gutter: lines above and below run across it (:func:`_gutter`), which they
+#: never do across the gutter of two columns or a table's columns.
+GUTTER_MIN_GAP: Final = 0.3
+GUTTER_ROWS: Final = 4.0
+#: A bullet stands within this many line heights before its line's first letter, and at least
+#: this share of one apart from it (:func:`mark_bullets`).
+BULLET_REACH: Final = 3.0
+BULLET_MIN_GAP: Final = 0.15
+#: A section number (``5.2``) and its heading's words may stand this many line heights apart.
+SECTION_NUMBER_GAP: Final = 2.5
+_SECTION_NUMBER: Final = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,4}\.?|[IVX]{1,5}\.)$")
 #: Between two digits a gap must be this share of the line's ink height to be a word gap.
 DIGIT_GAP: Final = 0.6
 #: Language codes the bundled models read (Chinese and English, and so unaccented Latin).
@@ -280,9 +292,11 @@ def ocr_image(
             boxes = _run(engine, arr)
     page_h, page_w = arr.shape[:2]
     lines = _lines([b for b in boxes if b.score >= MIN_TEXT_SCORE], scale)
+    grey = arr.min(axis=2) if arr.ndim == 3 else arr
+    mark_bullets(grey, lines, scale)
     segments = [
         (round(a * scale, 2), round(b * scale, 2), round(c * scale, 2), round(d * scale, 2))
-        for a, b, c, d in rulings(arr.min(axis=2) if arr.ndim == 3 else arr)
+        for a, b, c, d in rulings(grey)
     ]
     chars = sum(len(line.text) for line in lines)
     confidence = None
@@ -332,6 +346,65 @@ def rulings(grey: np.ndarray) -> list[tuple[float, float, float, float]]:
             elif not horizontal and w <= max(8, h // 20):
                 out.append((x + w / 2, float(y), x + w / 2, float(y + h)))
     return out
+
+
+def mark_bullets(grey: np.ndarray, lines: Sequence[OcrLine], scale: float) -> None:
+    """Put back the bullets the detector leaves out: a line with a lone round or square dot
+    of ink just before it (within :data:`BULLET_REACH` line heights, about as high as a
+    lower-case letter or smaller, centred on the letters' middle, solid, nothing else there)
+    starts with ``"• "``, and its box and first word start at the dot, as a text layer's
+    bullet line does. ``scale`` is points per pixel of ``grey``."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - RapidOCR depends on OpenCV
+        return
+    import numpy as np
+
+    if not lines:
+        return
+    from lamina.engine.layout import list_marker
+
+    threshold = _otsu(grey)
+    for line in lines:
+        if list_marker(line.text) or not line.text[:1].isalnum():
+            continue
+        top, bottom = round(line.top / scale), round(line.bottom / scale)
+        h = bottom - top
+        right = round(line.x0 / scale) - max(1, round(BULLET_MIN_GAP * h))
+        left = max(0, round(line.x0 / scale - BULLET_REACH * h))
+        if h < 6 or right - left < h // 2 or top < 0 or bottom > grey.shape[0]:
+            continue
+        x0_pt, x1_pt = left * scale, right * scale
+        if any(
+            other is not line
+            and other.x1 > x0_pt
+            and other.x0 < x1_pt
+            and min(other.bottom, line.bottom) - max(other.top, line.top) > 0
+            for other in lines
+        ):
+            continue  # another line's text stands there
+        ink = (grey[top:bottom, left:right] < threshold).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        specks = max(4, round((0.08 * h) ** 2))
+        parts = [st for st in stats[1:count] if st[4] >= specks]
+        if len(parts) != 1:
+            continue
+        x, y, w, bh, area = (int(v) for v in parts[0])
+        middle = y + bh / 2
+        if not (
+            0.12 * h <= w <= 0.5 * h
+            and 0.12 * h <= bh <= 0.5 * h
+            and 0.6 <= w / bh <= 1.6
+            and area >= 0.6 * w * bh
+            and 0.3 * h <= middle <= 0.75 * h
+            and x > 0
+        ):
+            continue
+        start = round((left + x) * scale, 2)
+        line.text = f"\u2022 {line.text}"
+        if line.words is not None:
+            line.words = [("\u2022", start, round((left + x + w) * scale, 2)), *line.words]
+        line.x0 = start
 
 
 def is_table(table: FoundTable) -> bool:
@@ -609,14 +682,22 @@ def _ink_gaps(crop: np.ndarray) -> _Ink | None:
             start = None
     letter = _pitch(blanks, int(filled[0]), int(filled[-1]))
     core = np.flatnonzero(rows >= 0.4 * peak)
-    core_rows = ink[core]
-    starts = int((core_rows[:, 1:] & ~core_rows[:, :-1]).sum() + core_rows[:, 0].sum())
-    stroke = float(core_rows.sum()) / max(starts, 1)
+    # The stroke width of each half of the line, and the line's the thinner one: a line is
+    # only as bold as all of it (a list entry opening with a bold term is set in regular type).
+    middle = (int(filled[0]) + int(filled[-1])) // 2 + 1
+    stroke = min(_stroke_width(ink[core, :middle]), _stroke_width(ink[core, middle:]))
     cap = int(core[-1]) - top + 1
     found = _Ink([], int(filled[0]), int(filled[-1]), bottom - top + 1, cap, stroke, len(core))
     found.blanks, found.letter = blanks, letter
     found.gaps = _wide_blanks(found, letter)
     return found
+
+
+def _stroke_width(core: np.ndarray) -> float:
+    """The mean length of the horizontal runs of ink in ``core`` (rows of a line's x-height
+    band); infinite when it holds no ink."""
+    starts = int((core[:, 1:] & ~core[:, :-1]).sum() + core[:, 0].sum())
+    return float(core.sum()) / starts if starts else float("inf")
 
 
 def _pitch(blanks: list[tuple[int, int]], first: int, last: int) -> float | None:
@@ -734,6 +815,9 @@ def _lines(boxes: Sequence[_Box], scale: float) -> list[OcrLine]:
         x0, x1, top, bottom = min(xs), max(xs), min(ys), max(ys)
         if box.words:
             words = [(t, round(a * scale, 2), round(b * scale, 2)) for t, a, b in box.words]
+            # The detector's box is padded beyond the ink on both sides; the words' extent
+            # is the ink's, which keeps a narrow gutter between two columns as wide as drawn.
+            x0, x1 = max(x0, words[0][1]), min(x1, max(w[2] for w in words))
         else:
             words = _even_words(box.text, x0, x1)
         line = OcrLine(box.text, x0, top, x1, bottom, bottom, 0.0, confidence=box.score)
@@ -798,7 +882,8 @@ def _even_words(text: str, x0: float, x1: float) -> list[_Word]:
 
 
 def _join_fragments(lines: list[OcrLine]) -> list[OcrLine]:
-    """Join boxes on the same visual line separated by less than about a word gap."""
+    """Join boxes on the same visual line separated by less than about a word gap, unless
+    the gap between them is a gutter (:func:`_gutter`)."""
     out: list[OcrLine] = []
     for line in lines:
         for other in reversed(out[-8:]):
@@ -806,7 +891,12 @@ def _join_fragments(lines: list[OcrLine]) -> list[OcrLine]:
             overlap = min(line.bottom, other.bottom) - max(line.top, other.top)
             left, right = (other, line) if other.x0 <= line.x0 else (line, other)
             gap = right.x0 - left.x1
-            if h > 0 and overlap >= 0.6 * h and -0.5 * h <= gap <= 0.8 * h:
+            if (
+                h > 0
+                and overlap >= 0.6 * h
+                and -0.5 * h <= gap <= (_max_join_gap(left, right) * h)
+                and not (gap > GUTTER_MIN_GAP * h and _gutter(left, right, lines, h))
+            ):
                 chars = len(left.text) + len(right.text)
                 other.confidence = (
                     left.confidence * len(left.text) + right.confidence * len(right.text)
@@ -824,6 +914,36 @@ def _join_fragments(lines: list[OcrLine]) -> list[OcrLine]:
         else:
             out.append(line)
     return out
+
+
+def _max_join_gap(left: OcrLine, right: OcrLine) -> float:
+    """How far apart (in line heights) ``left`` and ``right`` may stand and still be one line:
+    about a word space, or an em and more after a section number (``5.2   Results``), which
+    typesetters set apart from its heading's words."""
+    if _SECTION_NUMBER.match(left.text) and right.text[:1].isalpha():
+        return SECTION_NUMBER_GAP
+    return 0.8
+
+
+def _gutter(left: OcrLine, right: OcrLine, lines: Sequence[OcrLine], h: float) -> bool:
+    """Whether the blank between ``left`` and ``right`` (on one row) is a gutter between two
+    columns of text or of a table rather than a wide word space: no line near them (within
+    :data:`GUTTER_ROWS` line heights above or below) runs across it, and at least two end or
+    start at its edges (a narrow gutter is about as wide as a word space stretched by
+    justification, so its width alone does not tell)."""
+    g0, g1 = left.x1, right.x0
+    top, bottom = min(left.top, right.top), max(left.bottom, right.bottom)
+    crossing = edged = 0
+    for line in lines:
+        if line is left or line is right:
+            continue
+        if line.bottom < top - GUTTER_ROWS * h or line.top > bottom + GUTTER_ROWS * h:
+            continue
+        if line.x0 < g0 - 0.5 * h and line.x1 > g1 + 0.5 * h:
+            crossing += 1
+        elif abs(line.x1 - g0) <= h or abs(line.x0 - g1) <= h:
+            edged += 1
+    return crossing == 0 and edged >= 2
 
 
 def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
