@@ -161,3 +161,39 @@ def test_bench_scans(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         for name, similarity, angle in report:
             print(f"\n  {name}: similarity {similarity:.3f}, orientation {angle}", end="")
+
+
+FORK_AFTER_OCR = """
+import os
+import sys
+
+from PIL import Image, ImageDraw
+
+from lamina.engine import ocr
+
+image = Image.new("RGB", (400, 80), "white")
+ImageDraw.Draw(image).text((10, 30), "Hello fork", fill="black")
+ocr.ocr_image(image, 0.36)  # the recogniser is loaded: ONNX sessions with thread pools
+pid = os.fork()
+if pid == 0:  # the child reads with a recogniser of its own, then exits as fork pools do
+    status = 0 if ocr.ocr_image(image, 0.36).lines else 3
+    sys.stdout.flush()
+    os._exit(status)
+_, status = os.waitpid(pid, 0)
+print("child exit status", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_process_that_used_ocr_can_fork(tmp_path: Path) -> None:
+    """The child once hung in the fork hook itself: dropping the parent's recogniser there
+    destroyed ONNX sessions whose thread pools were not copied."""
+    import subprocess
+
+    script = tmp_path / "fork_after_ocr.py"
+    script.write_text(FORK_AFTER_OCR)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    assert "child exit status 0" in done.stdout

@@ -148,8 +148,17 @@ _ENGINE_LOCK = threading.Lock()  # guards loading and every call (RapidOCR is st
 
 def _forget_engine_in_child() -> None:
     """A forked child loads its own recogniser: the parent's ONNX sessions keep thread pools
-    that did not survive the fork, and the lock may be held by a thread that is not here."""
+    that did not survive the fork, and the lock may be held by a thread that is not here.
+
+    The parent's recogniser is never freed in the child: destroying its sessions joins those
+    thread pools, whose threads were not copied, so the child hung in this very hook. It is
+    given a reference nobody releases (its memory is the parent's pages, shared until
+    written)."""
     global _ENGINE, _ENGINE_LOCK
+    if _ENGINE is not None:
+        import ctypes
+
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(_ENGINE))
     _ENGINE = None
     _ENGINE_LOCK = threading.Lock()
 
