@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,15 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+def ok(response: Any) -> Any:
+    """The JSON body of a 200 answer (the body is shown when the status is another)."""
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_utc_iso(value: str) -> None:
+    """An ISO timestamp with an explicit UTC offset, as the wire writes them (``+00:00``)."""
+    assert value.endswith("+00:00"), value
+    assert datetime.fromisoformat(value).utcoffset() is not None

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from lamina.types import ClassifyJob, JobDeleted, PaginatedList, strict_validate
-from tests.server.conftest import upload
+from tests.server.conftest import assert_utc_iso, ok, upload
 
 INVOICE = b"Invoice number: INV-7\nLine items: 3 widgets\nTotal amount due: 12.50 USD\n"
 JOB_KEYS = [
@@ -44,16 +43,6 @@ CONFIGURATION = {
 }
 
 
-def _ok(response: Any) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _utc_iso(value: str) -> None:
-    assert value.endswith("+00:00"), value
-    assert datetime.fromisoformat(value).utcoffset() is not None
-
-
 def _configuration_text(response: Any) -> str:
     """The ``configuration`` object as it appears in the response body's bytes."""
     text = response.text
@@ -67,37 +56,37 @@ def test_classify_json_is_unchanged(client: TestClient) -> None:
     file_id = upload(client, INVOICE, "invoice.txt", purpose="classify")["id"]
     body = {"file_input": file_id, "configuration": CONFIGURATION, "transaction_id": "t-1"}
     response = client.post("/api/v2/classify", json=body)
-    created = _ok(response)
+    created = ok(response)
     assert list(created) == JOB_KEYS
     assert _configuration_text(response) == json.dumps(CONFIGURATION, separators=(",", ":"))
-    _utc_iso(created["created_at"])
+    assert_utc_iso(created["created_at"])
     strict_validate(ClassifyJob, {**created, "configuration": {"rules": CONFIGURATION["rules"]}})
 
     deadline = time.monotonic() + 60
-    while (got := _ok(client.get(f"/api/v2/classify/{created['id']}")))["status"] != "COMPLETED":
+    while (got := ok(client.get(f"/api/v2/classify/{created['id']}")))["status"] != "COMPLETED":
         assert time.monotonic() < deadline, got
         time.sleep(0.1)
     assert list(got) == JOB_KEYS and got["transaction_id"] == "t-1"
     assert list(got["result"]) == ["type", "confidence", "reasoning"]
     assert got["result"]["type"] == "invoice"
-    _utc_iso(got["updated_at"])
+    assert_utc_iso(got["updated_at"])
 
     response = client.get(f"/api/v2/classify/{created['id']}", params={"expand": "usage"})
-    expanded = _ok(response)
+    expanded = ok(response)
     assert list(expanded) == [*JOB_KEYS, "usage"]
     assert expanded["usage"] == {"credits": 0.0, "parse_credits": 0.0}
     assert '"usage":{"credits":0.0,"parse_credits":0.0}' in response.text
     assert _configuration_text(response) == json.dumps(CONFIGURATION, separators=(",", ":"))
 
-    again = _ok(client.post("/api/v2/classify", json=body))  # same transaction: the first job
+    again = ok(client.post("/api/v2/classify", json=body))  # same transaction: the first job
     assert again == got
 
-    listed = _ok(client.get("/api/v2/classify"))
+    listed = ok(client.get("/api/v2/classify"))
     assert list(listed) == ["items", "next_page_token", "total_size"]
     assert listed["items"] == [got] and listed["total_size"] == 1
     strict_validate(PaginatedList[ClassifyJob], {**listed, "items": []})
 
-    deleted = _ok(client.delete(f"/api/v2/classify/{created['id']}"))
+    deleted = ok(client.delete(f"/api/v2/classify/{created['id']}"))
     assert list(deleted) == ["id", "project_id"]
     strict_validate(JobDeleted, deleted)
 
@@ -114,7 +103,7 @@ def test_a_configuration_the_answers_cannot_declare_is_refused(client: TestClien
 
 
 def test_openapi_declares_the_classify_answers(client: TestClient) -> None:
-    paths = _ok(client.get("/openapi.json"))["paths"]
+    paths = ok(client.get("/openapi.json"))["paths"]
     for path, method in (
         ("/api/v2/classify", "post"),
         ("/api/v2/classify/{job_id}", "get"),

@@ -4,12 +4,10 @@ same order, timestamps as ``isoformat()`` (``+00:00``), never the signing secret
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi.testclient import TestClient
 
 from lamina.types import SavedConfiguration, WebhookConfig, strict_validate
+from tests.server.conftest import assert_utc_iso, ok
 
 CONFIG_KEYS = ["id", "name", "parameters", "product_type", "version", "created_at", "updated_at"]
 WEBHOOK_KEYS = [
@@ -27,51 +25,41 @@ WEBHOOK_KEYS = [
 PAGE_KEYS = ["items", "next_page_token", "total_size"]
 
 
-def _ok(response: Any) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _utc_iso(value: str) -> None:
-    assert value.endswith("+00:00"), value
-    assert datetime.fromisoformat(value).utcoffset() is not None
-
-
 def test_saved_configuration_json_is_unchanged(client: TestClient) -> None:
     params = {"product_type": "parse_v2", "tier": "fast"}
-    created = _ok(
+    created = ok(
         client.post("/api/v1/beta/configurations", json={"name": "fast", "parameters": params})
     )
     assert list(created) == CONFIG_KEYS and created["version"] == "1"
     assert created["parameters"] == {**params, "version": "latest"}
-    _utc_iso(created["created_at"])
+    assert_utc_iso(created["created_at"])
     strict_validate(SavedConfiguration, created)
     config_id = created["id"]
-    assert _ok(client.get(f"/api/v1/beta/configurations/{config_id}")) == created
-    renamed = _ok(client.put(f"/api/v1/beta/configurations/{config_id}", json={"name": "quick"}))
+    assert ok(client.get(f"/api/v1/beta/configurations/{config_id}")) == created
+    renamed = ok(client.put(f"/api/v1/beta/configurations/{config_id}", json={"name": "quick"}))
     assert list(renamed) == CONFIG_KEYS and (renamed["name"], renamed["version"]) == ("quick", "2")
-    listed = _ok(client.get("/api/v1/beta/configurations"))
+    listed = ok(client.get("/api/v1/beta/configurations"))
     assert list(listed) == PAGE_KEYS and listed["items"] == [renamed]
 
 
 def test_webhook_config_json_is_unchanged(client: TestClient) -> None:
     body = {"webhook_url": "https://hooks.example.com/in", "webhook_signing_secret": "s3cret"}
-    created = _ok(client.post("/api/v1/beta/webhook-configs", json=body))
+    created = ok(client.post("/api/v1/beta/webhook-configs", json=body))
     assert list(created) == WEBHOOK_KEYS and created["has_secret"] is True
     assert created["webhook_events"] is None and "s3cret" not in str(created)
-    _utc_iso(created["updated_at"])
+    assert_utc_iso(created["updated_at"])
     strict_validate(WebhookConfig, created)
     hook_id = created["id"]
-    changed = _ok(
+    changed = ok(
         client.put(
             f"/api/v1/beta/webhook-configs/{hook_id}", json={"webhook_events": ["parse.success"]}
         )
     )
     assert list(changed) == WEBHOOK_KEYS and changed["webhook_events"] == ["parse.success"]
     assert changed["webhook_url"] == body["webhook_url"] and changed["has_secret"] is True
-    assert _ok(client.get(f"/api/v1/beta/webhook-configs/{hook_id}")) == changed
-    assert _ok(client.get("/api/v1/beta/webhook-configs")) == [changed]
-    paged = _ok(client.get("/api/v2/webhook-configs"))
+    assert ok(client.get(f"/api/v1/beta/webhook-configs/{hook_id}")) == changed
+    assert ok(client.get("/api/v1/beta/webhook-configs")) == [changed]
+    paged = ok(client.get("/api/v2/webhook-configs"))
     assert list(paged) == PAGE_KEYS and paged["items"] == [changed]
     bad = client.post("/api/v1/beta/webhook-configs", json={"webhook_url": "ftp://x"})
     assert bad.status_code == 422

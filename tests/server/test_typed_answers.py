@@ -5,13 +5,12 @@ keys only when set or asked for, timestamps as ``isoformat()`` (``+00:00``)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from lamina.types import ExtractV2Job, File, ParseResponse, strict_validate
-from tests.server.conftest import upload
+from tests.server.conftest import assert_utc_iso, ok, upload
 
 INVOICE = b"Invoice number: INV-7\nLine items: 3 widgets\nTotal amount due: 12.50 USD\n"
 FILE_KEYS = [
@@ -41,20 +40,10 @@ EXTRACT_JOB_KEYS = [
 SCHEMA = {"type": "object", "properties": {"invoice_number": {"type": "string"}}}
 
 
-def _ok(response: Any) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _utc_iso(value: str) -> None:
-    assert value.endswith("+00:00"), value
-    assert datetime.fromisoformat(value).utcoffset() is not None
-
-
 def _finished(client: TestClient, path: str) -> Any:
     deadline = time.monotonic() + 60
     while True:
-        got = _ok(client.get(path))
+        got = ok(client.get(path))
         if (got.get("job") or got)["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
             return got
         assert time.monotonic() < deadline, got
@@ -65,35 +54,35 @@ def test_file_json_is_unchanged(client: TestClient) -> None:
     created = upload(client, INVOICE, "invoice.txt", purpose="extract", external_file_id="e-1")
     assert list(created) == [*FILE_KEYS, "download_url"]  # the link is written last
     assert list(created["download_url"]) == ["url", "expires_at"]
-    _utc_iso(created["last_modified_at"])
-    _utc_iso(created["download_url"]["expires_at"])
+    assert_utc_iso(created["last_modified_at"])
+    assert_utc_iso(created["download_url"]["expires_at"])
     assert created["expires_at"] is None
-    got = _ok(client.get(f"/api/v1/beta/files/{created['id']}"))
+    got = ok(client.get(f"/api/v1/beta/files/{created['id']}"))
     assert list(got) == FILE_KEYS and got == {k: created[k] for k in FILE_KEYS}
     strict_validate(File, got)
-    listed = _ok(client.get("/api/v1/beta/files"))
+    listed = ok(client.get("/api/v1/beta/files"))
     assert list(listed) == PAGE_KEYS and listed["items"] == [got]
-    linked = _ok(client.get("/api/v1/beta/files", params={"expand": "download_url"}))
+    linked = ok(client.get("/api/v1/beta/files", params={"expand": "download_url"}))
     assert list(linked["items"][0]) == [*FILE_KEYS, "download_url"]
-    none = _ok(client.post("/api/v1/beta/files/query", json={"filter": {"data_source_id": "d"}}))
+    none = ok(client.post("/api/v1/beta/files/query", json={"filter": {"data_source_id": "d"}}))
     assert none == {"items": [], "next_page_token": None, "total_size": 0}
-    content = _ok(client.get(f"/api/v1/beta/files/{created['id']}/content"))
+    content = ok(client.get(f"/api/v1/beta/files/{created['id']}/content"))
     assert list(content) == ["url", "expires_at"]
-    _utc_iso(content["expires_at"])
+    assert_utc_iso(content["expires_at"])
 
 
 def test_parse_json_is_unchanged(client: TestClient) -> None:
     file_id = upload(client, INVOICE, "invoice.txt")["id"]
     body = {"file_id": file_id, "tier": "fast", "version": "latest"}
-    created = _ok(client.post("/api/v2/parse", json=body))
+    created = ok(client.post("/api/v2/parse", json=body))
     # Unset fields are left out (no user_metadata given), error_message is always there.
     assert list(created) == [*PARSE_JOB_KEYS, "name", "tier"]
-    _utc_iso(created["created_at"])
+    assert_utc_iso(created["created_at"])
     done = _finished(client, f"/api/v2/parse/{created['id']}")
     assert list(done) == ["job"]
     expand = "text_full,items,text,usage,raw_parameters,job_metadata,markdown_content_metadata"
     response = client.get(f"/api/v2/parse/{created['id']}", params={"expand": expand})
-    full = _ok(response)
+    full = ok(response)
     assert list(full) == [
         "job",
         "raw_parameters",
@@ -111,9 +100,9 @@ def test_parse_json_is_unchanged(client: TestClient) -> None:
         "presigned_url",
     ]
     strict_validate(ParseResponse, {**full, "job_metadata": None})
-    listed = _ok(client.get("/api/v2/parse"))
+    listed = ok(client.get("/api/v2/parse"))
     assert list(listed) == PAGE_KEYS and list(listed["items"][0]) == list(created)
-    deleted = _ok(client.delete(f"/api/v2/parse/{created['id']}"))
+    deleted = ok(client.delete(f"/api/v2/parse/{created['id']}"))
     assert deleted == {"id": created["id"], "project_id": created["project_id"]}
 
 
@@ -121,15 +110,15 @@ def test_extract_json_is_unchanged(client: TestClient) -> None:
     file_id = upload(client, INVOICE, "invoice.txt", purpose="extract")["id"]
     configuration = {"data_schema": SCHEMA, "cite_sources": False, "custom": 1}
     body = {"file_input": file_id, "configuration": configuration}
-    created = _ok(client.post("/api/v2/extract", json=body))
+    created = ok(client.post("/api/v2/extract", json=body))
     assert list(created) == [*EXTRACT_JOB_KEYS, "configuration"]
     assert created["configuration"] == configuration
-    _utc_iso(created["updated_at"])
+    assert_utc_iso(created["updated_at"])
     done = _finished(client, f"/api/v2/extract/{created['id']}")
     assert list(done) == [*EXTRACT_JOB_KEYS, "extract_result"]
     assert done["extract_result"] == {"invoice_number": "INV-7"}
     expand = "usage,metadata,extract_metadata,configuration"
-    full = _ok(client.get(f"/api/v2/extract/{created['id']}", params={"expand": expand}))
+    full = ok(client.get(f"/api/v2/extract/{created['id']}", params={"expand": expand}))
     assert list(full) == [
         *EXTRACT_JOB_KEYS,
         "configuration",
@@ -142,13 +131,13 @@ def test_extract_json_is_unchanged(client: TestClient) -> None:
     assert full["metadata"] == {"usage": {"num_pages_extracted": 1, "num_pages_billed": 1}}
     assert list(full["metadata"]["usage"]) == ["num_pages_extracted", "num_pages_billed"]
     strict_validate(ExtractV2Job, {**full, "configuration": None})
-    generated = _ok(client.post("/api/v2/extract/schema/generate", json={"data_schema": SCHEMA}))
+    generated = ok(client.post("/api/v2/extract/schema/generate", json={"data_schema": SCHEMA}))
     assert list(generated) == ["name", "parameters"]
     assert generated["parameters"]["product_type"] == "extract_v2"
 
 
 def test_openapi_declares_every_answer(client: TestClient) -> None:
-    paths = _ok(client.get("/openapi.json"))["paths"]
+    paths = ok(client.get("/openapi.json"))["paths"]
     expected = {
         ("/api/v1/beta/files", "post"): "File",
         ("/api/v1/beta/files/{file_id}", "get"): "File",
@@ -170,6 +159,6 @@ def test_classic_schema_validation_answers_the_typed_result(client: TestClient) 
     """The classic extraction route shares the service's typed answer (it once declared a dict,
     which the typed result does not validate as)."""
     path = "/api/v1/extraction/extraction-agents/schema/validation"
-    assert _ok(client.post(path, json={"data_schema": SCHEMA})) == {"data_schema": SCHEMA}
+    assert ok(client.post(path, json={"data_schema": SCHEMA})) == {"data_schema": SCHEMA}
     refused = client.post(path, json={"data_schema": {"type": "array"}})
     assert refused.status_code == 422, refused.text
